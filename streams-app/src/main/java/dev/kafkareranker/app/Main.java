@@ -1,0 +1,191 @@
+package dev.kafkareranker.app;
+
+import dev.kafkareranker.eval.EvalCommand;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.KafkaStreams;
+
+/**
+ * The command line: {@code run}, {@code demo}, {@code score} and {@code eval}.
+ *
+ * <pre>
+ * reranker run --config FILE             run against a cluster; RERANKER_* environment variables override the file
+ * reranker demo [KEY=VALUE ...]          embedded broker, bundled model, sample data; prints results
+ * reranker score [--config FILE] [--model-dir DIR] [--device D] [FILE]
+ *                                        score JSON-lines pairs from FILE or stdin, without Kafka
+ * reranker eval [--collection DIR] [--format F] [--k N] [--model-dir DIR] [--report FILE] [--queries N]
+ *                                        BM25 vs BM25 + reranker on a test collection, through an embedded broker
+ * </pre>
+ */
+public final class Main {
+
+    private static final String USAGE = String.join("\n",
+            "usage: reranker run --config FILE",
+            "       reranker demo [KEY=VALUE ...]",
+            "       reranker score [--config FILE] [--model-dir DIR] [--device auto|cpu|cuda[:N]] [FILE]",
+            "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [KEY=VALUE ...]",
+            "       " + EvalCommand.USAGE);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        int code;
+        try {
+            code = run(List.of(args));
+        } catch (ConfigException | IllegalArgumentException | dev.kafkareranker.model.ModelLoadException e) {
+            // A setting or a model directory the user can fix: one line that says what, no stack trace.
+            System.err.println("reranker: " + e.getMessage().replace('\n', ' '));
+            code = 2;
+        } catch (Exception e) {
+            System.err.println("reranker: " + e);
+            e.printStackTrace(System.err);
+            code = 1;
+        }
+        System.exit(code);
+    }
+
+    static int run(List<String> argList) throws Exception {
+        Deque<String> args = new ArrayDeque<>(argList);
+        if (args.isEmpty()) {
+            System.err.println(USAGE);
+            return 2;
+        }
+        String command = args.removeFirst();
+        return switch (command) {
+            case "run" -> runPipeline(args);
+            case "demo" -> new DemoCommand(System.out).run(keyValues(args));
+            case "score" -> score(args);
+            case "bench" -> bench(args);
+            case "config-docs" -> {
+                System.out.print(ConfigDocs.markdown());
+                yield 0;
+            }
+            case "eval" -> new EvalCommand(System.out, System.err, System.getenv(), Path.of("")).run(List.copyOf(args));
+            case "-h", "--help", "help" -> {
+                System.out.println(USAGE);
+                yield 0;
+            }
+            default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
+        };
+    }
+
+    private static int runPipeline(Deque<String> args) throws InterruptedException {
+        Optional<Path> configFile = Optional.empty();
+        while (!args.isEmpty()) {
+            String arg = args.removeFirst();
+            if (arg.equals("--config")) {
+                configFile = Optional.of(Path.of(required(args, "--config")));
+            } else {
+                throw new IllegalArgumentException("run: unknown argument '" + arg + "'\n" + USAGE);
+            }
+        }
+        RerankerConfig config = RerankerConfig.load(configFile, System.getenv());
+        RerankerApp app = RerankerApp.create(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        app.streams().setStateListener((newState, oldState) -> {
+            if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
+                stopped.countDown();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            stopped.countDown();
+        }, "reranker-shutdown"));
+        app.start();
+        stopped.await();
+        return app.state() == KafkaStreams.State.ERROR ? 1 : 0;
+    }
+
+    private static int score(Deque<String> args) throws Exception {
+        Optional<Path> configFile = Optional.empty();
+        Map<String, String> overrides = new HashMap<>();
+        Optional<Path> input = Optional.empty();
+        while (!args.isEmpty()) {
+            String arg = args.removeFirst();
+            switch (arg) {
+                case "--config" -> configFile = Optional.of(Path.of(required(args, arg)));
+                case "--model-dir" -> overrides.put(RerankerConfig.MODEL_DIR, required(args, arg));
+                case "--device" -> overrides.put(RerankerConfig.INFERENCE_DEVICE, required(args, arg));
+                default -> {
+                    if (arg.startsWith("--")) {
+                        throw new IllegalArgumentException("score: unknown option '" + arg + "'\n" + USAGE);
+                    }
+                    input = Optional.of(Path.of(arg));
+                }
+            }
+        }
+        Map<String, String> env = new HashMap<>(System.getenv());
+        overrides.forEach((k, v) -> env.put(RerankerConfig.ENV_PREFIX + k.toUpperCase().replace('.', '_'), v));
+        RerankerConfig config = RerankerConfig.load(configFile, env);
+        try (BufferedReader reader = input.isPresent()
+                ? Files.newBufferedReader(input.get(), StandardCharsets.UTF_8)
+                : new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            return new ScoreCommand(System.out).run(config, reader);
+        }
+    }
+
+    private static int bench(Deque<String> args) throws Exception {
+        int queries = 24;
+        int candidates = 50;
+        int threads = 2;
+        long seed = 42;
+        Optional<Path> report = Optional.empty();
+        Map<String, String> overrides = new HashMap<>();
+        while (!args.isEmpty()) {
+            String arg = args.removeFirst();
+            switch (arg) {
+                case "--queries" -> queries = positive(arg, required(args, arg));
+                case "--candidates" -> candidates = positive(arg, required(args, arg));
+                case "--threads" -> threads = positive(arg, required(args, arg));
+                case "--seed" -> seed = Long.parseLong(required(args, arg));
+                case "--report" -> report = Optional.of(Path.of(required(args, arg)));
+                default -> overrides.putAll(keyValues(new ArrayDeque<>(List.of(arg))));
+            }
+        }
+        return new dev.kafkareranker.bench.BenchCommand(System.out)
+                .run(new dev.kafkareranker.bench.BenchCommand.Settings(queries, candidates, threads, seed, report, overrides));
+    }
+
+    private static int positive(String option, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException(option + " needs a positive whole number, not '" + value + "'");
+    }
+
+    private static Map<String, String> keyValues(Deque<String> args) {
+        Map<String, String> out = new HashMap<>();
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("expected a KEY=VALUE setting, not '" + arg + "'");
+            }
+            out.put(arg.substring(0, eq), arg.substring(eq + 1));
+        }
+        return out;
+    }
+
+    private static String required(Deque<String> args, String option) {
+        if (args.isEmpty()) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args.removeFirst();
+    }
+}

@@ -1,0 +1,127 @@
+package dev.kafkareranker.app;
+
+import dev.kafkareranker.gather.CountingExceptionHandlers;
+import dev.kafkareranker.gather.RerankTopology;
+import dev.kafkareranker.gather.Topics;
+import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.inference.Scorers;
+import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.serving.ModelRegistry;
+import dev.kafkareranker.serving.ModelWatcher;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One running pipeline: the model, the topology and the Kafka Streams instance that runs it. */
+public final class RerankerApp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RerankerApp.class);
+
+    private final ModelRegistry models;
+    private final ModelWatcher watcher;
+    private final KafkaStreams streams;
+    private final RerankerMetrics metrics;
+    private final int adminPort;
+    private final Topics topics;
+    private AdminServer admin;
+
+    private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics, int adminPort,
+                        Topics topics) {
+        this.topics = topics;
+        this.models = models;
+        this.watcher = watcher;
+        this.streams = streams;
+        this.metrics = metrics;
+        this.adminPort = adminPort;
+    }
+
+    /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
+    public static RerankerApp create(RerankerConfig config) {
+        List<ModelRegistry.Served> served = config.servedModels();
+        ModelRegistry models = ModelRegistry.open(served, config.defaultModel(served));
+        try {
+            RerankerMetrics metrics = new RerankerMetrics(models);
+            CountingExceptionHandlers.report(metrics);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), models, config.gatherSettings(),
+                    config.defaultModelByTopic(), metrics);
+            KafkaStreams streams = new KafkaStreams(topology, config.streamsProperties());
+            metrics.bind(streams);
+            long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
+            ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs)) : null;
+            return new RerankerApp(models, watcher, streams, metrics, config.getInt(RerankerConfig.ADMIN_PORT), config.topics());
+        } catch (RuntimeException e) {
+            models.close();
+            throw e;
+        }
+    }
+
+    /** The default model alone, for commands that score without Kafka. */
+    static Scorer openScorer(RerankerConfig config) {
+        List<ModelRegistry.Served> served = config.servedModels();
+        String name = config.defaultModel(served);
+        ModelRegistry.Served model = served.stream().filter(m -> m.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("model.default '" + name + "' is not one of models"));
+        return Scorers.open(ModelDirectory.load(model.dir()), model.options());
+    }
+
+    /** The served models, by name. */
+    public ModelRegistry models() {
+        return models;
+    }
+
+    /** Starts the admin endpoint (unless admin.port=-1) and Kafka Streams, and logs one line saying what runs where. */
+    public void start() {
+        if (adminPort >= 0) {
+            try {
+                admin = new AdminServer(adminPort, metrics, models, streams::state);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("admin.port=" + adminPort + " cannot be bound: " + e.getMessage()
+                        + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
+            }
+        }
+        streams.start();
+        StringBuilder served = new StringBuilder();
+        for (String name : models.names()) {
+            Scorer scorer = models.slot(name).currentScorer();
+            served.append(served.length() == 0 ? "" : ", ").append(name).append(' ').append(scorer.modelVersion())
+                    .append(" on ").append(scorer instanceof dev.kafkareranker.inference.InferenceEngine e ? e.executionProvider() : "?")
+                    .append(name.equals(models.defaultName()) ? " (default)" : "");
+        }
+        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
+                admin == null ? "off" : "http://0.0.0.0:" + admin.port());
+    }
+
+    /** The admin endpoint's port, or -1 when it is off. */
+    public int adminPort() {
+        return admin == null ? -1 : admin.port();
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** The default model's current scorer. */
+    public Scorer scorer() {
+        return models.slot(models.defaultName()).currentScorer();
+    }
+
+    public KafkaStreams streams() {
+        return streams;
+    }
+
+    @Override
+    public void close() {
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        streams.close(Duration.ofSeconds(30));
+        metrics.close();
+        models.close();
+    }
+}

@@ -1,0 +1,270 @@
+package dev.kafkareranker.app;
+
+import dev.kafkareranker.gather.GatherSettings;
+import dev.kafkareranker.gather.Topics;
+import dev.kafkareranker.inference.Device;
+import dev.kafkareranker.inference.InferenceOptions;
+import dev.kafkareranker.model.BundledModel;
+import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.model.ModelDirectory.Variant;
+import dev.kafkareranker.serving.ModelRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.streams.StreamsConfig;
+import dev.kafkareranker.gather.CountingExceptionHandlers;
+
+/**
+ * The reranker's own settings, each declared once with type, default, validator and doc. Every other
+ * key (Kafka Streams, clients, security, Schema Registry) is passed through unchanged to Kafka Streams
+ * and to the serdes.
+ */
+public final class RerankerConfig extends AbstractConfig {
+
+    public static final String TOPIC_CANDIDATES = "topic.candidates";
+    public static final String TOPIC_RESULTS = "topic.results";
+    public static final String TOPIC_DEAD_LETTERS = "topic.dead.letters";
+    public static final String GATHER_MAX_WAIT_MS = "gather.max.wait.ms";
+    public static final String GATHER_PUNCTUATE_INTERVAL_MS = "gather.punctuate.interval.ms";
+    public static final String GATHER_MAX_CANDIDATES_PER_QUERY = "gather.max.candidates.per.query";
+    public static final String GATHER_MAX_PENDING_QUERIES = "gather.max.pending.queries";
+    public static final String GATHER_MAX_PASSAGE_CHARS = "gather.max.passage.chars";
+    public static final String GATHER_EMITTED_RETENTION_MS = "gather.emitted.retention.ms";
+    public static final String RANK_TOP_K = "rank.top.k";
+    public static final String MODEL_DIR = "model.dir";
+    public static final String MODELS = "models";
+    public static final String MODEL_DEFAULT = "model.default";
+    public static final String MODELS_DEFAULT_BY_TOPIC = "models.default.by.topic";
+    public static final String MODELS_WATCH_INTERVAL_MS = "models.watch.interval.ms";
+    /** Per served model: model.NAME.dir (required), model.NAME.device, model.NAME.variant. */
+    public static final String MODEL_PREFIX = "model.";
+    public static final String INFERENCE_DEVICE = "inference.device";
+    public static final String INFERENCE_MODEL_VARIANT = "inference.model.variant";
+    public static final String INFERENCE_INTRA_OP_THREADS = "inference.intra.op.threads";
+    public static final String INFERENCE_INTER_OP_THREADS = "inference.inter.op.threads";
+    public static final String INFERENCE_BATCH_MAX_ROWS = "inference.batch.max.rows";
+    public static final String INFERENCE_BATCH_MAX_TOKENS = "inference.batch.max.tokens";
+    public static final String INFERENCE_BATCH_MAX_DELAY_MS = "inference.batch.max.delay.ms";
+    public static final String INFERENCE_BATCH_MAX_PADDING_RATIO = "inference.batch.max.padding.ratio";
+    public static final String VALUE_SERDE_CLASS = "value.serde.class";
+    public static final String ADMIN_PORT = "admin.port";
+
+    /** Prefix of environment variables that override file settings: RERANKER_GATHER_MAX_WAIT_MS=2000. */
+    public static final String ENV_PREFIX = "RERANKER_";
+
+    static final ConfigDef DEFINITION = new ConfigDef()
+            .define(TOPIC_CANDIDATES, Type.STRING, Topics.DEFAULT_CANDIDATES, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Topic of RetrievalCandidate events, ideally keyed by query_id (others are re-keyed).")
+            .define(TOPIC_RESULTS, Type.STRING, Topics.DEFAULT_RESULTS, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Topic RankedResults are written to, keyed by query_id.")
+            .define(TOPIC_DEAD_LETTERS, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(), Importance.HIGH,
+                    "Dead-letter topic: Kafka Streams' built-in dead-letter queue and the pipeline's own dead letters.")
+            .define(GATHER_MAX_WAIT_MS, Type.LONG, 5_000L, Range.atLeast(1), Importance.HIGH,
+                    "A query is emitted this long after its first candidate even when fewer than candidate_count arrived (complete=false).")
+            .define(GATHER_PUNCTUATE_INTERVAL_MS, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
+                    "How often max-wait deadlines are checked (wall clock); an incomplete query may wait this much longer than gather.max.wait.ms.")
+            .define(GATHER_MAX_CANDIDATES_PER_QUERY, Type.INT, 1_000, Range.atLeast(1), Importance.MEDIUM,
+                    "A query holding this many candidates is emitted at once (complete=false): bounds the state one query takes.")
+            .define(GATHER_MAX_PENDING_QUERIES, Type.INT, 10_000, Range.atLeast(1), Importance.MEDIUM,
+                    "Per task: when a new query would exceed this many pending queries, the oldest pending one is emitted at once (complete=false).")
+            .define(GATHER_MAX_PASSAGE_CHARS, Type.INT, 65_536, Range.atLeast(1), Importance.MEDIUM,
+                    "Passage and query texts are cut to this many characters on arrival: far beyond what a model reads (its max length in tokens), it bounds state and changelog record size.")
+            .define(GATHER_EMITTED_RETENTION_MS, Type.LONG, 600_000L, Range.atLeast(0), Importance.LOW,
+                    "How long an emitted query is remembered: a candidate for it arriving within this time goes to the dead-letter topic as late-candidate; after it, it starts a new query.")
+            .define(RANK_TOP_K, Type.INT, 10, Importance.HIGH,
+                    "Results kept per query when its candidates name no top_k; 0 or less keeps all.")
+            .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
+                    "Model directory (model.onnx, tokenizer.json, config.json, reranker.json); empty = the bundled bge-small-en-v1.5 bi-encoder.")
+            .define(MODELS, Type.LIST, "", Importance.HIGH,
+                    "Names of several served models, each configured as model.NAME.dir (required), model.NAME.device and model.NAME.variant (optional); empty = one model from model.dir.")
+            .define(MODEL_DEFAULT, Type.STRING, "", Importance.MEDIUM,
+                    "The model for candidates whose model field is null; empty = the first of models.")
+            .define(MODELS_DEFAULT_BY_TOPIC, Type.LIST, "", Importance.LOW,
+                    "topic:model pairs: the model for candidates from that topic whose model field is null (topic.candidates may list several topics).")
+            .define(MODELS_WATCH_INTERVAL_MS, Type.LONG, 10_000L, Range.atLeast(0), Importance.LOW,
+                    "How often model directories are checked for changes (new files are loaded, warmed up and swapped in); 0 = never.")
+            .define(INFERENCE_DEVICE, Type.STRING, "auto", Importance.HIGH,
+                    "auto (CUDA if it loads, else CPU with one WARN line), cpu, cuda or cuda:N (required: fails without a GPU).")
+            .define(INFERENCE_MODEL_VARIANT, Type.STRING, "auto", ValidString.in("auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
+                    "ONNX file to load: auto = model.fp16.onnx on CUDA when present, else model.onnx; fp32, fp16, int8 pick model.onnx, model.fp16.onnx, model.int8.onnx.")
+            .define(INFERENCE_INTRA_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+                    "ONNX Runtime threads within an operator; 0 = ONNX Runtime's default (one per core).")
+            .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+                    "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
+            .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
+                    "Most sequences in one model run.")
+            .define(INFERENCE_BATCH_MAX_TOKENS, Type.INT, 8_192, Range.atLeast(1), Importance.MEDIUM,
+                    "Most rows x padded length in one model run: bounds activation memory whatever the passage lengths.")
+            .define(INFERENCE_BATCH_MAX_DELAY_MS, Type.LONG, 2L, Range.atLeast(0), Importance.MEDIUM,
+                    "How long a batch that is not full waits for rows of other stream threads' queries.")
+            .define(INFERENCE_BATCH_MAX_PADDING_RATIO, Type.DOUBLE, 1.1, Range.atLeast(1), Importance.LOW,
+                    "Most padded over real tokens in one batch: a batch closes before a much longer row would pad it beyond this.")
+            .define(ADMIN_PORT, Type.INT, 8080, Range.atLeast(-1), Importance.MEDIUM,
+                    "Port of /metrics, /health/live, /health/ready and /admin/models/NAME/reload; 0 = any free port, -1 = off.")
+            .define(VALUE_SERDE_CLASS, Type.CLASS, "dev.kafkareranker.serde.SpecificAvroSerde", Importance.MEDIUM,
+                    "Serde for Avro values; io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works too, with the same keys.");
+
+    private final Map<String, Object> originals;
+
+    public RerankerConfig(Map<String, ?> props) {
+        super(DEFINITION, props, false);
+        this.originals = new HashMap<>(props);
+        Device.parse(getString(INFERENCE_DEVICE));
+    }
+
+    /** Reads a properties file, then applies RERANKER_* environment overrides. */
+    public static RerankerConfig load(Optional<Path> file, Map<String, String> env) {
+        Map<String, Object> props = new HashMap<>();
+        if (file.isPresent()) {
+            Properties fromFile = new Properties();
+            try (Reader reader = Files.newBufferedReader(file.get())) {
+                fromFile.load(reader);
+            } catch (IOException e) {
+                throw new ConfigException("Cannot read config file " + file.get() + ": " + e.getMessage());
+            }
+            fromFile.forEach((k, v) -> props.put(k.toString(), v.toString()));
+        }
+        props.putAll(fromEnvironment(env));
+        RerankerConfig config = new RerankerConfig(props);
+        KnownKeys.check(props, config.getList(MODELS), file.map(Path::toString).orElse("the environment") + " or RERANKER_* variables");
+        return config;
+    }
+
+    /** The settings named by RERANKER_* variables: RERANKER_GATHER_MAX_WAIT_MS=2000 gives gather.max.wait.ms=2000. */
+    /** RERANKER_* variables that the launcher and the logging read, not configuration keys. */
+    private static final java.util.Set<String> NOT_SETTINGS = java.util.Set.of("RERANKER_LOG_LEVEL", "RERANKER_KAFKA_LOG_LEVEL",
+            "RERANKER_LOG_FORMAT", "RERANKER_JAVA_OPTS", "RERANKER_REBUILD", "RERANKER_VENV");
+
+    public static Map<String, String> fromEnvironment(Map<String, String> env) {
+        Map<String, String> out = new HashMap<>();
+        env.forEach((name, value) -> {
+            if (name.startsWith(ENV_PREFIX) && !NOT_SETTINGS.contains(name)) {
+                out.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+            }
+        });
+        return out;
+    }
+
+    public Topics topics() {
+        return new Topics(getString(TOPIC_CANDIDATES), getString(TOPIC_RESULTS), getString(TOPIC_DEAD_LETTERS));
+    }
+
+    public GatherSettings gatherSettings() {
+        return new GatherSettings(Duration.ofMillis(getLong(GATHER_MAX_WAIT_MS)), Duration.ofMillis(getLong(GATHER_PUNCTUATE_INTERVAL_MS)),
+                getInt(RANK_TOP_K), getInt(GATHER_MAX_CANDIDATES_PER_QUERY), getInt(GATHER_MAX_PENDING_QUERIES),
+                getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)));
+    }
+
+    public Optional<Path> modelDir() {
+        String dir = getString(MODEL_DIR);
+        return dir.isBlank() ? Optional.empty() : Optional.of(Path.of(dir));
+    }
+
+    /** The models to serve, from models/model.NAME.* or, without them, the one model.dir (or the bundled model). */
+    public List<ModelRegistry.Served> servedModels() {
+        List<String> names = getList(MODELS);
+        if (names.isEmpty()) {
+            Path dir = modelDir().orElseGet(BundledModel::extract);
+            return List.of(new ModelRegistry.Served(ModelDirectory.load(dir).name(), dir, inferenceOptions()));
+        }
+        List<ModelRegistry.Served> out = new ArrayList<>();
+        for (String name : names) {
+            Object dir = originals.get(MODEL_PREFIX + name + ".dir");
+            if (dir == null || dir.toString().isBlank()) {
+                throw new ConfigException(MODEL_PREFIX + name + ".dir", null, "every model named in models needs its directory");
+            }
+            InferenceOptions options = inferenceOptions();
+            Object device = originals.get(MODEL_PREFIX + name + ".device");
+            if (device != null) {
+                options = options.withDevice(Device.parse(device.toString()));
+            }
+            Object variant = originals.get(MODEL_PREFIX + name + ".variant");
+            if (variant != null && !variant.toString().equals("auto")) {
+                try {
+                    options = options.withVariant(Variant.valueOf(variant.toString().toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(MODEL_PREFIX + name + ".variant", variant, "expected auto, fp32, fp16 or int8");
+                }
+            }
+            out.add(new ModelRegistry.Served(name, Path.of(dir.toString()), options));
+        }
+        return out;
+    }
+
+    /** The model for candidates that name none: model.default, else the first served. */
+    public String defaultModel(List<ModelRegistry.Served> served) {
+        String configured = getString(MODEL_DEFAULT);
+        return configured.isBlank() ? served.get(0).name() : configured;
+    }
+
+    /** topic → model for candidates without a model field. */
+    public Map<String, String> defaultModelByTopic() {
+        Map<String, String> out = new HashMap<>();
+        for (String pair : getList(MODELS_DEFAULT_BY_TOPIC)) {
+            int colon = pair.lastIndexOf(':');
+            if (colon <= 0 || colon == pair.length() - 1) {
+                throw new ConfigException(MODELS_DEFAULT_BY_TOPIC, pair, "expected topic:model");
+            }
+            out.put(pair.substring(0, colon), pair.substring(colon + 1));
+        }
+        return out;
+    }
+
+    public InferenceOptions inferenceOptions() {
+        String variant = getString(INFERENCE_MODEL_VARIANT);
+        return new InferenceOptions(
+                Device.parse(getString(INFERENCE_DEVICE)),
+                variant.equals("auto") ? Optional.empty() : Optional.of(Variant.valueOf(variant.toUpperCase(Locale.ROOT))),
+                getInt(INFERENCE_INTRA_OP_THREADS),
+                getInt(INFERENCE_INTER_OP_THREADS),
+                getInt(INFERENCE_BATCH_MAX_ROWS),
+                getInt(INFERENCE_BATCH_MAX_TOKENS),
+                Duration.ofMillis(getLong(INFERENCE_BATCH_MAX_DELAY_MS)),
+                getDouble(INFERENCE_BATCH_MAX_PADDING_RATIO));
+    }
+
+    /** The settings handed to serdes: everything, so registry keys reach them whatever they are. */
+    public Map<String, Object> serdeConfig() {
+        return new HashMap<>(originals);
+    }
+
+    /**
+     * Kafka Streams properties: the pass-through keys plus this pipeline's defaults, each of which a
+     * user's own setting overrides.
+     */
+    public Properties streamsProperties() {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "kafka-reranker");
+        // A crash must neither lose nor duplicate a query for read_committed consumers.
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        // Built-in dead-letter queue (KIP-1034): the continue handlers write the failed record there.
+        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, getString(TOPIC_DEAD_LETTERS));
+        // Kafka's log-and-continue handlers (which write the dead-letter queue), counting by reason for the metrics.
+        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Deserialization.class.getName());
+        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Processing.class.getName());
+        // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
+        props.put("processing.exception.handler.global.enabled", "true");
+        originals.forEach((key, value) -> {
+            if (!DEFINITION.names().contains(key)) {
+                props.put(key, value);
+            }
+        });
+        return props;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.kafkareranker.app;
+
+import dev.kafkareranker.gather.GatherListener;
+import dev.kafkareranker.inference.EngineStats;
+import dev.kafkareranker.inference.InferenceEngine;
+import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.serving.ModelRegistry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+import org.apache.kafka.streams.KafkaStreams;
+
+/**
+ * The pipeline's metrics, in Micrometer, exposed for Prometheus: what gathering reports (queries,
+ * pairs, latencies, pending queries, dead letters by reason), each model's engine (batches, rows,
+ * real and padded tokens, queue delay, model time), which model versions serve, and Kafka Streams'
+ * own metrics.
+ */
+final class RerankerMetrics implements GatherListener, AutoCloseable {
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicInteger pending = new AtomicInteger();
+    private final ModelRegistry models;
+    private final MultiGauge modelInfo;
+    private KafkaStreamsMetrics streamsMetrics;
+
+    RerankerMetrics(ModelRegistry models) {
+        this.models = models;
+        Gauge.builder("rerank.pending.queries", pending, AtomicInteger::get)
+                .description("Queries being gathered, over all tasks of this instance").register(registry);
+        modelInfo = MultiGauge.builder("rerank.model.info")
+                .description("1 for each served model, with its current version and execution provider").register(registry);
+        for (String name : models.names()) {
+            engineMeters(name);
+        }
+        refreshModelInfo();
+    }
+
+    private void engineMeters(String name) {
+        Tags tags = Tags.of("model", name);
+        counter("rerank.engine.batches", "Model runs", tags, name, s -> s.batches());
+        counter("rerank.engine.rows", "Sequences run (pairs, or texts for bi-encoders)", tags, name, s -> s.rows());
+        counter("rerank.engine.tokens.real", "Tokens the sequences hold", tags, name, s -> s.realTokens());
+        counter("rerank.engine.tokens.padded", "Tokens the model computed, padding included", tags, name, s -> s.paddedTokens());
+        counter("rerank.engine.failed.batches", "Model runs that failed (and were split and retried)", tags, name, s -> s.failedBatches());
+        Gauge.builder("rerank.engine.padding.ratio", this, m -> stats(name).paddingRatio())
+                .description("Computed over real tokens since the current version was loaded").tags(tags).register(registry);
+        FunctionTimer.builder("rerank.engine.queue.delay", this, m -> stats(name).rows(), m -> stats(name).queueDelayNanosTotal(),
+                TimeUnit.NANOSECONDS).description("Time rows waited for their batch").tags(tags).register(registry);
+        FunctionTimer.builder("rerank.engine.model.time", this, m -> stats(name).batches(), m -> stats(name).modelNanos(),
+                TimeUnit.NANOSECONDS).description("Time inside ONNX Runtime, per batch").tags(tags).register(registry);
+    }
+
+    private void counter(String meter, String description, Tags tags, String name, ToDoubleFunction<EngineStats.Snapshot> value) {
+        FunctionCounter.builder(meter, this, m -> value.applyAsDouble(stats(name))).description(description).tags(tags).register(registry);
+    }
+
+    private EngineStats.Snapshot stats(String name) {
+        Scorer scorer = models.slot(name).currentScorer();
+        return scorer instanceof InferenceEngine engine ? engine.stats() : new EngineStats().snapshot();
+    }
+
+    /** Model versions change on a hot swap: the info gauge is rebuilt before each scrape. */
+    void refreshModelInfo() {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        for (String name : models.names()) {
+            Scorer scorer = models.slot(name).currentScorer();
+            String provider = scorer instanceof InferenceEngine engine ? engine.executionProvider() : "unknown";
+            rows.add(MultiGauge.Row.of(Tags.of("model", name, "version", scorer.modelVersion(), "execution_provider", provider,
+                    "default", Boolean.toString(name.equals(models.defaultName()))), 1));
+        }
+        modelInfo.register(rows, true);
+    }
+
+    void bind(KafkaStreams streams) {
+        streamsMetrics = new KafkaStreamsMetrics(streams);
+        streamsMetrics.bindTo(registry);
+    }
+
+    String scrape() {
+        refreshModelInfo();
+        return registry.scrape();
+    }
+
+    @Override
+    public void queryEmitted(String model, int pairs, long scoringMs, long gatherToEmitMs, boolean complete) {
+        Counter.builder("rerank.pairs.scored").description("Pairs scored").tag("model", model).register(registry).increment(pairs);
+        Counter.builder("rerank.queries").description("Queries ranked and published").tags("model", model, "complete", Boolean.toString(complete))
+                .register(registry).increment();
+        Timer.builder("rerank.scoring.latency").description("Time to score one query (tokenizing, queueing, model)").tag("model", model)
+                .register(registry).record(scoringMs, TimeUnit.MILLISECONDS);
+        Timer.builder("rerank.end.to.end.latency").description("From a query's first candidate to its result").tag("model", model)
+                .register(registry).record(gatherToEmitMs, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void deadLettered(String reason, int candidates) {
+        Counter.builder("rerank.dead.letters").description("Records sent to the dead-letter topic, by reason").tag("reason", reason)
+                .register(registry).increment(candidates);
+    }
+
+    @Override
+    public void pendingChanged(int delta) {
+        pending.addAndGet(delta);
+    }
+
+    @Override
+    public void close() {
+        if (streamsMetrics != null) {
+            streamsMetrics.close();
+        }
+        registry.close();
+    }
+}

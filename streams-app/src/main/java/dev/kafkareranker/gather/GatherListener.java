@@ -1,0 +1,20 @@
+package dev.kafkareranker.gather;
+
+/** What the gathering step reports as it goes, for metrics. Called on stream threads: keep it cheap. */
+public interface GatherListener {
+
+    GatherListener NONE = new GatherListener() {
+    };
+
+    /** A query was scored and its result forwarded. */
+    default void queryEmitted(String model, int pairs, long scoringMs, long gatherToEmitMs, boolean complete) {
+    }
+
+    /** Candidates went to the dead-letter topic for {@code reason}. */
+    default void deadLettered(String reason, int candidates) {
+    }
+
+    /** The number of queries being gathered changed by {@code delta} (summed over all tasks). */
+    default void pendingChanged(int delta) {
+    }
+}

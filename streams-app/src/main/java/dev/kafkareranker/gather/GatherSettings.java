@@ -1,0 +1,50 @@
+package dev.kafkareranker.gather;
+
+import java.time.Duration;
+
+/**
+ * How candidates are gathered into queries, with the caps that bound the state.
+ *
+ * @param maxWait                 a query is emitted this long after its first candidate even if incomplete
+ * @param punctuateInterval       how often deadlines are checked; bounds how late past maxWait an
+ *                                incomplete query can be
+ * @param defaultTopK             results kept when a candidate names no top_k; 0 or less keeps all
+ * @param maxCandidatesPerQuery   a query is emitted (complete=false) once it holds this many
+ * @param maxPendingQueries       per task: when a new query would exceed it, the oldest pending query is
+ *                                emitted early (complete=false)
+ * @param maxPassageChars         passage and query texts are cut to this many characters on arrival
+ * @param emittedRetention        how long an emitted query is remembered, so that a candidate arriving
+ *                                after it is dead-lettered as late rather than starting a new query
+ */
+public record GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
+                             int maxPendingQueries, int maxPassageChars, Duration emittedRetention) {
+
+    public GatherSettings {
+        if (maxWait.isNegative() || maxWait.isZero()) {
+            throw new IllegalArgumentException("maxWait must be positive: " + maxWait);
+        }
+        if (punctuateInterval.isNegative() || punctuateInterval.isZero()) {
+            throw new IllegalArgumentException("punctuateInterval must be positive: " + punctuateInterval);
+        }
+        if (maxCandidatesPerQuery < 1) {
+            throw new IllegalArgumentException("maxCandidatesPerQuery < 1: " + maxCandidatesPerQuery);
+        }
+        if (maxPendingQueries < 1) {
+            throw new IllegalArgumentException("maxPendingQueries < 1: " + maxPendingQueries);
+        }
+        if (maxPassageChars < 1) {
+            throw new IllegalArgumentException("maxPassageChars < 1: " + maxPassageChars);
+        }
+        if (emittedRetention.isNegative()) {
+            throw new IllegalArgumentException("emittedRetention is negative: " + emittedRetention);
+        }
+    }
+
+    public static GatherSettings defaults() {
+        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10));
+    }
+
+    public GatherSettings withCaps(int candidatesPerQuery, int pendingQueries, int passageChars) {
+        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.kafkareranker.gather;
+
+import dev.kafkareranker.avro.RankedDocument;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.inference.Score;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** Orders scored candidates deterministically: score descending, then retrieval rank, then doc id. */
+final class Ranking {
+
+    private record Scored(RetrievalCandidate candidate, Score score) {}
+
+    private static final Comparator<Scored> ORDER = Comparator
+            .comparingDouble((Scored s) -> s.score().score()).reversed()
+            // A candidate without a retrieval rank sorts after those with one.
+            .thenComparing(s -> s.candidate().getRetrievalRank(), Comparator.nullsLast(Comparator.naturalOrder()))
+            .thenComparing(s -> s.candidate().getDocId());
+
+    private Ranking() {
+    }
+
+    /** The best {@code topK} (all when topK is not positive), ranked from 1. */
+    static List<RankedDocument> rank(List<RetrievalCandidate> candidates, List<Score> scores, int topK) {
+        List<Scored> scored = new ArrayList<>(candidates.size());
+        for (int i = 0; i < candidates.size(); i++) {
+            scored.add(new Scored(candidates.get(i), scores.get(i)));
+        }
+        scored.sort(ORDER);
+        int keep = topK > 0 ? Math.min(topK, scored.size()) : scored.size();
+        List<RankedDocument> out = new ArrayList<>(keep);
+        for (int i = 0; i < keep; i++) {
+            Scored s = scored.get(i);
+            out.add(RankedDocument.newBuilder()
+                    .setDocId(s.candidate().getDocId())
+                    .setScore(s.score().score())
+                    .setLogit(s.score().logit())
+                    .setRank(i + 1)
+                    .setRetrievalRank(s.candidate().getRetrievalRank())
+                    .setRetrievalScore(s.candidate().getRetrievalScore())
+                    .setMetadata(s.candidate().getMetadata())
+                    .build());
+        }
+        return out;
+    }
+}

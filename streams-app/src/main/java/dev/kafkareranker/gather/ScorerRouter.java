@@ -1,0 +1,25 @@
+package dev.kafkareranker.gather;
+
+import dev.kafkareranker.inference.Scorer;
+
+/** Picks the scorer for a query by its candidates' {@code model} field. */
+@FunctionalInterface
+public interface ScorerRouter {
+
+    /**
+     * The scorer for {@code model}, or the default one when {@code model} is null.
+     *
+     * @throws UnknownModelException when no model of that name is served
+     */
+    Scorer forModel(String model);
+
+    /** A router serving one model, under its name or as the default. */
+    static ScorerRouter single(Scorer scorer) {
+        return model -> {
+            if (model == null || model.equals(scorer.modelName())) {
+                return scorer;
+            }
+            throw new UnknownModelException("model '" + model + "' is not served here (this instance serves '" + scorer.modelName() + "')");
+        };
+    }
+}

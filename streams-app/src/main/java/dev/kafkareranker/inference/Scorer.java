@@ -1,0 +1,30 @@
+package dev.kafkareranker.inference;
+
+import java.util.List;
+
+/** Scores one query against its passages. Implementations are thread-safe and own native resources. */
+public interface Scorer extends AutoCloseable {
+
+    /** One score per passage, in the passages' order. */
+    List<Score> score(String query, List<String> passages);
+
+    /**
+     * Scores and says which model version did: a scorer whose model can be swapped reports the version
+     * that actually produced these scores, not whichever is current when the caller asks.
+     */
+    default Scoring scoreQuery(String query, List<String> passages) {
+        return new Scoring(score(query, passages), modelName(), modelVersion());
+    }
+
+    /** Scores with the model that produced them. */
+    record Scoring(List<Score> scores, String modelName, String modelVersion) {}
+
+    /** The model's name, as results report it. */
+    String modelName();
+
+    /** The model's version, as results report it. */
+    String modelVersion();
+
+    @Override
+    void close();
+}

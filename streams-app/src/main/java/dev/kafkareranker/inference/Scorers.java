@@ -1,0 +1,37 @@
+package dev.kafkareranker.inference;
+
+import dev.kafkareranker.model.ModelSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Opens the scorer a model directory's spec calls for. */
+public final class Scorers {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Scorers.class);
+
+    private Scorers() {
+    }
+
+    public static InferenceEngine open(ModelSpec spec, InferenceOptions options) {
+        OnnxModel model = OnnxModel.open(spec, options);
+        try {
+            ModelInputs.check(model);
+            TextEncoder encoder = new TextEncoder(spec);
+            ScoringMethod method = switch (spec.kind()) {
+                case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
+                case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
+            };
+            InferenceEngine scorer = new InferenceEngine(spec, method, new OnnxRowModel(spec, model), encoder,
+                    new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
+                            options.maxPaddingRatio()),
+                    model.executionProvider());
+            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {}",
+                    spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
+                    model.inputNames(), spec.maxLength());
+            return scorer;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,378 @@
+package dev.kafkareranker.gather;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kafkareranker.app.RerankerConfig;
+import dev.kafkareranker.avro.RankedDocument;
+import dev.kafkareranker.avro.RankedResults;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.avro.internal.QueryState;
+import dev.kafkareranker.inference.InferenceException;
+import dev.kafkareranker.inference.Score;
+import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.serde.MockSchemaRegistry;
+import dev.kafkareranker.serde.SpecificAvroSerde;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RerankTopologyTest {
+
+    private static final Topics TOPICS = Topics.defaults();
+    private static final Duration MAX_WAIT = Duration.ofSeconds(5);
+    private static final Duration RETENTION = Duration.ofMinutes(10);
+
+    private String scope;
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, RetrievalCandidate> candidates;
+    private TestInputTopic<byte[], byte[]> rawCandidates;
+    private TestOutputTopic<String, RankedResults> results;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+    private final StatedScoreScorer scorer = new StatedScoreScorer("stated");
+
+    @BeforeEach
+    void start() throws Exception {
+        startWith(ScorerRouter.single(scorer));
+    }
+
+    private void startWith(ScorerRouter router) throws Exception {
+        if (driver != null) {
+            driver.close();
+        }
+        scope = "topology-" + UUID.randomUUID();
+        Map<String, Object> config = Map.of("schema.registry.url", "mock://" + scope);
+        Serde<RetrievalCandidate> candidateSerde = serde(config);
+        Serde<RankedResults> resultSerde = serde(config);
+        Serde<QueryState> pendingSerde = serde(config);
+        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION);
+        Map<String, Object> props = new HashMap<>(config);
+        props.put("bootstrap.servers", "unused:9092");
+        props.put("state.dir", Files.createTempDirectory("topology-test").toString());
+        Properties streamsProps = new RerankerConfig(props).streamsProperties();
+        driver = new TopologyTestDriver(RerankTopology.build(TOPICS,
+                new RerankTopology.Serdes3(candidateSerde, resultSerde, pendingSerde), router, settings),
+                streamsProps, Instant.parse("2026-01-01T00:00:00Z"));
+        candidates = driver.createInputTopic(TOPICS.candidates(), new StringSerializer(), candidateSerde.serializer());
+        rawCandidates = driver.createInputTopic(TOPICS.candidates(), new ByteArraySerializer(), new ByteArraySerializer());
+        results = driver.createOutputTopic(TOPICS.results(), new StringDeserializer(), resultSerde.deserializer());
+        deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static <T extends org.apache.avro.specific.SpecificRecord> Serde<T> serde(Map<String, Object> config) {
+        SpecificAvroSerde<T> serde = new SpecificAvroSerde<>();
+        serde.configure(config, false);
+        return serde;
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+        MockSchemaRegistry.drop(scope);
+    }
+
+    private static RetrievalCandidate candidate(String queryId, String docId, String text, Integer rank, Integer count) {
+        return RetrievalCandidate.newBuilder()
+                .setQueryId(queryId)
+                .setQuery("query " + queryId)
+                .setDocId(docId)
+                .setText(text)
+                .setRetrievalRank(rank)
+                .setCandidateCount(count)
+                .setMetadata(Map.of("source", "test-" + docId))
+                .build();
+    }
+
+    private static List<String> docIds(RankedResults r) {
+        return r.getResults().stream().map(RankedDocument::getDocId).toList();
+    }
+
+    @Test
+    void emitsAQueryOnceItsCandidateCountOfDistinctDocumentsHasArrived() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 3));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 3));
+        assertTrue(results.isEmpty(), "two of three candidates must not emit");
+
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.5", 3, 3));
+
+        RankedResults r = results.readValue();
+        assertEquals("q1", r.getQueryId());
+        assertTrue(r.getComplete());
+        assertEquals(3, r.getCandidatesReceived());
+        assertEquals(3, r.getCandidatesExpected());
+        assertEquals(List.of("b", "c", "a"), docIds(r));
+        assertEquals(List.of(1, 2, 3), r.getResults().stream().map(RankedDocument::getRank).toList());
+        assertEquals(0.9, r.getResults().get(0).getScore(), 1e-12);
+        assertEquals(9.0, r.getResults().get(0).getLogit(), 1e-12);
+        assertEquals("test-b", r.getResults().get(0).getMetadata().get("source"), "metadata passes through");
+        assertEquals("stated", r.getModel().getName());
+        assertTrue(results.isEmpty());
+    }
+
+    @Test
+    void flushesAnIncompleteQueryAfterMaxWaitOfWallClockTime() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 5));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.4", 2, 5));
+        driver.advanceWallClockTime(MAX_WAIT.minusMillis(200));
+        assertTrue(results.isEmpty(), "must wait the whole max wait");
+
+        driver.advanceWallClockTime(Duration.ofMillis(300));
+
+        RankedResults r = results.readValue();
+        assertFalse(r.getComplete());
+        assertEquals(2, r.getCandidatesReceived());
+        assertEquals(5, r.getCandidatesExpected());
+        assertEquals(List.of("b", "a"), docIds(r));
+        assertTrue(results.isEmpty());
+        driver.advanceWallClockTime(MAX_WAIT.multipliedBy(2));
+        assertTrue(results.isEmpty(), "an emitted query is not emitted again");
+    }
+
+    @Test
+    void queriesWithoutCandidateCountWaitForMaxWait() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, null));
+        driver.advanceWallClockTime(MAX_WAIT.plusMillis(100));
+        RankedResults r = results.readValue();
+        assertFalse(r.getComplete());
+        assertEquals(null, r.getCandidatesExpected());
+    }
+
+    @Test
+    void countsTheSameDocumentOnce() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        assertTrue(results.isEmpty(), "a repeated document must not complete the query");
+
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.1", 2, 2));
+
+        RankedResults r = results.readValue();
+        assertTrue(r.getComplete());
+        assertEquals(2, r.getCandidatesReceived());
+        assertEquals(1, r.getDuplicates());
+        assertEquals(List.of("a", "b"), docIds(r));
+    }
+
+    @Test
+    void breaksScoreTiesByRetrievalRankThenDocId() {
+        candidates.pipeInput("q1", candidate("q1", "z", "score=0.5", 3, 5));
+        candidates.pipeInput("q1", candidate("q1", "y", "score=0.5", 1, 5));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.5", null, 5));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.5", null, 5));
+        candidates.pipeInput("q1", candidate("q1", "top", "score=0.6", 9, 5));
+
+        RankedResults r = results.readValue();
+        // Top-3 by default: the best score, then equal scores by retrieval rank (present before absent), then doc id.
+        assertEquals(List.of("top", "y", "z"), docIds(r));
+    }
+
+    @Test
+    void ranksIdenticallyWhateverTheArrivalOrder() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.5", null, 3));
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.5", null, 3));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.5", null, 3));
+        candidates.pipeInput("q2", candidate("q2", "b", "score=0.5", null, 3));
+        candidates.pipeInput("q2", candidate("q2", "a", "score=0.5", null, 3));
+        candidates.pipeInput("q2", candidate("q2", "c", "score=0.5", null, 3));
+        assertEquals(List.of("a", "b", "c"), docIds(results.readValue()));
+        assertEquals(List.of("a", "b", "c"), docIds(results.readValue()));
+    }
+
+    @Test
+    void cutsToTheCandidatesTopKOrTheDefault() {
+        for (int i = 0; i < 6; i++) {
+            RetrievalCandidate c = candidate("q1", "d" + i, "score=0." + i, i + 1, 6);
+            c.setTopK(2);
+            candidates.pipeInput("q1", c);
+        }
+        RankedResults withTopK = results.readValue();
+        assertEquals(List.of("d5", "d4"), docIds(withTopK));
+        assertEquals(6, withTopK.getCandidatesReceived(), "received counts all candidates, not the kept ones");
+
+        for (int i = 0; i < 6; i++) {
+            candidates.pipeInput("q2", candidate("q2", "d" + i, "score=0." + i, i + 1, 6));
+        }
+        assertEquals(List.of("d5", "d4", "d3"), docIds(results.readValue()), "default top_k is 3 in this test");
+    }
+
+    @Test
+    void rekeysCandidatesKeyedByAnythingButTheirQueryId() {
+        candidates.pipeInput("doc-a", candidate("q1", "a", "score=0.1", 1, 3));
+        candidates.pipeInput((String) null, candidate("q1", "b", "score=0.3", 2, 3));
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.2", 3, 3));
+
+        TestRecord<String, RankedResults> r = results.readRecord();
+        assertEquals("q1", r.key());
+        assertEquals(List.of("b", "c", "a"), docIds(r.value()));
+        assertEquals(3, r.value().getCandidatesReceived(), "re-keyed and direct candidates meet in one query");
+    }
+
+    @Test
+    void keepsGoingAfterARecordThatIsNotAvro() {
+        // TopologyTestDriver (4.3) drops the dead letters of deserialization errors: its context has no
+        // record collector for them. That they reach the topic on a real broker is checked in the it module.
+        rawCandidates.pipeInput("q1".getBytes(StandardCharsets.UTF_8), "not avro at all".getBytes(StandardCharsets.UTF_8));
+
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        RankedResults r = results.readValue();
+        assertEquals("q1", r.getQueryId(), "the pipeline keeps running after a corrupt record");
+        assertEquals(1, r.getCandidatesReceived(), "the corrupt record is not counted as a candidate");
+    }
+
+    @Test
+    void sendsACandidateThatFailsProcessingToTheDeadLetterTopicWithItsOriginalBytes() {
+        RetrievalCandidate bad = candidate("q1", "a", "", 1, 2);
+        candidates.pipeInput("q1", bad);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(TOPICS.candidates(), header(dead, "__streams.errors.topic"));
+        assertEquals(InvalidCandidateException.class.getName(), header(dead, DeadLetters.HEADER_EXCEPTION));
+        RetrievalCandidate decoded = (RetrievalCandidate) new SpecificAvroSerde<RetrievalCandidate>() {
+            {
+                configure(Map.of("schema.registry.url", "mock://" + scope), false);
+            }
+        }.deserializer().deserialize(TOPICS.candidates(), dead.value());
+        assertEquals("a", decoded.getDocId(), "the dead letter holds the candidate as it arrived");
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.1", 1, 1));
+        assertEquals("q1", results.readValue().getQueryId(), "the pipeline keeps running");
+    }
+
+    @Test
+    void sendsACandidateWithBlankTextToTheDeadLetterTopic() {
+        candidates.pipeInput("q1", candidate("q1", "a", "   ", 1, 2));
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("blank text"), header(dead, DeadLetters.HEADER_MESSAGE));
+        assertTrue(results.isEmpty());
+    }
+
+    @Test
+    void deadLettersEveryCandidateOfAQueryForAnUnknownModel() {
+        RetrievalCandidate a = candidate("q1", "a", "score=0.1", 1, 2);
+        a.setModel("no-such-model");
+        candidates.pipeInput("q1", a);
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.2", 2, 2));
+
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(2, dead.size());
+        for (TestRecord<byte[], byte[]> d : dead) {
+            assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(d, DeadLetters.HEADER_REASON));
+            assertTrue(header(d, DeadLetters.HEADER_MESSAGE).contains("no-such-model"));
+        }
+        assertTrue(results.isEmpty());
+        assertEquals(0, scorer.calls.get(), "nothing is scored for an unknown model");
+    }
+
+    @Test
+    void deadLettersAQueryWhoseScoringFails() throws Exception {
+        Scorer failing = new StatedScoreScorer("stated") {
+            @Override
+            public List<Score> score(String query, List<String> passages) {
+                throw new InferenceException("injected model fault", new RuntimeException("boom"));
+            }
+        };
+        startWith(ScorerRouter.single(failing));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_SCORING_FAILED, header(dead, DeadLetters.HEADER_REASON));
+        assertNotNull(dead.value());
+        assertTrue(results.isEmpty());
+    }
+
+    @Test
+    void deadLettersACandidateThatArrivesAfterItsQueryWasEmitted() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        assertEquals(1, results.readValue().getCandidatesReceived());
+
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 1));
+
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
+        assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC));
+        assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("after the query was emitted"));
+        driver.advanceWallClockTime(MAX_WAIT.multipliedBy(3));
+        assertTrue(results.isEmpty(), "a late candidate does not start a second ranking");
+    }
+
+    @Test
+    void aCandidateCountSmallerThanWhatArrivesEmitsAtTheCountAndDeadLettersTheRest() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 2));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.2", 2, 2));
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.3", 3, 2));
+        RankedResults r = results.readValue();
+        assertTrue(r.getComplete());
+        assertEquals(List.of("b", "a"), docIds(r));
+        assertEquals(1, deadLetters.readRecordsToList().size(), "the third is late");
+    }
+
+    @Test
+    void afterTheRetentionACandidateStartsANewQuery() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        results.readValue();
+        driver.advanceWallClockTime(RETENTION.plusSeconds(1));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.2", 1, 1));
+        assertEquals(List.of("b"), docIds(results.readValue()));
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void aNewQueryBeyondTheMaxPendingQueriesEmitsTheOldestIncomplete() {
+        for (int q = 1; q <= 4; q++) {
+            candidates.pipeInput("q" + q, candidate("q" + q, "a", "score=0.1", 1, 5));
+            driver.advanceWallClockTime(Duration.ofMillis(10));
+        }
+        assertTrue(results.isEmpty(), "four pending queries fit under the cap of four");
+
+        candidates.pipeInput("q5", candidate("q5", "a", "score=0.1", 1, 5));
+
+        RankedResults oldest = results.readValue();
+        assertEquals("q1", oldest.getQueryId());
+        assertFalse(oldest.getComplete());
+        assertTrue(results.isEmpty());
+    }
+
+    @Test
+    void aQueryReachingTheCandidateCapIsEmittedIncomplete() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            candidates.pipeInput("q1", candidate("q1", String.format("d%02d", i), "score=0.1", i + 1, 100));
+        }
+        RankedResults r = results.readValue();
+        assertFalse(r.getComplete());
+        assertEquals(50, r.getCandidatesReceived());
+        assertEquals(100, r.getCandidatesExpected());
+    }
+
+    @Test
+    void cutsTextsLongerThanTheCapBeforeStoringThem() {
+        String longText = "score=0.7 " + "x".repeat(10_000);
+        candidates.pipeInput("q1", candidate("q1", "a", longText, 1, 1));
+        RankedResults r = results.readValue();
+        assertEquals(0.7, r.getResults().get(0).getScore(), 1e-12, "the start of the text is what is scored");
+        assertEquals(1, scorer.calls.get());
+        assertEquals(200, scorer.longestPassage.get(), "the scorer saw the text cut to gather.max.passage.chars");
+    }
+
+    private static String header(TestRecord<?, ?> record, String name) {
+        Header h = record.headers().lastHeader(name);
+        assertNotNull(h, "missing header " + name + " in " + record.headers());
+        return new String(h.value(), StandardCharsets.UTF_8);
+    }
+}

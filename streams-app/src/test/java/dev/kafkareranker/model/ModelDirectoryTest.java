@@ -1,0 +1,145 @@
+package dev.kafkareranker.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a model directory's files decide, and the errors a user can act on. ONNX files are not opened here. */
+class ModelDirectoryTest {
+
+    private static final String BPE_TOKENIZER = """
+            {"model": {"type": "BPE", "vocab": {"<s>": 0, "<pad>": 1, "</s>": 2, "a": 3, "b": 4}},
+             "added_tokens": [{"id": 0, "content": "<s>"}, {"id": 1, "content": "<pad>"}]}
+            """;
+
+    @TempDir
+    Path dir;
+
+    private void write(String file, String content) throws IOException {
+        Files.writeString(dir.resolve(file), content);
+    }
+
+    private void roberta(String config) throws IOException {
+        write("model.onnx", "not opened in these tests");
+        write("tokenizer.json", BPE_TOKENIZER);
+        write("config.json", config);
+    }
+
+    @Test
+    void oneLabelMeansSigmoidAsSentenceTransformersDecides() throws IOException {
+        roberta("""
+                {"model_type": "roberta", "num_labels": 1, "vocab_size": 5, "max_position_embeddings": 514, "pad_token_id": 1}""");
+        write("tokenizer_config.json", "{\"model_max_length\": 512}");
+        ModelSpec spec = ModelDirectory.load(dir);
+        assertEquals(ModelKind.CROSS_ENCODER, spec.kind());
+        assertEquals(Activation.SIGMOID, spec.activation());
+        assertEquals(0, spec.labelIndex());
+        assertEquals(512, spec.maxLength(), "RoBERTa's 514 positions hold 512 tokens");
+        assertEquals(1, spec.padTokenId());
+    }
+
+    @Test
+    void theConfiguredActivationWinsAndSentenceTransformersConfigKeyIsRead() throws IOException {
+        roberta("""
+                {"model_type": "bert", "num_labels": 1, "max_position_embeddings": 128,
+                 "sbert_ce_default_activation_function": "torch.nn.modules.linear.Identity"}""");
+        assertEquals(Activation.IDENTITY, ModelDirectory.load(dir).activation());
+        write("reranker.json", "{\"activation\": \"sigmoid\"}");
+        assertEquals(Activation.SIGMOID, ModelDirectory.load(dir).activation());
+    }
+
+    @Test
+    void maxLengthIsTheSmallestOfTokenizerModelAndRerankerJson() throws IOException {
+        roberta("{\"model_type\": \"bert\", \"num_labels\": 1, \"max_position_embeddings\": 512}");
+        write("tokenizer_config.json", "{\"model_max_length\": 1000000000000000019884624838656}");
+        assertEquals(512, ModelDirectory.load(dir).maxLength(), "the tokenizer's 'no limit' marker is ignored");
+        write("tokenizer_config.json", "{\"model_max_length\": 256}");
+        assertEquals(256, ModelDirectory.load(dir).maxLength());
+        write("reranker.json", "{\"max_length\": 128}");
+        assertEquals(128, ModelDirectory.load(dir).maxLength());
+    }
+
+    @Test
+    void threeLabelNliHeadsNeedALabelIndex() throws IOException {
+        roberta("""
+                {"model_type": "xlm-roberta", "max_position_embeddings": 514, "pad_token_id": 1,
+                 "id2label": {"0": "contradiction", "1": "entailment", "2": "neutral"}}""");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir));
+        assertTrue(e.getMessage().contains("label_index") && e.getMessage().contains("reranker.json"), e.getMessage());
+
+        write("reranker.json", "{\"label_index\": 1, \"activation\": \"softmax\"}");
+        ModelSpec spec = ModelDirectory.load(dir);
+        assertEquals(3, spec.numLabels());
+        assertEquals(1, spec.labelIndex());
+        assertEquals(Activation.SOFTMAX, spec.activation());
+
+        write("reranker.json", "{\"label_index\": 3}");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("outside 0..2"));
+    }
+
+    @Test
+    void aDecoderWithoutPadIdIsRefusedNamingBothFiles() throws IOException {
+        roberta("{\"model_type\": \"llama\", \"num_labels\": 1, \"max_position_embeddings\": 2048}");
+        write("reranker.json", "{\"kind\": \"decoder\", \"query_template\": \"query: {query}\"}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir));
+        assertTrue(e.getMessage().contains("pad_token_id") && e.getMessage().contains("reranker.json")
+                && e.getMessage().contains("config.json"), e.getMessage());
+
+        write("reranker.json", "{\"kind\": \"decoder\", \"pad_token_id\": 0, \"query_template\": \"query: {query}\","
+                + " \"document_template\": \"document: {document}\", \"padding_side\": \"left\"}");
+        ModelSpec spec = ModelDirectory.load(dir);
+        assertEquals(ModelKind.DECODER, spec.kind());
+        assertEquals(0, spec.padTokenId());
+        assertTrue(spec.padLeft());
+        assertEquals("query: why", spec.formatQuery("why"));
+        assertEquals("document: because", spec.formatDocument("because"));
+    }
+
+    @Test
+    void aTokenizerWhoseIdsExceedTheEmbeddingsIsRefused() throws IOException {
+        roberta("{\"model_type\": \"roberta\", \"num_labels\": 1, \"vocab_size\": 4, \"max_position_embeddings\": 66, \"pad_token_id\": 1}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir));
+        assertTrue(e.getMessage().contains("vocab_size") && e.getMessage().contains("up to 4"), e.getMessage());
+    }
+
+    @Test
+    void missingFilesAreNamed() throws IOException {
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir.resolve("nope")))
+                .getMessage().contains("does not exist"));
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("model.onnx"));
+        write("model.onnx", "x");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("tokenizer.json"));
+        write("tokenizer.json", BPE_TOKENIZER);
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("reranker.json"));
+        write("config.json", "{not json");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("not valid JSON"));
+    }
+
+    @Test
+    void findsVariantsBesideTheModelOrUnderOnnx() throws IOException {
+        Files.createDirectories(dir.resolve("onnx"));
+        write("onnx/model.onnx", "x");
+        write("onnx/model.int8.onnx", "x");
+        assertEquals(Optional.of(dir.resolve("onnx/model.onnx")), ModelDirectory.modelFile(dir, ModelDirectory.Variant.FP32));
+        assertEquals(Optional.of(dir.resolve("onnx/model.int8.onnx")), ModelDirectory.modelFile(dir, ModelDirectory.Variant.INT8));
+        assertEquals(Optional.empty(), ModelDirectory.modelFile(dir, ModelDirectory.Variant.FP16));
+    }
+
+    @Test
+    void unknownValuesInRerankerJsonAreNamed() throws IOException {
+        roberta("{\"model_type\": \"bert\", \"num_labels\": 1, \"max_position_embeddings\": 64}");
+        write("reranker.json", "{\"kind\": \"siamese\"}");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("siamese"));
+        write("reranker.json", "{\"activation\": \"tanh\"}");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("tanh"));
+        write("reranker.json", "{\"padding_side\": \"middle\"}");
+        assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("middle"));
+    }
+}
