@@ -1,0 +1,72 @@
+package dev.kafkareranker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kafkareranker.app.EmbeddedKafka;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.serde.AvroSerializer;
+import dev.kafkareranker.serde.FakeSchemaRegistryServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * 200,000 candidates through an app whose heap is capped: gathering state lives in RocksDB, not on
+ * the heap, so the run completes under -Xmx{@value #HEAP_MB}m with every candidate accounted for.
+ */
+class BoundedMemoryTest {
+
+    static final int HEAP_MB = 256;
+    private static final int QUERIES = 10_000;
+    private static final int CANDIDATES = 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void twoHundredThousandCandidatesRunUnderTheHeapBound() throws Exception {
+        try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
+             EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "mem", "memory-test", dir);
+            settings.put("gather.max.wait.ms", "300000");
+            long start = System.nanoTime();
+            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx" + HEAP_MB + "m", "-XX:+ExitOnOutOfMemoryError"))) {
+                app.start();
+                AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
+                serializer.configure(Map.of("schema.registry.url", registry.url()), false);
+                try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
+                        Map.of("bootstrap.servers", kafka.bootstrapServers(), "linger.ms", 20), new StringSerializer(), serializer)) {
+                    // Queries interleaved in waves, so thousands are pending at once.
+                    for (int wave = 0; wave < QUERIES / 1000; wave++) {
+                        for (int d = 0; d < CANDIDATES; d++) {
+                            for (int q = wave * 1000; q < (wave + 1) * 1000; q++) {
+                                producer.send(new ProducerRecord<>("mem.candidates", "q" + q, RetrievalCandidate.newBuilder()
+                                        .setQueryId("q" + q).setQuery("what is query " + q).setDocId("q" + q + "-d" + d)
+                                        .setText("a passage of some forty words about kafka streams and reranking number " + d
+                                                + " for query " + q + " with enough text to weigh something in the state store")
+                                        .setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build()));
+                            }
+                        }
+                    }
+                }
+                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), "mem.results", "mem.dlq", QUERIES,
+                        Duration.ofSeconds(5), Duration.ofMinutes(8));
+                System.out.printf("memory: %d candidates, -Xmx%dm, results=%d, dead letters=%d, %.0f s, app alive=%s%n",
+                        QUERIES * CANDIDATES, HEAP_MB, ledger.results(), ledger.deadLetters(),
+                        (System.nanoTime() - start) / 1e9, app.alive());
+                assertTrue(app.alive(), "the app ran out of memory or died; see " + app.log());
+                assertEquals(QUERIES, ledger.resultsPerQuery().size());
+                assertEquals(0, ledger.queriesWithMoreThanOneResult());
+                assertEquals(0, ledger.deadLetters());
+                assertEquals(QUERIES * CANDIDATES, ledger.candidatesInResults().size(), "every candidate is in a result");
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package dev.kafkareranker.it;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/** The reranker as a separate JVM ({@code Main run --config FILE}), so that a test can SIGKILL it. */
+final class ChildApp implements AutoCloseable {
+
+    private final Path config;
+    private final Path log;
+    private final List<String> jvmOptions;
+    private Process process;
+    private int starts;
+
+    ChildApp(Path dir, Map<String, String> settings, List<String> jvmOptions) throws IOException {
+        this.config = dir.resolve("reranker.properties");
+        this.log = dir.resolve("child.log");
+        this.jvmOptions = List.copyOf(jvmOptions);
+        Properties props = new Properties();
+        props.putAll(settings);
+        try (Writer out = Files.newBufferedWriter(config)) {
+            props.store(out, "written by " + ChildApp.class.getSimpleName());
+        }
+    }
+
+    /**
+     * Settings for a child app on {@code kafka}: topics PREFIX.candidates (4 partitions), PREFIX.results and
+     * PREFIX.dlq are created; the tiny BERT fixture scores on the CPU with two stream threads.
+     */
+    static Map<String, String> settings(dev.kafkareranker.app.EmbeddedKafka kafka, String registryUrl, String prefix,
+                                        String applicationId, Path dir) throws IOException {
+        kafka.createTopics(4, prefix + ".candidates");
+        kafka.createTopics(2, prefix + ".results", prefix + ".dlq");
+        Map<String, String> settings = new java.util.HashMap<>();
+        settings.put("bootstrap.servers", kafka.bootstrapServers());
+        settings.put("schema.registry.url", registryUrl);
+        settings.put("application.id", applicationId);
+        settings.put("admin.port", "0");
+        settings.put("state.dir", Files.createDirectories(dir.resolve("state")).toString());
+        settings.put("topic.candidates", prefix + ".candidates");
+        settings.put("topic.results", prefix + ".results");
+        settings.put("topic.dead.letters", prefix + ".dlq");
+        settings.put("model.dir", Path.of("..", "tools", "fixtures", "bert-cross-encoder").toAbsolutePath().toString());
+        settings.put("inference.device", "cpu");
+        settings.put("num.stream.threads", "2");
+        return settings;
+    }
+
+    void start() throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("dev.kafkareranker.app.Main");
+        command.add("run");
+        command.add("--config");
+        command.add(config.toString());
+        starts++;
+        process = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no commit: the crash exactly-once must survive. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    boolean alive() {
+        return process != null && process.isAlive();
+    }
+
+    int starts() {
+        return starts;
+    }
+
+    Path log() {
+        return log;
+    }
+
+    /** SIGTERM: the shutdown hook closes Kafka Streams cleanly. */
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            if (!process.waitFor(40, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.kafkareranker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kafkareranker.app.EmbeddedKafka;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.serde.AvroSerializer;
+import dev.kafkareranker.serde.FakeSchemaRegistryServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Exactly-once through crashes: the app runs as a child JVM and is SIGKILLed at random moments while
+ * candidates stream in, then restarted on the same state directory. A read_committed consumer must
+ * then see each query's result exactly once, and every candidate in a result or as a dead letter.
+ */
+class CrashRecoveryTest {
+
+    private static final int QUERIES = 60;
+    private static final int CANDIDATES = 8;
+    private static final int KILLS = 5;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void killedFiveTimesMidStreamNothingIsLostAndNothingDuplicated() throws Exception {
+        try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
+             EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "crash", "crash-test", dir);
+            settings.put("gather.max.wait.ms", "120000");
+            // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
+            settings.put("session.timeout.ms", "6000");
+            settings.put("heartbeat.interval.ms", "1000");
+            settings.put("commit.interval.ms", "200");
+
+            Random random = new Random(11);
+            List<RetrievalCandidate> candidates = new ArrayList<>();
+            for (int d = 0; d < CANDIDATES; d++) {
+                for (int q = 0; q < QUERIES; q++) {
+                    candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
+                            .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
+                            .setRetrievalRank(d + 1).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build());
+                }
+            }
+
+            AtomicInteger sent = new AtomicInteger();
+            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
+                app.start();
+                Thread producer = new Thread(() -> produce(kafka, registry, candidates, sent), "crash-producer");
+                producer.start();
+                for (int kill = 0; kill < KILLS; kill++) {
+                    Thread.sleep(2_000 + random.nextInt(3_000));
+                    app.kill();
+                    System.out.printf("crash: SIGKILL %d after %d of %d candidates sent%n", kill + 1, sent.get(), candidates.size());
+                    app.start();
+                }
+                producer.join();
+
+                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), "crash.results", "crash.dlq", QUERIES,
+                        Duration.ofSeconds(5), Duration.ofMinutes(4));
+                System.out.printf("crash: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
+                                + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
+                        KILLS, candidates.size(), ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),
+                        ledger.deadLetters(), ledger.queriesWithMoreThanOneResult(), ledger.reportedDuplicates());
+                assertTrue(app.alive(), "the last instance is still running; see " + app.log());
+                assertEquals(QUERIES, ledger.resultsPerQuery().size(), "every query has a result");
+                ledger.resultsPerQuery().forEach((query, count) -> assertEquals(1, count, "results for " + query));
+                assertEquals(candidates.size(), ledger.candidatesInResults().size() + ledger.deadLetters(), "every candidate is accounted for");
+                assertEquals(0, ledger.deadLetters());
+                assertEquals(0, ledger.reportedDuplicates(), "no candidate was gathered twice");
+            }
+        }
+    }
+
+    private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, List<RetrievalCandidate> candidates,
+                                AtomicInteger sent) {
+        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
+        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
+        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
+                Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.idempotence", true), new StringSerializer(), serializer)) {
+            for (RetrievalCandidate c : candidates) {
+                producer.send(new ProducerRecord<>("crash.candidates", c.getQueryId(), c));
+                if (sent.incrementAndGet() % 20 == 0) {
+                    producer.flush();
+                    sleep(1_200);
+                }
+            }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

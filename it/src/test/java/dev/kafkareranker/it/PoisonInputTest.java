@@ -1,0 +1,344 @@
+package dev.kafkareranker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kafkareranker.app.EmbeddedKafka;
+import dev.kafkareranker.app.RerankerApp;
+import dev.kafkareranker.app.RerankerConfig;
+import dev.kafkareranker.avro.RankedDocument;
+import dev.kafkareranker.avro.RankedResults;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.gather.DeadLetters;
+import dev.kafkareranker.gather.Topics;
+import dev.kafkareranker.serde.AvroDeserializer;
+import dev.kafkareranker.serde.AvroSerializer;
+import dev.kafkareranker.serde.MockSchemaRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Poison input on a real broker, one kind per test: each ends in a result or in a dead letter whose
+ * headers give the reason, every candidate is accounted for, and the pipeline keeps running.
+ */
+class PoisonInputTest {
+
+    private static final String REGISTRY_SCOPE = "poison";
+    private static final String REGISTRY = "mock://" + REGISTRY_SCOPE;
+    private static final Topics TOPICS = new Topics("poison.candidates", "poison.results", "poison.dlq");
+    private static final Duration MAX_WAIT = Duration.ofSeconds(3);
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
+
+    private static EmbeddedKafka kafka;
+    private static RerankerApp app;
+    private static KafkaProducer<byte[], byte[]> producer;
+    private static AvroSerializer<RetrievalCandidate> serializer;
+    private static final Map<String, RankedResults> results = new ConcurrentHashMap<>();
+    private static final List<ConsumerRecord<byte[], byte[]>> deadLetters = new CopyOnWriteArrayList<>();
+    private static final AtomicBoolean reading = new AtomicBoolean(true);
+    private static Thread reader;
+
+    @BeforeAll
+    static void start() throws Exception {
+        MockSchemaRegistry.drop(REGISTRY_SCOPE);
+        kafka = EmbeddedKafka.start();
+        // Room for the 1 MB passage: the broker's default record limit is 1 MB.
+        kafka.createTopics(2, Map.of("max.message.bytes", "4194304"), TOPICS.candidates());
+        kafka.createTopics(2, TOPICS.results(), TOPICS.deadLetters());
+        Map<String, Object> props = new HashMap<>();
+        props.put("bootstrap.servers", kafka.bootstrapServers());
+        props.put("schema.registry.url", REGISTRY);
+        props.put("application.id", "poison-test");
+        props.put(RerankerConfig.ADMIN_PORT, "0");
+        props.put("state.dir", Files.createTempDirectory("poison-state").toString());
+        props.put(RerankerConfig.TOPIC_CANDIDATES, TOPICS.candidates());
+        props.put(RerankerConfig.TOPIC_RESULTS, TOPICS.results());
+        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, TOPICS.deadLetters());
+        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, Long.toString(MAX_WAIT.toMillis()));
+        props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
+        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
+        props.put("max.request.size", "4194304");
+        app = RerankerApp.create(new RerankerConfig(props));
+        app.start();
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (app.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+
+        producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "max.request.size", 4194304),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        serializer = new AvroSerializer<>();
+        serializer.configure(Map.of("schema.registry.url", REGISTRY), false);
+        reader = new Thread(PoisonInputTest::read, "poison-reader");
+        reader.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        reading.set(false);
+        reader.join();
+        producer.close();
+        app.close();
+        kafka.close();
+        MockSchemaRegistry.drop(REGISTRY_SCOPE);
+    }
+
+    @AfterEach
+    void pipelineStillRuns() {
+        assertTrue(app.state().isRunningOrRebalancing(), "state " + app.state());
+    }
+
+    private static void read() {
+        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
+        deserializer.configure(Map.of("schema.registry.url", REGISTRY, "specific.avro.reader", true), false);
+        Map<String, Object> props = new HashMap<>();
+        props.put("bootstrap.servers", kafka.bootstrapServers());
+        props.put("group.id", "poison-reader");
+        props.put("auto.offset.reset", "earliest");
+        props.put("isolation.level", "read_committed");
+        try (KafkaConsumer<String, RankedResults> resultConsumer = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
+             KafkaConsumer<byte[], byte[]> dlqConsumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            resultConsumer.subscribe(List.of(TOPICS.results()));
+            dlqConsumer.subscribe(List.of(TOPICS.deadLetters()));
+            while (reading.get()) {
+                for (ConsumerRecord<String, RankedResults> r : resultConsumer.poll(Duration.ofMillis(50))) {
+                    RankedResults previous = results.put(r.key(), r.value());
+                    if (previous != null) {
+                        results.put("DUPLICATE:" + r.key(), r.value());
+                    }
+                }
+                dlqConsumer.poll(Duration.ofMillis(50)).forEach(deadLetters::add);
+            }
+        }
+    }
+
+    private static RetrievalCandidate candidate(String queryId, String docId, String text, Integer count) {
+        return RetrievalCandidate.newBuilder().setQueryId(queryId).setQuery("what is kafka " + queryId).setDocId(docId)
+                .setText(text).setCandidateCount(count).setMetadata(Map.of()).build();
+    }
+
+    private static void send(String key, RetrievalCandidate c) {
+        send(key, serializer.serialize(TOPICS.candidates(), c));
+    }
+
+    private static void send(String key, byte[] value) {
+        producer.send(new ProducerRecord<>(TOPICS.candidates(), key == null ? null : key.getBytes(StandardCharsets.UTF_8), value));
+        producer.flush();
+    }
+
+    private static RankedResults awaitResult(String queryId) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (!results.containsKey(queryId)) {
+            assertTrue(System.nanoTime() < deadline, "no result for " + queryId);
+            Thread.sleep(20);
+        }
+        return results.get(queryId);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> awaitDeadLetter(Predicate<String> message) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (true) {
+            for (ConsumerRecord<byte[], byte[]> d : deadLetters) {
+                if (message.test(header(d, DeadLetters.HEADER_MESSAGE))) {
+                    return d;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "no such dead letter among " + deadLetters.size());
+            Thread.sleep(20);
+        }
+    }
+
+    private static long deadLettersFor(String queryId) {
+        return deadLetters.stream().filter(d -> d.key() != null && new String(d.key(), StandardCharsets.UTF_8).equals(queryId)).count();
+    }
+
+    private static String header(ConsumerRecord<?, ?> record, String name) {
+        var h = record.headers().lastHeader(name);
+        return h == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    /** A healthy query after the poison: the pipeline still answers. */
+    private static void canary(String name) throws InterruptedException {
+        send("canary-" + name, candidate("canary-" + name, "d1", "kafka is a log", 1));
+        assertEquals(1, awaitResult("canary-" + name).getCandidatesReceived());
+    }
+
+    @Test
+    void bytesThatAreNotAvro() throws Exception {
+        send("x1", "this is not avro".getBytes(StandardCharsets.UTF_8));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("magic byte 0x74"));
+        assertEquals("this is not avro", new String(dead.value(), StandardCharsets.UTF_8));
+        assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC));
+        canary("not-avro");
+    }
+
+    @Test
+    void aWrongMagicByte() throws Exception {
+        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x2", "d", "text", 1));
+        bytes[0] = 1;
+        send("x2", bytes);
+        awaitDeadLetter(m -> m.contains("magic byte 0x01"));
+        canary("magic");
+    }
+
+    @Test
+    void anUnknownSchemaId() throws Exception {
+        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x3", "d", "text", 1));
+        ByteBuffer.wrap(bytes).putInt(1, 99_999);
+        send("x3", bytes);
+        awaitDeadLetter(m -> m.contains("Unknown schema id 99999"));
+        canary("schema-id");
+    }
+
+    @Test
+    void aRecordMissingARequiredField() throws Exception {
+        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
+                .requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
+        GenericRecord record = new GenericData.Record(withoutText);
+        record.put("query_id", "x4");
+        record.put("query", "q");
+        record.put("doc_id", "d");
+        AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
+        generic.configure(Map.of("schema.registry.url", REGISTRY), false);
+        send("x4", generic.serialize(TOPICS.candidates(), record));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("text"));
+        assertTrue(header(dead, DeadLetters.HEADER_EXCEPTION).contains("SerializationException"));
+        canary("missing-field");
+    }
+
+    @Test
+    void anEmptyQueryOrPassage() throws Exception {
+        send("x5", candidate("x5", "d1", "", 2));
+        RetrievalCandidate emptyQuery = candidate("x5", "d2", "a passage", 2);
+        emptyQuery.setQuery(" ");
+        send("x5", emptyQuery);
+        awaitDeadLetter(m -> m.contains("x5 has a blank text"));
+        awaitDeadLetter(m -> m.contains("x5 has a blank query"));
+        canary("empty");
+    }
+
+    @Test
+    void aOneMegabytePassageIsCutAndScored() throws Exception {
+        String huge = "kafka ".repeat(1024 * 1024 / 6);
+        send("x6", candidate("x6", "big", huge, 2));
+        send("x6", candidate("x6", "small", "kafka streams", 2));
+        RankedResults r = awaitResult("x6");
+        assertEquals(2, r.getCandidatesReceived());
+        assertTrue(r.getResults().stream().map(RankedDocument::getDocId).toList().contains("big"));
+        assertEquals(0, deadLettersFor("x6"));
+    }
+
+    @Test
+    void invalidUtf8() throws Exception {
+        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x7", "d", "ZZZZ", 1));
+        int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("ZZZZ");
+        bytes[at] = (byte) 0xC3;
+        bytes[at + 1] = (byte) 0x28;
+        send("x7", bytes);
+        awaitDeadLetter(m -> m.contains("not valid UTF-8"));
+        canary("utf8");
+    }
+
+    @Test
+    void aNullKeyIsReKeyed() throws Exception {
+        send(null, candidate("x8", "d1", "kafka", 2));
+        send(null, candidate("x8", "d2", "streams", 2));
+        RankedResults r = awaitResult("x8");
+        assertTrue(r.getComplete());
+        assertEquals(2, r.getCandidatesReceived());
+    }
+
+    @Test
+    void aCandidateCountSmallerThanWhatArrives() throws Exception {
+        send("x9", candidate("x9", "d1", "one", 2));
+        send("x9", candidate("x9", "d2", "two", 2));
+        send("x9", candidate("x9", "d3", "three", 2));
+        RankedResults r = awaitResult("x9");
+        assertTrue(r.getComplete());
+        assertEquals(2, r.getCandidatesReceived());
+        ConsumerRecord<byte[], byte[]> late = awaitDeadLetter(m -> m.contains("candidate d3 of query x9"));
+        assertEquals(DeadLetters.REASON_LATE, header(late, DeadLetters.HEADER_REASON));
+        assertEquals(1, deadLettersFor("x9"), "2 in the result + 1 dead letter = 3 in");
+    }
+
+    @Test
+    void aCandidateCountLargerThanWhatArrives() throws Exception {
+        send("x10", candidate("x10", "d1", "one", 5));
+        send("x10", candidate("x10", "d2", "two", 5));
+        RankedResults r = awaitResult("x10");
+        assertFalse(r.getComplete(), "flushed after max wait");
+        assertEquals(2, r.getCandidatesReceived());
+        assertEquals(5, r.getCandidatesExpected());
+    }
+
+    @Test
+    void theSameDocumentTwice() throws Exception {
+        send("x11", candidate("x11", "d1", "one", 2));
+        send("x11", candidate("x11", "d1", "one again", 2));
+        send("x11", candidate("x11", "d2", "two", 2));
+        RankedResults r = awaitResult("x11");
+        assertEquals(2, r.getCandidatesReceived());
+        assertEquals(1, r.getDuplicates(), "2 received + 1 duplicate = 3 in");
+    }
+
+    @Test
+    void aCandidateAfterItsQueryWasEmitted() throws Exception {
+        send("x12", candidate("x12", "d1", "one", 1));
+        awaitResult("x12");
+        send("x12", candidate("x12", "d2", "late", 1));
+        ConsumerRecord<byte[], byte[]> late = awaitDeadLetter(m -> m.contains("candidate d2 of query x12"));
+        assertEquals(DeadLetters.REASON_LATE, header(late, DeadLetters.HEADER_REASON));
+    }
+
+    @Test
+    void anUnknownModel() throws Exception {
+        RetrievalCandidate a = candidate("x13", "d1", "one", 2);
+        a.setModel("no-such-model");
+        send("x13", a);
+        send("x13", candidate("x13", "d2", "two", 2));
+        awaitDeadLetter(m -> m.contains("no-such-model"));
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (deadLettersFor("x13") < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(2, deadLettersFor("x13"), "both candidates of the query are dead letters");
+        assertFalse(results.containsKey("x13"));
+        canary("model");
+    }
+
+    @Test
+    void noQueryHasTwoResults() throws Exception {
+        canary("final");
+        assertTrue(results.keySet().stream().noneMatch(k -> k.startsWith("DUPLICATE:")), results.keySet().toString());
+        assertNotNull(app.scorer());
+    }
+}
