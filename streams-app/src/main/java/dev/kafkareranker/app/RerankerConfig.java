@@ -46,6 +46,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String GATHER_MAX_PENDING_QUERIES = "gather.max.pending.queries";
     public static final String GATHER_MAX_PASSAGE_CHARS = "gather.max.passage.chars";
     public static final String GATHER_EMITTED_RETENTION_MS = "gather.emitted.retention.ms";
+    public static final String GATHER_MAX_IN_FLIGHT_QUERIES = "gather.max.in.flight.queries";
     public static final String RANK_TOP_K = "rank.top.k";
     public static final String MODEL_DIR = "model.dir";
     public static final String MODELS = "models";
@@ -87,6 +88,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "Passage and query texts are cut to this many characters on arrival: far beyond what a model reads (its max length in tokens), it bounds state and changelog record size.")
             .define(GATHER_EMITTED_RETENTION_MS, Type.LONG, 600_000L, Range.atLeast(0), Importance.LOW,
                     "How long an emitted query is remembered: a candidate for it arriving within this time goes to the dead-letter topic as late-candidate; after it, it starts a new query.")
+            .define(GATHER_MAX_IN_FLIGHT_QUERIES, Type.INT, 16, Range.atLeast(1), Importance.LOW,
+                    "Per task: queries handed to the model and not yet written out. The stream thread goes on gathering while they are scored; at this many it waits for the oldest, which bounds memory when the model is slower than the input.")
             .define(RANK_TOP_K, Type.INT, 10, Importance.HIGH,
                     "Results kept per query when its candidates name no top_k; 0 or less keeps all.")
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
@@ -168,7 +171,8 @@ public final class RerankerConfig extends AbstractConfig {
     public GatherSettings gatherSettings() {
         return new GatherSettings(Duration.ofMillis(getLong(GATHER_MAX_WAIT_MS)), Duration.ofMillis(getLong(GATHER_PUNCTUATE_INTERVAL_MS)),
                 getInt(RANK_TOP_K), getInt(GATHER_MAX_CANDIDATES_PER_QUERY), getInt(GATHER_MAX_PENDING_QUERIES),
-                getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)));
+                getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)),
+                getInt(GATHER_MAX_IN_FLIGHT_QUERIES));
     }
 
     public Optional<Path> modelDir() {
@@ -258,6 +262,9 @@ public final class RerankerConfig extends AbstractConfig {
         // Kafka's log-and-continue handlers (which write the dead-letter queue), counting by reason for the metrics.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Deserialization.class.getName());
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Processing.class.getName());
+        // Scored queries are forwarded by the stream thread when it next loops: an idle thread blocks in
+        // poll for up to poll.ms (100 ms by Kafka's default), which would sit on top of every result's latency.
+        props.put(StreamsConfig.POLL_MS_CONFIG, "5");
         // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
         props.put("processing.exception.handler.global.enabled", "true");
         originals.forEach((key, value) -> {

@@ -34,7 +34,7 @@ public final class DeadLetters {
     }
 
     /** Headers for a dead letter of the record in hand, whose source position is known. */
-    static Headers headers(String reason, Exception cause, org.apache.kafka.streams.processor.api.RecordMetadata source) {
+    static Headers headers(String reason, Throwable cause, org.apache.kafka.streams.processor.api.RecordMetadata source) {
         Headers headers = headers(reason, cause);
         headers.add(HEADER_TOPIC, bytes(source.topic()));
         headers.add(HEADER_PARTITION, bytes(Integer.toString(source.partition())));
@@ -42,7 +42,7 @@ public final class DeadLetters {
         return headers;
     }
 
-    static Headers headers(String reason, Exception cause) {
+    static Headers headers(String reason, Throwable cause) {
         StringWriter trace = new StringWriter();
         cause.printStackTrace(new PrintWriter(trace));
         RecordHeaders headers = new RecordHeaders();

@@ -5,11 +5,18 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
-import dev.kafkareranker.inference.InferenceException;
 import dev.kafkareranker.inference.Scorer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -25,8 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gathers a query's candidates in changelogged stores and, once the query is complete (its
- * {@code candidate_count} distinct documents arrived) or its max wait has passed, scores, ranks and
- * forwards it: {@link RankedResults} for the results topic, and candidates that cannot be part of a
+ * {@code candidate_count} distinct documents arrived) or its max wait has passed, hands it to the
+ * model and, once scored, ranks and forwards it: {@link RankedResults} for the results topic, and candidates that cannot be part of a
  * result (late, unknown model, model failure) as dead letters; the topology routes the two by type.
  *
  * <p>State is kept in three stores so that no changelog record grows with the query: one small
@@ -34,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * prefix scan), and deadlines keyed so that they sort by time, so the punctuator reads only the
  * expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
  * candidates.
+ *
+ * <p>Scoring does not hold the stream thread: while the model runs, the thread goes on gathering (and
+ * feeding the engine other queries to batch with), which keeps transactions short however slow the model
+ * is. A query being scored is marked in the store, so exactly-once survives a stop in between.
  */
 final class GatherProcessor implements Processor<String, RetrievalCandidate, String, SpecificRecord> {
 
@@ -43,6 +54,12 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     private static final String WAIT = "W|";
     /** Expiry of emitted queries' state. */
     private static final String EXPIRE = "E|";
+    /** Queries with the model; the value is the completeness mark and the record timestamp of the result. */
+    private static final String SCORING = "S|";
+    private static final String COMPLETE = "C|";
+    private static final String INCOMPLETE = "I|";
+    /** How often the stream thread looks for scored queries: each look is a check of a few futures. */
+    private static final Duration FORWARD_INTERVAL = Duration.ofMillis(1);
 
     private final GatherSettings settings;
     private final ScorerRouter scorers;
@@ -53,6 +70,8 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     private KeyValueStore<String, RetrievalCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    /** In the order they were handed over; results go out as soon as each is scored. */
+    private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
     GatherProcessor(GatherSettings settings, ScorerRouter scorers, RerankTopology.StoreNames stores, GatherListener listener) {
         this.settings = settings;
@@ -75,11 +94,32 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
             }
         }
         listener.pendingChanged(pendingQueries);
+        resubmitInterruptedScoring();
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, this::punctuate);
+        context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forwardScored());
+    }
+
+    /** Queries that were with the model when this task last stopped (crash, rebalance) are scored again. */
+    private void resubmitInterruptedScoring() {
+        List<KeyValue<String, String>> marks = new ArrayList<>();
+        try (KeyValueIterator<String, String> it = deadlines.prefixScan(SCORING, new StringSerializer())) {
+            it.forEachRemaining(marks::add);
+        }
+        for (KeyValue<String, String> mark : marks) {
+            String queryId = mark.key.substring(SCORING.length());
+            QueryState query = queries.get(queryId);
+            if (query == null) {
+                deadlines.delete(mark.key);
+                continue;
+            }
+            LOG.info("Query {} was being scored when its task last stopped; scoring it again", queryId);
+            submit(query, mark.value.startsWith(COMPLETE), Long.parseLong(mark.value.substring(COMPLETE.length())));
+        }
     }
 
     @Override
     public void process(Record<String, RetrievalCandidate> record) {
+        forwardScored();
         RetrievalCandidate candidate = cap(validate(record.value()));
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
@@ -129,6 +169,7 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         } else {
             queries.put(queryId, query);
         }
+        forwardScored();
     }
 
     private static RetrievalCandidate validate(RetrievalCandidate candidate) {
@@ -194,6 +235,7 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
                 queries.delete(entry.value);
             }
         }
+        forwardScored();
     }
 
     private List<KeyValue<String, String>> expired(String prefix, long now) {
@@ -222,7 +264,26 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         }
     }
 
+    /**
+     * Ends a query's gathering and hands it to the model. The query is marked as being scored in the
+     * store, with its candidates still there, in the same transaction as the input that completed it: if
+     * the task stops before the result is forwarded, whoever runs the task next scores it again from the
+     * store (see init), and the result, the candidates' deletion and the mark's removal commit together.
+     */
     private void emit(QueryState query, boolean complete, long timestamp) {
+        waitForRoomInFlight();
+        String queryId = query.getQueryId();
+        long now = context.currentSystemTimeMs();
+        deadlines.delete(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId));
+        pendingQueries--;
+        listener.pendingChanged(-1);
+        query.setEmittedMillis(now);
+        queries.put(queryId, query);
+        deadlines.put(SCORING + queryId, (complete ? COMPLETE : INCOMPLETE) + timestamp);
+        submit(query, complete, timestamp);
+    }
+
+    private void submit(QueryState query, boolean complete, long timestamp) {
         String queryId = query.getQueryId();
         List<RetrievalCandidate> gathered = new ArrayList<>(query.getReceived());
         List<String> keys = new ArrayList<>(query.getReceived());
@@ -235,51 +296,96 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
                 gathered.add(kv.value);
             });
         }
-        keys.forEach(candidates::delete);
-        long now = context.currentSystemTimeMs();
-        deadlines.delete(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId));
-        pendingQueries--;
-        listener.pendingChanged(-1);
-        query.setEmittedMillis(now);
-        queries.put(queryId, query);
-        deadlines.put(deadlineKey(EXPIRE, now + settings.emittedRetention().toMillis(), queryId), queryId);
-
         long start = System.nanoTime();
-        Scorer.Scoring scoring;
+        AtomicLong done = new AtomicLong();
+        CompletableFuture<Scorer.Scoring> scoring;
         try {
             Scorer scorer = scorers.forModel(query.getModel());
             List<String> passages = new ArrayList<>(gathered.size());
             for (RetrievalCandidate c : gathered) {
                 passages.add(c.getText());
             }
-            scoring = scorer.scoreQuery(query.getQuery(), passages);
-        } catch (UnknownModelException e) {
-            deadLetter(query, gathered, DeadLetters.REASON_UNKNOWN_MODEL, e, timestamp);
-            return;
-        } catch (InferenceException e) {
-            deadLetter(query, gathered, DeadLetters.REASON_SCORING_FAILED, e, timestamp);
+            scoring = scorer.scoreQueryAsync(query.getQuery(), passages);
+        } catch (RuntimeException e) {
+            scoring = CompletableFuture.failedFuture(e);
+        }
+        scoring = scoring.whenComplete((result, failure) -> done.set(System.nanoTime()));
+        inFlight.put(queryId, new InFlight(query, gathered, keys, complete, timestamp, start, done, scoring));
+    }
+
+    /** Caps memory when the model is slower than the input: the stream thread waits for its oldest query. */
+    private void waitForRoomInFlight() {
+        forwardScored();
+        if (inFlight.size() >= settings.maxInFlightQueries()) {
+            InFlight oldest = inFlight.values().iterator().next();
+            oldest.scoring().handle((result, failure) -> null).join();
+            forwardScored();
+        }
+    }
+
+    /** Forwards every query whose scores are in, and asks for a commit so its result is visible at once. */
+    private void forwardScored() {
+        boolean forwarded = false;
+        for (Iterator<InFlight> it = inFlight.values().iterator(); it.hasNext(); ) {
+            InFlight query = it.next();
+            if (query.scoring().isDone()) {
+                it.remove();
+                forward(query);
+                forwarded = true;
+            }
+        }
+        if (forwarded) {
+            context.commit();
+        }
+    }
+
+    private void forward(InFlight done) {
+        QueryState query = done.query();
+        String queryId = query.getQueryId();
+        long now = context.currentSystemTimeMs();
+        done.keys().forEach(candidates::delete);
+        deadlines.delete(SCORING + queryId);
+        deadlines.put(deadlineKey(EXPIRE, now + settings.emittedRetention().toMillis(), queryId), queryId);
+        Scorer.Scoring scoring;
+        try {
+            scoring = done.scoring().join();
+        } catch (CompletionException | CancellationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            String reason = cause instanceof UnknownModelException ? DeadLetters.REASON_UNKNOWN_MODEL : DeadLetters.REASON_SCORING_FAILED;
+            deadLetter(query, done.gathered(), reason, cause, done.timestamp());
             return;
         }
-        long scoringMs = (System.nanoTime() - start) / 1_000_000;
+        long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
+        List<RetrievalCandidate> gathered = done.gathered();
         List<RankedDocument> ranked = Ranking.rank(gathered, scoring.scores(), query.getTopK() != null ? query.getTopK() : settings.defaultTopK());
         RankedResults results = RankedResults.newBuilder()
                 .setQueryId(queryId)
                 .setQuery(query.getQuery())
                 .setResults(ranked)
                 .setModel(new ModelInfo(scoring.modelName(), scoring.modelVersion()))
-                .setComplete(complete)
+                .setComplete(done.complete())
                 .setCandidatesReceived(gathered.size())
                 .setCandidatesExpected(query.getExpected())
                 .setDuplicates(query.getDuplicates())
                 .setFirstCandidateTime(Instant.ofEpochMilli(query.getFirstSeenMillis()))
-                .setEmittedTime(Instant.ofEpochMilli(now))
+                .setEmittedTime(Instant.ofEpochMilli(query.getEmittedMillis()))
                 .setScoringMs(scoringMs)
                 .build();
-        context.forward(new Record<>(queryId, (SpecificRecord) results, timestamp, new RecordHeaders()));
-        listener.queryEmitted(scoring.modelName(), gathered.size(), scoringMs, now - query.getFirstSeenMillis(), complete);
+        context.forward(new Record<>(queryId, (SpecificRecord) results, done.timestamp(), new RecordHeaders()));
+        listener.queryEmitted(scoring.modelName(), gathered.size(), scoringMs, now - query.getFirstSeenMillis(), done.complete());
     }
 
-    private void deadLetter(QueryState query, List<RetrievalCandidate> gathered, String reason, Exception cause, long timestamp) {
+    /** A query with the model: what its result needs once the scores are in. */
+    private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
+                            long timestamp, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring) {}
+
+    /** Queries handed to the model by this task are not waited for: a later task may finish them. */
+    @Override
+    public void close() {
+        inFlight.clear();
+    }
+
+    private void deadLetter(QueryState query, List<RetrievalCandidate> gathered, String reason, Throwable cause, long timestamp) {
         LOG.warn("Query {} ({} candidates) goes to the dead-letter topic: {}: {}",
                 query.getQueryId(), gathered.size(), reason, cause.getMessage());
         for (RetrievalCandidate c : gathered) {

@@ -15,9 +15,13 @@ import java.time.Duration;
  * @param maxPassageChars         passage and query texts are cut to this many characters on arrival
  * @param emittedRetention        how long an emitted query is remembered, so that a candidate arriving
  *                                after it is dead-lettered as late rather than starting a new query
+ * @param maxInFlightQueries      per task: queries handed to the model and not yet forwarded; at the cap
+ *                                the stream thread waits for the oldest, which bounds memory when the
+ *                                model is slower than the input
  */
 public record GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
-                             int maxPendingQueries, int maxPassageChars, Duration emittedRetention) {
+                             int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
+                             int maxInFlightQueries) {
 
     public GatherSettings {
         if (maxWait.isNegative() || maxWait.isZero()) {
@@ -35,16 +39,20 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
         if (maxPassageChars < 1) {
             throw new IllegalArgumentException("maxPassageChars < 1: " + maxPassageChars);
         }
+        if (maxInFlightQueries < 1) {
+            throw new IllegalArgumentException("maxInFlightQueries < 1: " + maxInFlightQueries);
+        }
         if (emittedRetention.isNegative()) {
             throw new IllegalArgumentException("emittedRetention is negative: " + emittedRetention);
         }
     }
 
     public static GatherSettings defaults() {
-        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10));
+        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10), 16);
     }
 
     public GatherSettings withCaps(int candidatesPerQuery, int pendingQueries, int passageChars) {
-        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention);
+        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention,
+                maxInFlightQueries);
     }
 }

@@ -2,6 +2,8 @@ package dev.kafkareranker.inference;
 
 import dev.kafkareranker.model.ModelSpec;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -31,24 +33,49 @@ public final class InferenceEngine implements Scorer {
 
     @Override
     public List<Score> score(String query, List<String> passages) {
-        if (passages.isEmpty()) {
-            return List.of();
-        }
-        List<Encoded> rows = method.encode(query, passages);
-        float[][] outputs;
         try {
-            outputs = batcher.submit(rows).get();
+            return scoreQueryAsync(query, passages).get().scores();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InferenceException("Interrupted while waiting for scores of " + spec.name(), e);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof InferenceException inference) {
-                throw new InferenceException(inference.getMessage(), inference);
-            }
-            throw new InferenceException("Scoring with " + spec.name() + " failed: " + cause, cause);
+            throw asInferenceException(e.getCause());
         }
-        return method.finish(outputs);
+    }
+
+    /** Tokenizes on the calling thread, so the next request is ready while the current batch runs. */
+    @Override
+    public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
+        if (passages.isEmpty()) {
+            return CompletableFuture.completedFuture(new Scoring(List.of(), modelName(), modelVersion()));
+        }
+        List<Encoded> rows;
+        try {
+            rows = method.encode(query, passages);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(asInferenceException(e));
+        }
+        CompletableFuture<Scoring> scoring = new CompletableFuture<>();
+        batcher.submit(rows).whenComplete((outputs, failure) -> {
+            if (failure != null) {
+                scoring.completeExceptionally(asInferenceException(failure));
+                return;
+            }
+            try {
+                scoring.complete(new Scoring(method.finish(outputs), modelName(), modelVersion()));
+            } catch (RuntimeException e) {
+                scoring.completeExceptionally(asInferenceException(e));
+            }
+        });
+        return scoring;
+    }
+
+    private InferenceException asInferenceException(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof InferenceException inference) {
+            return new InferenceException(inference.getMessage(), inference);
+        }
+        return new InferenceException("Scoring with " + spec.name() + " failed: " + cause, cause);
     }
 
     /** What the engine has done so far. */

@@ -1,6 +1,7 @@
 package dev.kafkareranker.inference;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** Scores one query against its passages. Implementations are thread-safe and own native resources. */
 public interface Scorer extends AutoCloseable {
@@ -14,6 +15,19 @@ public interface Scorer extends AutoCloseable {
      */
     default Scoring scoreQuery(String query, List<String> passages) {
         return new Scoring(score(query, passages), modelName(), modelVersion());
+    }
+
+    /**
+     * Scores without holding the caller: a stream thread hands a query over and goes on gathering while
+     * the model runs. The future fails with an {@link InferenceException} when scoring fails. This default
+     * scores on the calling thread, for scorers that have nothing to overlap.
+     */
+    default CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
+        try {
+            return CompletableFuture.completedFuture(scoreQuery(query, passages));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Scores with the model that produced them. */

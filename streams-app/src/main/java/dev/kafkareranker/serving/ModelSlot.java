@@ -3,6 +3,7 @@ package dev.kafkareranker.serving;
 import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -70,6 +71,21 @@ public final class ModelSlot implements Scorer {
         } finally {
             release(leased);
         }
+    }
+
+    /** The lease lasts until the scores are in, so a swap never closes a version a query is still using. */
+    @Override
+    public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
+        Leased leased = acquire();
+        CompletableFuture<Scoring> scoring;
+        try {
+            scoring = leased.scorer.scoreQueryAsync(query, passages);
+        } catch (RuntimeException e) {
+            release(leased);
+            throw e;
+        }
+        return scoring.whenComplete((done, failure) -> release(leased))
+                .thenApply(done -> new Scoring(done.scores(), name, leased.scorer.modelVersion()));
     }
 
     @Override

@@ -66,7 +66,7 @@ class RerankTopologyTest {
         Serde<RetrievalCandidate> candidateSerde = serde(config);
         Serde<RankedResults> resultSerde = serde(config);
         Serde<QueryState> pendingSerde = serde(config);
-        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION);
+        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4);
         Map<String, Object> props = new HashMap<>(config);
         props.put("bootstrap.servers", "unused:9092");
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
@@ -368,6 +368,71 @@ class RerankTopologyTest {
         assertEquals(0.7, r.getResults().get(0).getScore(), 1e-12, "the start of the text is what is scored");
         assertEquals(1, scorer.calls.get());
         assertEquals(200, scorer.longestPassage.get(), "the scorer saw the text cut to gather.max.passage.chars");
+    }
+
+    @Test
+    void theStreamThreadGoesOnGatheringWhileAQueryIsScoredAndForwardsEachWhenItsScoresArrive() throws Exception {
+        GatedScorer gated = new GatedScorer();
+        startWith(ScorerRouter.single(gated));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2));
+        candidates.pipeInput("q2", candidate("q2", "c", "score=0.4", 1, 1));
+        assertTrue(gated.isScoring("query q1") && gated.isScoring("query q2"), "both handed over, neither waited for");
+        assertTrue(results.isEmpty());
+
+        candidates.pipeInput("q1", candidate("q1", "late", "score=1.0", 3, 2));
+        assertEquals(DeadLetters.REASON_LATE, header(deadLetters.readRecord(), DeadLetters.HEADER_REASON),
+                "a candidate arriving while its query is scored is late");
+
+        gated.release("query q2");
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        assertEquals("q2", results.readValue().getQueryId(), "a query scored sooner goes out sooner");
+        assertTrue(results.isEmpty());
+
+        gated.release("query q1");
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        RankedResults q1 = results.readValue();
+        assertEquals(List.of("b", "a"), docIds(q1));
+        assertTrue(results.isEmpty() && deadLetters.isEmpty());
+    }
+
+    @Test
+    void aQueryWhoseScoringFailsLaterBecomesDeadLetters() throws Exception {
+        GatedScorer gated = new GatedScorer();
+        startWith(ScorerRouter.single(gated));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2));
+        gated.fail("query q1", new InferenceException("injected fault", null));
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(2, dead.size(), "both candidates");
+        for (TestRecord<byte[], byte[]> d : dead) {
+            assertEquals(DeadLetters.REASON_SCORING_FAILED, header(d, DeadLetters.HEADER_REASON));
+            assertEquals("injected fault", header(d, DeadLetters.HEADER_MESSAGE));
+        }
+        assertTrue(results.isEmpty());
+    }
+
+    @Test
+    void atTheInFlightCapTheStreamThreadWaitsForItsOldestQuery() throws Exception {
+        GatedScorer gated = new GatedScorer();
+        startWith(ScorerRouter.single(gated));
+        java.util.concurrent.ScheduledExecutorService model = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            // The "model" releases each query 200 ms after it was handed over, on its own thread.
+            for (int q = 0; q < 10; q++) {
+                String id = "q" + q;
+                candidates.pipeInput(id, candidate(id, "a", "score=0.5", 1, 1));
+                model.schedule(() -> gated.release("query " + id), 200, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+            model.shutdown();
+            assertTrue(model.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS));
+            driver.advanceWallClockTime(Duration.ofMillis(1));
+        } finally {
+            model.shutdownNow();
+        }
+        assertEquals(4, gated.mostOutstanding.get(), "gather.max.in.flight.queries=4 in this test's settings");
+        assertEquals(10, results.readValuesToList().size());
     }
 
     private static String header(TestRecord<?, ?> record, String name) {

@@ -19,6 +19,8 @@ import dev.kafkareranker.serde.MockSchemaRegistry;
 import dev.kafkareranker.serde.SpecificAvroSerde;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +82,14 @@ class ModelRoutingTest {
                             .setModel(model[0]).setMetadata(Map.of()).build());
                 }
             }
-            List<RankedResults> results = out.readValuesToList();
+            // The real engines score off the stream thread: results go out as the scores arrive.
+            List<RankedResults> results = new ArrayList<>(out.readValuesToList());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (results.size() < expected.size() && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+                driver.advanceWallClockTime(Duration.ofMillis(1));
+                results.addAll(out.readValuesToList());
+            }
             assertEquals(expected.size(), results.size());
             int legal = 0;
             for (RankedResults r : results) {
