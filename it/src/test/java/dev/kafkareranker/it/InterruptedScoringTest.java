@@ -128,6 +128,9 @@ class InterruptedScoringTest {
         props.put("application.id", applicationId);
         // A new state directory each time: the second instance has only the changelog to go by.
         props.put("state.dir", Files.createTempDirectory("it-interrupted").toString());
+        // The first instance's tasks go to the second once the broker drops it: the minimum keeps that quick.
+        props.put("session.timeout.ms", "6000");
+        props.put("heartbeat.interval.ms", "1000");
         props.put(RerankerConfig.TOPIC_CANDIDATES, topics.candidates());
         props.put(RerankerConfig.TOPIC_RESULTS, topics.results());
         props.put(RerankerConfig.TOPIC_DEAD_LETTERS, topics.deadLetters());

@@ -1,8 +1,10 @@
 package dev.kafkareranker.app;
 
 import dev.kafkareranker.gather.CountingExceptionHandlers;
+import dev.kafkareranker.gather.GatherSettings;
 import dev.kafkareranker.gather.RerankTopology;
 import dev.kafkareranker.gather.Topics;
+import dev.kafkareranker.inference.InferenceEngine;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
@@ -10,7 +12,9 @@ import dev.kafkareranker.serving.ModelRegistry;
 import dev.kafkareranker.serving.ModelWatcher;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,9 +49,17 @@ public final class RerankerApp implements AutoCloseable {
         try {
             RerankerMetrics metrics = new RerankerMetrics(models);
             CountingExceptionHandlers.report(metrics);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), models, config.gatherSettings(),
+            GatherSettings gather = gatherSettings(config, models);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), models, gather,
                     config.defaultModelByTopic(), metrics);
-            KafkaStreams streams = new KafkaStreams(topology, config.streamsProperties());
+            Properties streamsProps = config.streamsProperties();
+            if (gather.overlapScoring()) {
+                // Scored queries are forwarded when the stream thread next loops, and an idle one blocks in poll
+                // for poll.ms (Kafka's default 100 ms), which would sit on every result's latency. Not set
+                // when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
+                streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
+            }
+            KafkaStreams streams = new KafkaStreams(topology, streamsProps);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs)) : null;
@@ -56,6 +68,21 @@ public final class RerankerApp implements AutoCloseable {
             models.close();
             throw e;
         }
+    }
+
+    /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
+    static GatherSettings gatherSettings(RerankerConfig config, ModelRegistry models) {
+        GatherSettings settings = config.gatherSettings();
+        if (!"auto".equals(config.getString(RerankerConfig.GATHER_SCORING_OVERLAP))) {
+            return settings;
+        }
+        boolean anyOnGpu = models.names().stream()
+                .map(name -> models.slot(name).currentScorer())
+                .anyMatch(s -> s instanceof InferenceEngine e && !e.executionProvider().startsWith("CPU"));
+        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
+                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
+                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
+        return settings.withOverlapScoring(anyOnGpu);
     }
 
     /** The default model alone, for commands that score without Kafka. */

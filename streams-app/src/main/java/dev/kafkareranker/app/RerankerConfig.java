@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -47,6 +48,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String GATHER_MAX_PASSAGE_CHARS = "gather.max.passage.chars";
     public static final String GATHER_EMITTED_RETENTION_MS = "gather.emitted.retention.ms";
     public static final String GATHER_MAX_IN_FLIGHT_QUERIES = "gather.max.in.flight.queries";
+    public static final String GATHER_SCORING_OVERLAP = "gather.scoring.overlap";
     public static final String RANK_TOP_K = "rank.top.k";
     public static final String MODEL_DIR = "model.dir";
     public static final String MODELS = "models";
@@ -90,6 +92,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "How long an emitted query is remembered: a candidate for it arriving within this time goes to the dead-letter topic as late-candidate; after it, it starts a new query.")
             .define(GATHER_MAX_IN_FLIGHT_QUERIES, Type.INT, 16, Range.atLeast(1), Importance.LOW,
                     "Per task: queries handed to the model and not yet written out. The stream thread goes on gathering while they are scored; at this many it waits for the oldest, which bounds memory when the model is slower than the input.")
+            .define(GATHER_SCORING_OVERLAP, Type.STRING, "auto", ConfigDef.ValidString.in("auto", "on", "off"), Importance.MEDIUM,
+                    "Whether a stream thread goes on gathering while its queries are scored (on) or waits for each query's scores (off). auto: on when a served model runs on CUDA, whose work leaves the CPU free; off when all run on the CPU, where the model needs every core and measured faster with the stream threads waiting (docs/benchmarks.md).")
             .define(RANK_TOP_K, Type.INT, 10, Importance.HIGH,
                     "Results kept per query when its candidates name no top_k; 0 or less keeps all.")
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
@@ -172,7 +176,7 @@ public final class RerankerConfig extends AbstractConfig {
         return new GatherSettings(Duration.ofMillis(getLong(GATHER_MAX_WAIT_MS)), Duration.ofMillis(getLong(GATHER_PUNCTUATE_INTERVAL_MS)),
                 getInt(RANK_TOP_K), getInt(GATHER_MAX_CANDIDATES_PER_QUERY), getInt(GATHER_MAX_PENDING_QUERIES),
                 getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)),
-                getInt(GATHER_MAX_IN_FLIGHT_QUERIES));
+                getInt(GATHER_MAX_IN_FLIGHT_QUERIES), !"off".equals(getString(GATHER_SCORING_OVERLAP)));
     }
 
     public Optional<Path> modelDir() {
@@ -262,9 +266,10 @@ public final class RerankerConfig extends AbstractConfig {
         // Kafka's log-and-continue handlers (which write the dead-letter queue), counting by reason for the metrics.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Deserialization.class.getName());
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Processing.class.getName());
-        // Scored queries are forwarded by the stream thread when it next loops: an idle thread blocks in
-        // poll for up to poll.ms (100 ms by Kafka's default), which would sit on top of every result's latency.
-        props.put(StreamsConfig.POLL_MS_CONFIG, "5");
+        // Exactly-once sets 10 s, and a transaction spans the scoring of the queries a stream thread completes
+        // in one pass: a large model on a CPU can take longer, and a timed-out transaction fences the thread.
+        // The cost of more: a crashed instance that never returns holds read_committed readers back this long.
+        props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000");
         // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
         props.put("processing.exception.handler.global.enabled", "true");
         originals.forEach((key, value) -> {

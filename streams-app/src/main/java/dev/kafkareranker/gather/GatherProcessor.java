@@ -42,9 +42,11 @@ import org.slf4j.LoggerFactory;
  * expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
  * candidates.
  *
- * <p>Scoring does not hold the stream thread: while the model runs, the thread goes on gathering (and
- * feeding the engine other queries to batch with), which keeps transactions short however slow the model
- * is. A query being scored is marked in the store, so exactly-once survives a stop in between.
+ * <p>With {@code overlapScoring} (a GPU), scoring does not hold the stream thread: while the model runs,
+ * the thread goes on gathering (and feeding the engine other queries to batch with), which also keeps
+ * transactions short however slow the model is. Without it (a CPU, whose cores the model needs), the
+ * thread waits for each query's scores. Either way a query being scored is marked in the store, so
+ * exactly-once survives a stop in between.
  */
 final class GatherProcessor implements Processor<String, RetrievalCandidate, String, SpecificRecord> {
 
@@ -96,7 +98,9 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         listener.pendingChanged(pendingQueries);
         resubmitInterruptedScoring();
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, this::punctuate);
-        context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forwardScored());
+        if (settings.overlapScoring()) {
+            context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forwardScored());
+        }
     }
 
     /** Queries that were with the model when this task last stopped (crash, rebalance) are scored again. */
@@ -279,8 +283,17 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         listener.pendingChanged(-1);
         query.setEmittedMillis(now);
         queries.put(queryId, query);
-        deadlines.put(SCORING + queryId, (complete ? COMPLETE : INCOMPLETE) + timestamp);
-        submit(query, complete, timestamp);
+        if (settings.overlapScoring()) {
+            deadlines.put(SCORING + queryId, (complete ? COMPLETE : INCOMPLETE) + timestamp);
+            submit(query, complete, timestamp);
+        } else {
+            // Scored and forwarded within this record's processing: no mark is needed, and the commit comes
+            // at the interval as for any record.
+            submit(query, complete, timestamp);
+            InFlight scored = inFlight.remove(queryId);
+            scored.scoring().handle((result, failure) -> null).join();
+            forward(scored);
+        }
     }
 
     private void submit(QueryState query, boolean complete, long timestamp) {
@@ -344,7 +357,9 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         String queryId = query.getQueryId();
         long now = context.currentSystemTimeMs();
         done.keys().forEach(candidates::delete);
-        deadlines.delete(SCORING + queryId);
+        if (settings.overlapScoring()) {
+            deadlines.delete(SCORING + queryId);
+        }
         deadlines.put(deadlineKey(EXPIRE, now + settings.emittedRetention().toMillis(), queryId), queryId);
         Scorer.Scoring scoring;
         try {

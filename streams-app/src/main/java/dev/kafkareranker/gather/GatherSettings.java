@@ -18,10 +18,13 @@ import java.time.Duration;
  * @param maxInFlightQueries      per task: queries handed to the model and not yet forwarded; at the cap
  *                                the stream thread waits for the oldest, which bounds memory when the
  *                                model is slower than the input
+ * @param overlapScoring          whether the stream thread goes on while a query is scored (true), or waits
+ *                                for its scores (false): on a GPU the overlap keeps the device fed; on a CPU
+ *                                the model wants every core, and a busy stream thread slows it down
  */
 public record GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
                              int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
-                             int maxInFlightQueries) {
+                             int maxInFlightQueries, boolean overlapScoring) {
 
     public GatherSettings {
         if (maxWait.isNegative() || maxWait.isZero()) {
@@ -48,11 +51,16 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
     }
 
     public static GatherSettings defaults() {
-        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10), 16);
+        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10), 16, true);
+    }
+
+    public GatherSettings withOverlapScoring(boolean overlap) {
+        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
+                emittedRetention, maxInFlightQueries, overlap);
     }
 
     public GatherSettings withCaps(int candidatesPerQuery, int pendingQueries, int passageChars) {
         return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention,
-                maxInFlightQueries);
+                maxInFlightQueries, overlapScoring);
     }
 }

@@ -66,7 +66,7 @@ class RerankTopologyTest {
         Serde<RetrievalCandidate> candidateSerde = serde(config);
         Serde<RankedResults> resultSerde = serde(config);
         Serde<QueryState> pendingSerde = serde(config);
-        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4);
+        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
         Map<String, Object> props = new HashMap<>(config);
         props.put("bootstrap.servers", "unused:9092");
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
