@@ -370,12 +370,18 @@ class RerankTopologyTest {
         assertEquals(200, scorer.longestPassage.get(), "the scorer saw the text cut to gather.max.passage.chars");
     }
 
-    @Test
-    void theStreamThreadGoesOnGatheringWhileAQueryIsScoredAndForwardsEachWhenItsScoresArrive() throws Exception {
+    /** A gated model, and query q1 complete (two candidates) and handed to it. */
+    private GatedScorer startGatedWithQ1Complete() throws Exception {
         GatedScorer gated = new GatedScorer();
         startWith(ScorerRouter.single(gated));
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
         candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2));
+        return gated;
+    }
+
+    @Test
+    void theStreamThreadGoesOnGatheringWhileAQueryIsScoredAndForwardsEachWhenItsScoresArrive() throws Exception {
+        GatedScorer gated = startGatedWithQ1Complete();
         candidates.pipeInput("q2", candidate("q2", "c", "score=0.4", 1, 1));
         assertTrue(gated.isScoring("query q1") && gated.isScoring("query q2"), "both handed over, neither waited for");
         assertTrue(results.isEmpty());
@@ -398,10 +404,7 @@ class RerankTopologyTest {
 
     @Test
     void aQueryWhoseScoringFailsLaterBecomesDeadLetters() throws Exception {
-        GatedScorer gated = new GatedScorer();
-        startWith(ScorerRouter.single(gated));
-        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
-        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2));
+        GatedScorer gated = startGatedWithQ1Complete();
         gated.fail("query q1", new InferenceException("injected fault", null));
         driver.advanceWallClockTime(Duration.ofMillis(1));
         List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
