@@ -117,13 +117,12 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
                 continue;
             }
             LOG.info("Query {} was being scored when its task last stopped; scoring it again", queryId);
-            submit(query, mark.value.startsWith(COMPLETE), Long.parseLong(mark.value.substring(COMPLETE.length())));
+            inFlight.put(queryId, submit(query, mark.value.startsWith(COMPLETE), Long.parseLong(mark.value.substring(COMPLETE.length())), true));
         }
     }
 
     @Override
     public void process(Record<String, RetrievalCandidate> record) {
-        forwardScored();
         RetrievalCandidate candidate = cap(validate(record.value()));
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
@@ -285,18 +284,18 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         queries.put(queryId, query);
         if (settings.overlapScoring()) {
             deadlines.put(SCORING + queryId, (complete ? COMPLETE : INCOMPLETE) + timestamp);
-            submit(query, complete, timestamp);
+            inFlight.put(queryId, submit(query, complete, timestamp, true));
         } else {
             // Scored and forwarded within this record's processing: no mark is needed, and the commit comes
             // at the interval as for any record.
-            submit(query, complete, timestamp);
-            InFlight scored = inFlight.remove(queryId);
+            InFlight scored = submit(query, complete, timestamp, false);
             scored.scoring().handle((result, failure) -> null).join();
             forward(scored);
         }
     }
 
-    private void submit(QueryState query, boolean complete, long timestamp) {
+    /** Hands the query's gathered candidates to its model; {@code marked}: the store holds its being-scored mark. */
+    private InFlight submit(QueryState query, boolean complete, long timestamp, boolean marked) {
         String queryId = query.getQueryId();
         List<RetrievalCandidate> gathered = new ArrayList<>(query.getReceived());
         List<String> keys = new ArrayList<>(query.getReceived());
@@ -323,7 +322,7 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
             scoring = CompletableFuture.failedFuture(e);
         }
         scoring = scoring.whenComplete((result, failure) -> done.set(System.nanoTime()));
-        inFlight.put(queryId, new InFlight(query, gathered, keys, complete, timestamp, start, done, scoring));
+        return new InFlight(query, gathered, keys, complete, timestamp, marked, start, done, scoring);
     }
 
     /** Caps memory when the model is slower than the input: the stream thread waits for its oldest query. */
@@ -357,7 +356,9 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         String queryId = query.getQueryId();
         long now = context.currentSystemTimeMs();
         done.keys().forEach(candidates::delete);
-        if (settings.overlapScoring()) {
+        // By the mark, not the current setting: a query marked under overlap=on and rescored after a restart
+        // with it off must still lose its mark, or every later restart would score it again.
+        if (done.marked()) {
             deadlines.delete(SCORING + queryId);
         }
         deadlines.put(deadlineKey(EXPIRE, now + settings.emittedRetention().toMillis(), queryId), queryId);
@@ -392,7 +393,7 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
 
     /** A query with the model: what its result needs once the scores are in. */
     private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
-                            long timestamp, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring) {}
+                            long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring) {}
 
     /** Queries handed to the model by this task are not waited for: a later task may finish them. */
     @Override
