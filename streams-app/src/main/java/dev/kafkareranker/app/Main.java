@@ -4,7 +4,9 @@ import dev.kafkareranker.eval.EvalCommand;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -47,6 +49,13 @@ public final class Main {
         } catch (ConfigException | IllegalArgumentException | dev.kafkareranker.model.ModelLoadException e) {
             // A setting or a model directory the user can fix: one line that says what, no stack trace.
             System.err.println("reranker: " + e.getMessage().replace('\n', ' '));
+            code = 2;
+        } catch (NoSuchFileException e) {
+            // Commands check the files they are given before starting anything; this catches the rest.
+            System.err.println("reranker: no such file: " + e.getFile());
+            code = 2;
+        } catch (AccessDeniedException e) {
+            System.err.println("reranker: cannot read " + e.getFile() + ": permission denied");
             code = 2;
         } catch (Exception e) {
             System.err.println("reranker: " + e);
@@ -122,7 +131,7 @@ public final class Main {
                     if (arg.startsWith("--")) {
                         throw new IllegalArgumentException("score: unknown option '" + arg + "'\n" + USAGE);
                     }
-                    input = Optional.of(Path.of(arg));
+                    input = Optional.of(readableFile(arg));
                 }
             }
         }
@@ -180,6 +189,18 @@ public final class Main {
             out.put(arg.substring(0, eq), arg.substring(eq + 1));
         }
         return out;
+    }
+
+    /** A file argument, checked before any model loads, so a typo costs one line and no wait. */
+    private static Path readableFile(String arg) {
+        Path path = Path.of(arg);
+        if (!Files.exists(path)) {
+            throw new IllegalArgumentException("score: input file " + path + " does not exist");
+        }
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw new IllegalArgumentException("score: input file " + path + " is not a readable file");
+        }
+        return path;
     }
 
     private static String required(Deque<String> args, String option) {

@@ -1,5 +1,6 @@
 package dev.kafkareranker.app;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -34,7 +35,12 @@ final class ScoreCommand {
                 if (line.isBlank()) {
                     continue;
                 }
-                JsonNode node = JSON.readTree(line);
+                JsonNode node;
+                try {
+                    node = JSON.readTree(line);
+                } catch (JsonProcessingException e) {
+                    throw new IllegalArgumentException("line " + lineNo + ": not a JSON object: " + e.getOriginalMessage());
+                }
                 if (!node.path("query").isTextual()) {
                     throw new IllegalArgumentException("line " + lineNo + ": needs a \"query\" string");
                 }

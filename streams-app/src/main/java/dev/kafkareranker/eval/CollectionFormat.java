@@ -9,8 +9,10 @@ import java.util.Locale;
 /** The on-disk layouts {@code eval} reads, and which one a directory holds. */
 public enum CollectionFormat {
 
-    /** Glasgow/SMART: {@code *.ALL}, {@code *.QRY}, {@code *.REL} (MED, CRAN, ...). */
+    /** Glasgow/SMART: {@code *.ALL}, {@code *.QRY}, {@code *.REL} (MED, CISI, ...). */
     SMART(new SmartReader()),
+    /** Cranfield as distributed: {@code cran.all.1400}, {@code cran.qry}, {@code cranqrel}. */
+    CRANFIELD(new CranfieldReader()),
     /** {@code corpus.tsv} or {@code corpus/} of {@code <DOC>} files, {@code topics.tsv}, {@code qrels.txt}. */
     TREC(new TrecReader()),
     /** {@code corpus.jsonl}, {@code queries.jsonl}, {@code qrels/test.tsv}. */
@@ -45,12 +47,16 @@ public enum CollectionFormat {
         if (TrecReader.looksLike(dir)) {
             return TREC;
         }
+        if (CranfieldReader.looksLike(dir)) {
+            return CRANFIELD;
+        }
         if (!CollectionFiles.withSuffix(dir, ".ALL").isEmpty() && !CollectionFiles.withSuffix(dir, ".QRY").isEmpty()
                 && !CollectionFiles.withSuffix(dir, ".REL").isEmpty()) {
             return SMART;
         }
         throw new IllegalArgumentException("cannot tell the layout of " + dir + ": expected *.ALL, *.QRY and *.REL (smart), "
-                + TrecReader.TOPICS + " and " + TrecReader.QRELS + " (trec), or " + BeirReader.CORPUS + " (beir); "
+                + TrecReader.TOPICS + " and " + TrecReader.QRELS + " (trec), " + CranfieldReader.DOCUMENTS + ", "
+                + CranfieldReader.QUERIES + " and " + CranfieldReader.QRELS + " (cranfield), or " + BeirReader.CORPUS + " (beir); "
                 + "or name it with --format");
     }
 

@@ -21,7 +21,7 @@ import java.util.Set;
 public final class EvalCommand {
 
     public static final String USAGE =
-            "reranker eval [--collection DIR] [--format smart|trec|beir] [--k N] [--model-dir DIR] [--report FILE] [--queries N]";
+            "reranker eval [--collection DIR] [--format smart|cranfield|trec|beir] [--k N] [--model-dir DIR] [--report FILE] [--queries N]";
 
     /** The MED collection next to the repository, where this project's shared data lives. */
     static final String DEFAULT_COLLECTION = "../shared/data/med";

@@ -80,6 +80,7 @@ public final class EvalRun {
         if (collection.queries().isEmpty()) {
             throw new IllegalArgumentException(options.collection() + " holds no queries");
         }
+        checkJudgementsMatch(collection, options.collection(), progress);
         Map<String, List<Bm25Retriever.Hit>> bm25 = new LinkedHashMap<>();
         try (Bm25Retriever retriever = Bm25Retriever.index(collection.documents())) {
             for (EvalQuery query : collection.queries()) {
@@ -91,6 +92,36 @@ public final class EvalRun {
         Map<String, RankedResults> results = rerank(collection, bm25);
         long reranked = System.nanoTime();
         return report(collection, format, bm25, results, start, retrieved, reranked);
+    }
+
+    /**
+     * Before anything starts (index, broker, model): the judgements must name these queries and these
+     * documents, or every figure would be 0 after minutes of work. Some queries without judgements is a
+     * warning: they are left out of the averages, as queries without a relevant document are.
+     */
+    static void checkJudgementsMatch(TestCollection collection, Path dir, PrintStream warnings) {
+        List<String> ids = collection.queries().stream().map(EvalQuery::id).toList();
+        List<String> unjudged = ids.stream().filter(id -> collection.qrels().judgements(id).isEmpty()).toList();
+        if (unjudged.size() == ids.size()) {
+            throw new IllegalArgumentException("eval: none of the " + ids.size() + " queries of " + dir
+                    + " has a judgement: query ids are " + sample(ids) + ", the judgements name queries "
+                    + sample(List.copyOf(collection.qrels().queryIds())) + " (wrong files, or another --format?)");
+        }
+        List<String> judgedDocs = ids.stream().flatMap(id -> collection.qrels().judgements(id).keySet().stream()).distinct().toList();
+        if (judgedDocs.stream().noneMatch(collection.documents()::containsKey)) {
+            throw new IllegalArgumentException("eval: none of the " + judgedDocs.size() + " documents judged for these queries is in "
+                    + dir + ": judged ids are " + sample(judgedDocs) + ", document ids are "
+                    + sample(List.copyOf(collection.documents().keySet())));
+        }
+        if (!unjudged.isEmpty()) {
+            warnings.println("eval: warning: " + unjudged.size() + " of " + ids.size() + " queries have no judgements and are"
+                    + " left out of the averages: " + sample(unjudged));
+        }
+    }
+
+    private static String sample(List<String> ids) {
+        int shown = Math.min(5, ids.size());
+        return ids.subList(0, shown) + (ids.size() > shown ? " and " + (ids.size() - shown) + " more" : "");
     }
 
     private Map<String, RankedResults> rerank(TestCollection collection, Map<String, List<Bm25Retriever.Hit>> bm25)

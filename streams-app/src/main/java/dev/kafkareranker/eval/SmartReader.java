@@ -15,15 +15,23 @@ import java.util.regex.Pattern;
  *
  * <p>Documents and queries: a line {@code .I <id>} opens a record; a line {@code .X} (one capital
  * letter) opens field X. The text of fields {@code .T} (title) and {@code .W} (abstract) is kept, in
- * order; other fields (authors, bibliographic data) are skipped. Judgements: {@code <qid> <docid> <rel>}
- * per line, whitespace-separated. This is MED.REL's layout; CISI's and CACM's four-column files are not
- * read (their third column is not a grade).
+ * order; other fields (authors, bibliographic data) are skipped.
+ *
+ * <p>Judgements come in the two shapes these collections are distributed in, whitespace-separated:
+ * <ul>
+ *   <li>three columns {@code <qid> <docid> <grade>} (MED.REL): the grade as written;</li>
+ *   <li>four columns {@code <qid> <docid> 0 0.000000} (CISI.REL, CACM's qrels.text): a listed pair is
+ *       relevant, so it gets grade 1. The last two columns are the same placeholder on every line of
+ *       those files, not grades, and are ignored.</li>
+ * </ul>
  */
 final class SmartReader implements CollectionReader {
 
     private static final Pattern ID_LINE = Pattern.compile("^\\.I\\s+(\\S+)\\s*$");
     private static final Pattern FIELD_LINE = Pattern.compile("^\\.([A-Z])(\\s.*)?$");
     private static final String TEXT_FIELDS = "TW";
+    /** The grade of a pair listed in a four-column judgements file, where listing is the judgement. */
+    static final int LISTED_AS_RELEVANT = 1;
 
     @Override
     public TestCollection read(Path dir) throws IOException {
@@ -36,10 +44,12 @@ final class SmartReader implements CollectionReader {
                 continue;
             }
             String[] cols = line.text().strip().split("\\s+");
-            if (cols.length != 3) {
-                throw line.error("expected '<query id> <doc id> <relevance>', found " + cols.length + " columns");
+            switch (cols.length) {
+                case 3 -> qrels.add(cols[0], cols[1], CollectionFiles.parseGrade(line, cols[2]));
+                case 4 -> qrels.add(cols[0], cols[1], LISTED_AS_RELEVANT);
+                default -> throw line.error("expected '<query id> <doc id> <relevance>' (MED) or "
+                        + "'<query id> <doc id> 0 0.0' (CISI, CACM), found " + cols.length + " columns");
             }
-            qrels.add(cols[0], cols[1], CollectionFiles.parseGrade(line, cols[2]));
         }
         return new TestCollection(dir.getFileName().toString(), documents, queries, qrels.build());
     }

@@ -58,6 +58,42 @@ class EvalCommandTest {
         assertThrows(IllegalArgumentException.class, () -> command.run(List.of("--bogus")));
     }
 
+    private Path tinySmart(String qrels) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("tiny"));
+        Files.writeString(dir.resolve("TINY.ALL"), ".I 1\n.W\nfetal plasma glucose\n.I 7\n.W\nthe crystalline lens\n");
+        Files.writeString(dir.resolve("TINY.QRY"), ".I 1\n.W\nlens\n.I 2\n.W\nglucose\n");
+        Files.writeString(dir.resolve("TINY.REL"), qrels);
+        return dir;
+    }
+
+    @Test
+    void judgementsThatNameNoQueryStopTheRunBeforeAnythingStarts() throws IOException {
+        Path dir = tinySmart("11 7 1\n12 1 1\n");
+        EvalCommand command = new EvalCommand(new PrintStream(new ByteArrayOutputStream()), new PrintStream(new ByteArrayOutputStream()),
+                Map.of(), tmp);
+        // The model directory does not exist: had anything loaded before the check, that would be the error.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> command.run(
+                List.of("--collection", dir.toString(), "--k", "1", "--queries", "1", "--model-dir", tmp.resolve("no-model").toString())));
+        assertTrue(e.getMessage().contains("none of the 1 queries") && e.getMessage().contains("[11, 12]"), e.getMessage());
+    }
+
+    @Test
+    void judgementsThatNameNoDocumentOfTheCollectionStopTheRun() throws IOException {
+        Path dir = tinySmart("1 70 1\n2 10 1\n");
+        TestCollection collection = CollectionFormat.SMART.read(dir);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EvalRun.checkJudgementsMatch(collection, dir, new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("none of the 2 documents judged") && e.getMessage().contains("[70, 10]"), e.getMessage());
+    }
+
+    @Test
+    void queriesWithoutJudgementsAreNamedInAWarning() throws IOException {
+        Path dir = tinySmart("1 7 1\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        EvalRun.checkJudgementsMatch(CollectionFormat.SMART.read(dir), dir, new PrintStream(err, true));
+        assertEquals("eval: warning: 1 of 2 queries have no judgements and are left out of the averages: [2]", err.toString().strip());
+    }
+
     @Test
     void theProgressBarShowsQueriesDoneOfTotal() {
         ProgressBar bar = new ProgressBar(new PrintStream(new ByteArrayOutputStream()), "eval: reranking queries", 30);

@@ -53,11 +53,22 @@ class SmartReaderTest {
     }
 
     @Test
-    void aJudgementLineThatIsNotThreeColumnsNamesFileAndLine() throws IOException {
+    void aJudgementLineOfAnotherShapeNamesFileAndLine() throws IOException {
         writeTiny();
-        write("TINY.REL", "1 7 1", "2 1 0 0.000000");
+        write("TINY.REL", "1 7 1", "2 1 0 0.000000 9");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CollectionFormat.SMART.read(dir));
-        assertTrue(e.getMessage().contains("TINY.REL line 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("TINY.REL line 2") && e.getMessage().contains("5 columns"), e.getMessage());
+    }
+
+    @Test
+    void cisiFourColumnJudgementsMarkEveryListedPairRelevant() throws IOException {
+        writeTiny();
+        // CISI.REL exactly as distributed: right-aligned ids, then tabs, then the 0 and 0.000000 placeholders.
+        Files.writeString(dir.resolve("TINY.REL"), "     1     7\t0\t0.000000\n     2     1\t0\t0.000000\n     2     7\t0\t0.000000\n");
+        TestCollection c = CollectionFormat.SMART.read(dir);
+        assertEquals(Map.of("7", 1), c.qrels().judgements("1"));
+        assertEquals(Map.of("1", 1, "7", 1), c.qrels().judgements("2"));
+        assertEquals(2, c.qrels().relevantCount("2"), "a listed pair is relevant although its third column is 0");
     }
 
     @Test
