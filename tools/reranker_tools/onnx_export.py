@@ -111,9 +111,18 @@ def check_io(path: Path, expected_inputs: list[str], output_name: str) -> None:
         raise ToolError(f"{path.name}: graph outputs are {outputs}, expected a single float32 {output_name!r}")
 
 
+# Kept in float32 on top of the converter's own list: the ops of RMSNorm (LLaMA, Qwen) and of a
+# decomposed LayerNorm. Mean of squares overflows fp16 (max 65504) once an activation passes 256, which
+# large decoders' hidden states do; and with these ops in fp16, ONNX Runtime 1.23's CPU provider fails
+# to load the model at all (SimplifiedLayerNormFusion looks for the cast it inserted for an fp16
+# constant and does not find it: "InsertedPrecisionFreeCast_... does not exist").
+FP16_KEEP_FLOAT32_OPS = ["Pow", "ReduceMean", "Sqrt"]
+
+
 def export_fp16(fp32_path: Path, path: Path, external_threshold_bytes: int = DEFAULT_EXTERNAL_THRESHOLD_BYTES):
-    """fp16 weights and compute, float32/int64 graph inputs and outputs (keep_io_types)."""
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+    """fp16 weights and compute, float32/int64 graph inputs and outputs (keep_io_types); normalization
+    statistics stay float32 (FP16_KEEP_FLOAT32_OPS)."""
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
     large = is_external(fp32_path)
     source = fp32_path
@@ -129,7 +138,13 @@ def export_fp16(fp32_path: Path, path: Path, external_threshold_bytes: int = DEF
             source.unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "the model contains values beyond fp16 range" is expected
-        fp16 = convert_float_to_float16(proto, keep_io_types=True, disable_shape_infer=large)
+        fp16 = convert_float_to_float16(proto, keep_io_types=True, disable_shape_infer=large,
+                                        op_block_list=DEFAULT_OP_BLOCK_LIST + FP16_KEEP_FLOAT32_OPS)
+    # The converter appends the casts around blocked ops at the end of the node list; ONNX requires
+    # nodes in topological order (onnx.checker refuses the model otherwise).
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    OnnxModel(fp16).topological_sort()
     save_model(fp16, path, external_threshold_bytes)
 
 

@@ -7,7 +7,7 @@ import onnx
 import pytest
 from tokenizers import Tokenizer
 
-from conftest import FIXTURES_DIR
+from conftest import FIXTURES_DIR, PARITY_ATOL
 from replay import java_max_length, replay
 from reranker_tools.cli import main
 from reranker_tools.fixtures import FIXTURES, build_source
@@ -24,6 +24,14 @@ EXPECTED_IO = {
     "bi-encoder": (["input_ids", "attention_mask", "token_type_ids"], "last_hidden_state"),
 }
 NAMES = list(FIXTURES)
+
+# Goldens were computed by PyTorch on whichever CPU last regenerated the fixtures; recomputing them here
+# runs the same float32 code on another CPU, whose kernels (AVX-512 or AVX2, other blocking, other
+# summation order) round differently: 1.6e-6 was seen between an AMD EPYC and an Intel Xeon on the
+# llama fixture. 2e-5 is ten times that, and five times tighter than the 1e-4 parity target; what these
+# tests guard against (another tokenizer, weights, padding or truncation) moves these logits by 1e-3
+# and more. Comparisons of two computations on the same machine stay exact or near it.
+CROSS_MACHINE_ATOL = 2e-5
 
 
 def _golden(name):
@@ -63,8 +71,8 @@ def test_java_style_replay_matches_golden(name):
     """tokenizer.json + reranker.json + ONNX Runtime, all pairs in one padded batch (golden used 4)."""
     golden = _golden(name)
     logits, scores = replay(FIXTURES_DIR / name)
-    assert np.max(np.abs(logits - np.array([p["logits"] for p in golden["pairs"]]))) < 1e-4
-    assert np.max(np.abs(scores - np.array([p["score"] for p in golden["pairs"]]))) < 1e-4
+    assert np.max(np.abs(logits - np.array([p["logits"] for p in golden["pairs"]]))) < PARITY_ATOL
+    assert np.max(np.abs(scores - np.array([p["score"] for p in golden["pairs"]]))) < PARITY_ATOL
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,5 +121,27 @@ def _assert_same_golden(got, expected):
         assert got[key] == expected[key], key
     for a, b in zip(got["pairs"], expected["pairs"], strict=True):
         assert (a["query"], a["document"]) == (b["query"], b["document"])
-        assert np.allclose(a["logits"], b["logits"], atol=1e-6, rtol=0)
-        assert abs(a["score"] - b["score"]) <= 1e-6
+        assert np.allclose(a["logits"], b["logits"], atol=CROSS_MACHINE_ATOL, rtol=0)
+        assert abs(a["score"] - b["score"]) <= CROSS_MACHINE_ATOL
+
+
+def test_tools_check_with_the_onnx_runtime_java_serves():
+    """A variant the tools accept must load where it is served: the pinned onnxruntime is the Java one."""
+    import re
+
+    import onnxruntime
+
+    pom = (FIXTURES_DIR.parents[1] / "pom.xml").read_text(encoding="utf-8")
+    java = re.search(r"<onnxruntime\.version>([^<]+)</onnxruntime\.version>", pom).group(1)
+    assert onnxruntime.__version__ == java, f"tools run onnxruntime {onnxruntime.__version__}, Java serves {java}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("variant", ["model.onnx", "model.fp16.onnx", "model.int8.onnx"])
+def test_every_committed_variant_loads_in_onnx_runtime(name, variant):
+    """With every graph optimization on, as the Java side opens it (fusions are where 1.23 broke fp16)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    ort.InferenceSession(str(FIXTURES_DIR / name / variant), options, providers=["CPUExecutionProvider"])
