@@ -127,8 +127,10 @@ public final class SerdeConfig extends AbstractConfig {
                     "Subject naming for keys: TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy (Confluent's class names accepted).")
             .define(VALUE_SUBJECT_NAME_STRATEGY, Type.STRING, "TopicNameStrategy", Importance.LOW,
                     "Subject naming for values, as for keys.")
-            .define(REQUEST_TIMEOUT_MS, Type.INT, 30_000, ConfigDef.Range.atLeast(1), Importance.LOW,
-                    "Timeout of one registry request.")
+            // 10 s: one call may take (1 + max.retries) timeouts plus the waits, 41.4 s with the defaults, which
+            // stays under the app's 60 s transaction timeout; 30 s each would outlast it and fence the thread.
+            .define(REQUEST_TIMEOUT_MS, Type.INT, 10_000, ConfigDef.Range.atLeast(1), Importance.LOW,
+                    "Timeout of one registry request (connect and answer); each retry gets its own.")
             // Confluent's keys; its defaults (3, 1000, 20000) can hold a stream thread for half a minute,
             // these keep a transient outage's cost to about 1.4 s of waiting before the task fails.
             .define(MAX_RETRIES, Type.INT, RestSchemaRegistryClient.Retry.DEFAULT.maxRetries(), ConfigDef.Range.atLeast(0),
