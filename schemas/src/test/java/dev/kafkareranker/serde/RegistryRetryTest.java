@@ -157,6 +157,30 @@ class RegistryRetryTest {
     }
 
     @Test
+    void aStagedOutageIsRefusedThen503ThenBackWithTheSameSchemas() throws IOException {
+        int id = fake.registerDirectly("candidates-value", SCHEMA.toString());
+        RestSchemaRegistryClient once = new RestSchemaRegistryClient(List.of(URI.create(fake.url())), Optional.empty(), null,
+                Duration.ofSeconds(10), RestSchemaRegistryClient.Retry.NONE);
+        // A few requests first, so the port has had connections when it is bound again.
+        assertEquals(SCHEMA, once.byId(id));
+
+        fake.refuseConnections();
+        SchemaRegistryException refused = assertThrows(SchemaRegistryException.class, () -> once.byId(id));
+        assertEquals(-1, refused.httpStatus());
+
+        fake.acceptConnections();
+        fake.answerAllWith(503);
+        for (int i = 0; i < 3; i++) {
+            SchemaRegistryException unavailable = assertThrows(SchemaRegistryException.class, () -> once.byId(id));
+            assertEquals(503, unavailable.httpStatus());
+            assertTrue(unavailable.isTransient());
+        }
+
+        fake.answerNormally();
+        assertEquals(SCHEMA, once.byId(id), "the schemas registered before the outage are still there");
+    }
+
+    @Test
     void aSlowAnswerTimesOutAndTheRetryGetsTheAnswer() {
         int id = fake.registerDirectly("candidates-value", SCHEMA.toString());
         // Far beyond the request timeout, so that the first try times out however loaded the machine is.
