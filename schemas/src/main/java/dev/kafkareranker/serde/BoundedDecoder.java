@@ -117,7 +117,8 @@ final class BoundedDecoder extends Decoder {
     @Override
     public ByteBuffer readBytes(ByteBuffer old) throws IOException {
         int length = checkLength(in.readLong(), "bytes value");
-        ByteBuffer result = old != null && old.capacity() >= length ? old : ByteBuffer.allocate(length);
+        ByteBuffer result = old != null && old.hasArray() && !old.isReadOnly() && old.capacity() >= length
+                ? old : ByteBuffer.allocate(length);
         result.clear();
         in.readFixed(result.array(), result.arrayOffset(), length);
         result.limit(length);
