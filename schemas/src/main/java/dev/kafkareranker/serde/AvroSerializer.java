@@ -1,13 +1,13 @@
 package dev.kafkareranker.serde;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.IndexedRecord;
@@ -21,7 +21,8 @@ import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Writes Avro records in Confluent's wire format, registering or looking up the schema as
- * {@code auto.register.schemas} and {@code use.latest.version} say.
+ * {@code auto.register.schemas}, {@code use.schema.id} and {@code use.latest.version} say (in that order, as
+ * Confluent's serializer).
  *
  * <p>Confluent's own serializer ({@code io.confluent.kafka.serializers.KafkaAvroSerializer}) is not on
  * Maven Central and cannot be fetched here, which is why this one exists. It reads the same config
@@ -39,13 +40,15 @@ import org.apache.kafka.common.serialization.Serializer;
  */
 public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String JAVA_STRING = "avro.java.string";
+    /** Generated classes hand out one SCHEMA$ each, so this holds a handful of entries. */
+    private static final Map<Schema, Schema> AS_WRITTEN = new ConcurrentHashMap<>();
+
     private SchemaRegistryClient registry;
     private SerdeConfig config;
     private SubjectNameStrategy strategy;
     private boolean isKey;
-    private static final ObjectMapper JSON = new ObjectMapper();
-    /** Generated classes hand out one SCHEMA$ each, so this holds a handful of entries. */
-    private static final Map<Schema, Schema> AS_WRITTEN = new ConcurrentHashMap<>();
 
     public AvroSerializer() {
     }
@@ -97,13 +100,11 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
                 JsonNode tree = JSON.readTree(text);
                 stripJavaProperties(tree);
                 return new Schema.Parser().parse(JSON.writeValueAsString(tree));
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 throw new IllegalStateException("Avro wrote a schema that is not JSON: " + text, e);
             }
         });
     }
-
-    private static final String JAVA_STRING = "avro.java.string";
 
     private static void stripJavaProperties(JsonNode node) {
         if (node instanceof ObjectNode object) {

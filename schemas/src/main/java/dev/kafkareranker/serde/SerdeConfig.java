@@ -3,6 +3,7 @@ package dev.kafkareranker.serde;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -16,17 +17,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.nio.charset.StandardCharsets;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
-import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * ({@code use.schema.id}, {@code normalize.schemas}, {@code specific.avro.value.type}, bearer auth with a
  * static token, its retry keys...). The others ({@link #CONFLUENT_IGNORED}) are accepted so that a
  * configuration written for Confluent's serde starts with this one too, each logged once at WARN as
- * ignored: none of them changes the bytes written or read. {@code avro.remove.java.properties} is among
+ * ignored: none of them changes the bytes written or read (the connection ones, {@code proxy.*},
+ * {@code http.*}, the extra {@code schema.registry.ssl.*}, leave the JDK's defaults in place).
+ * {@code avro.remove.java.properties} is among
  * them because this serde always registers the contract as written, without Avro's Java properties (see
  * {@link AvroSerializer}).
  */
@@ -169,8 +171,8 @@ public final class SerdeConfig extends AbstractConfig {
             // avro.remove.java.properties=true asks for what this serde always does: nothing to warn about.
             boolean asDone = "avro.remove.java.properties".equals(key) && "true".equals(String.valueOf(props.get(key)));
             if (CONFLUENT_IGNORED.contains(String.valueOf(key)) && !asDone && WARNED.add(String.valueOf(key))) {
-                LOG.warn("{} is a setting of Confluent's serde that this serde (dev.kafkareranker.serde) ignores; it does not"
-                        + " change the bytes written or read. To have it honoured, set value.serde.class to Confluent's serde.", key);
+                LOG.warn("{} is a setting of Confluent's serde that this serde (dev.kafkareranker.serde) does not implement"
+                        + " and ignores. To have it honoured, set value.serde.class to Confluent's serde.", key);
             }
         }
         String bearerSource = getString(BEARER_AUTH_CREDENTIALS_SOURCE);
