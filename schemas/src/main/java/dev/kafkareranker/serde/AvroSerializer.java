@@ -1,9 +1,13 @@
 package dev.kafkareranker.serde;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.IndexedRecord;
@@ -17,13 +21,29 @@ import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Writes Avro records in Confluent's wire format, registering or looking up the schema as
- * {@code auto.register.schemas} and {@code use.latest.version} say.
+ * {@code auto.register.schemas}, {@code use.schema.id} and {@code use.latest.version} say (in that order, as
+ * Confluent's serializer).
  *
  * <p>Confluent's own serializer ({@code io.confluent.kafka.serializers.KafkaAvroSerializer}) is not on
  * Maven Central and cannot be fetched here, which is why this one exists. It reads the same config
  * keys and writes the same bytes, so either can replace the other by configuration alone.
+ *
+ * <p>The schema registered (or looked up) is the contract as written in its {@code .avsc}: the generated
+ * classes' {@code SCHEMA$} carries {@code "avro.java.string":"String"} on every string (the avro-maven-plugin
+ * adds it for {@code <stringType>String</stringType>}), a Java-only reading hint that would make the
+ * registry see another schema than the one other producers (Confluent's Python client, for one) register
+ * from the same file: another id, and a lookup of the plain {@code .avsc} that misses with 40403. So those
+ * properties are removed before the registry sees the schema ({@link #asWritten}), as Confluent's
+ * {@code avro.remove.java.properties=true} does; the bytes are the same either way, and the reader side
+ * takes its Java string type from the generated class, not from the registry. This serde always does it
+ * (a registry holding the Java properties would split ids between languages, which no deployment wants).
  */
 public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String JAVA_STRING = "avro.java.string";
+    /** Generated classes hand out one SCHEMA$ each, so this holds a handful of entries. */
+    private static final Map<Schema, Schema> AS_WRITTEN = new ConcurrentHashMap<>();
 
     private SchemaRegistryClient registry;
     private SerdeConfig config;
@@ -54,7 +74,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
         }
         Schema schema = record.getSchema();
         String subject = strategy.subject(topic, isKey, schema);
-        int id = schemaId(subject, schema);
+        int id = schemaId(subject, asWritten(schema));
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(256);
             ByteBuffer header = ByteBuffer.allocate(WireFormat.HEADER_SIZE);
@@ -69,14 +89,57 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
         }
     }
 
+    /** {@code schema} without Avro's Java properties ({@code avro.java.string}): the contract as written. */
+    static Schema asWritten(Schema schema) {
+        return AS_WRITTEN.computeIfAbsent(schema, s -> {
+            String text = s.toString();
+            if (!text.contains(JAVA_STRING)) {
+                return s;
+            }
+            try {
+                JsonNode tree = JSON.readTree(text);
+                stripJavaProperties(tree);
+                return new Schema.Parser().parse(JSON.writeValueAsString(tree));
+            } catch (IOException e) {
+                throw new IllegalStateException("Avro wrote a schema that is not JSON: " + text, e);
+            }
+        });
+    }
+
+    private static void stripJavaProperties(JsonNode node) {
+        if (node instanceof ObjectNode object) {
+            object.remove(JAVA_STRING);
+        }
+        // Field defaults are data, not schema: a default string value may legitimately contain anything.
+        node.fields().forEachRemaining(entry -> {
+            if (!entry.getKey().equals("default")) {
+                stripJavaProperties(entry.getValue());
+            }
+        });
+        if (node.isArray()) {
+            node.forEach(AvroSerializer::stripJavaProperties);
+        }
+    }
+
     private int schemaId(String subject, Schema schema) {
         if (config.autoRegister()) {
             return registry.register(subject, schema);
         }
+        int pinned = config.useSchemaId();
+        if (pinned >= 0) {
+            Schema registered = registry.byId(pinned);
+            // As for use.latest.version: bytes labelled with an id must be written with that id's schema.
+            if (!asWritten(registered).equals(schema)) {
+                throw new SerializationException("use.schema.id=" + pinned + ": that id's schema (" + registered.getFullName()
+                        + ") differs from the record's own schema (" + schema.getFullName() + "); set use.schema.id to the"
+                        + " id of the record's schema, or -1 to look it up");
+            }
+            return pinned;
+        }
         if (config.useLatestVersion()) {
             SchemaRegistryClient.RegisteredSchema latest = registry.latest(subject);
             // Writing with the latest id but our own schema would make readers misread the bytes.
-            if (!latest.schema().equals(schema)) {
+            if (!asWritten(latest.schema()).equals(schema)) {
                 throw new SerializationException("use.latest.version: the latest schema of subject " + subject
                         + " (id " + latest.id() + ") differs from the record's own schema; register the record's schema"
                         + " or produce with the latest one");

@@ -27,14 +27,32 @@ final class CachingSchemaRegistryClient implements SchemaRegistryClient {
         this.clock = clock;
     }
 
+    // The registry is called outside the maps' locks (get, call, putIfAbsent rather than computeIfAbsent): a call
+    // may take seconds while the client retries an outage, and must not block other threads' keys meanwhile. Two
+    // threads may then both ask for the same key; the registry answers both alike. Failures are never cached.
+
     @Override
     public int register(String subject, Schema schema) {
-        return registered.computeIfAbsent(new SubjectSchema(subject, schema), key -> remember(delegate.register(subject, schema), schema));
+        SubjectSchema key = new SubjectSchema(subject, schema);
+        Integer cached = registered.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        int id = remember(delegate.register(subject, schema), schema);
+        registered.putIfAbsent(key, id);
+        return id;
     }
 
     @Override
     public int idOf(String subject, Schema schema) {
-        return looked.computeIfAbsent(new SubjectSchema(subject, schema), key -> remember(delegate.idOf(subject, schema), schema));
+        SubjectSchema key = new SubjectSchema(subject, schema);
+        Integer cached = looked.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        int id = remember(delegate.idOf(subject, schema), schema);
+        looked.putIfAbsent(key, id);
+        return id;
     }
 
     @Override
@@ -52,7 +70,13 @@ final class CachingSchemaRegistryClient implements SchemaRegistryClient {
 
     @Override
     public Schema byId(int id) {
-        return schemas.computeIfAbsent(id, delegate::byId);
+        Schema cached = schemas.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        Schema fetched = delegate.byId(id);
+        Schema raced = schemas.putIfAbsent(id, fetched);
+        return raced != null ? raced : fetched;
     }
 
     private int remember(int id, Schema schema) {

@@ -13,14 +13,24 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 import javax.net.ssl.SSLContext;
 import org.apache.avro.Schema;
+import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * Talks to a Confluent-compatible Schema Registry over its REST API (v1 content type), trying each
  * configured URL in turn as Confluent's client does. Errors carry the registry's {@code error_code}
  * and message. TLS uses the JDK: the default trust store, or the {@code schema.registry.ssl.*}
  * stores when configured (see {@link SerdeConfig#sslContext()}).
+ *
+ * <p>Transient failures (the registry unreachable, a timeout, HTTP 429 or 5xx) are retried with
+ * exponential backoff and jitter, as {@link Retry} says; a simple {@code Retry-After} (whole seconds) is
+ * honoured, capped at the longest wait. Any other answer (404 40401/40403, 401, 422, other 4xx) is final
+ * at once: asking again cannot change it. When the retries are spent the last failure is thrown, with
+ * {@link SchemaRegistryException#isTransient()} true, so the caller can fail the task instead of
+ * dead-lettering a valid record.
  */
 public final class RestSchemaRegistryClient implements SchemaRegistryClient {
 
@@ -31,16 +41,91 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     private final Optional<String> authorization;
     private final HttpClient http;
     private final Duration requestTimeout;
+    private final Retry retry;
+    private final Sleeper sleeper;
+    private final DoubleSupplier jitter;
+    private final boolean normalize;
 
+    /**
+     * How transient failures are retried: up to {@code maxRetries} more rounds over the URLs, the n-th
+     * (from 0) after a wait drawn uniformly from [b/2, b] with b = min(maxWait, initialWait * 2^n). The
+     * defaults ({@link #DEFAULT}: 3 retries, 200 ms doubling to at most 2 s) give up after about 1.4 s of
+     * waiting, so a stream thread is held a few seconds, not until {@code max.poll.interval.ms} runs out.
+     */
+    public record Retry(int maxRetries, Duration initialWait, Duration maxWait) {
+
+        public static final Retry DEFAULT = new Retry(3, Duration.ofMillis(200), Duration.ofSeconds(2));
+
+        /** No retries at all: the first transient failure is thrown. */
+        public static final Retry NONE = new Retry(0, Duration.ZERO, Duration.ZERO);
+
+        public Retry {
+            if (maxRetries < 0) {
+                throw new IllegalArgumentException("max.retries < 0: " + maxRetries);
+            }
+            if (initialWait.isNegative() || maxWait.isNegative()) {
+                throw new IllegalArgumentException("negative retry wait: " + initialWait + ", " + maxWait);
+            }
+        }
+
+        /** The wait before retry {@code attempt} (0-based); {@code jitter} draws from [0, 1). */
+        Duration backoff(int attempt, Duration retryAfter, DoubleSupplier jitter) {
+            long max = maxWait.toMillis();
+            if (retryAfter != null) {
+                // The server knows best when it will be back, but a stream thread must not wait longer than configured.
+                return Duration.ofMillis(Math.min(max, retryAfter.toMillis()));
+            }
+            long base = Math.min(max, initialWait.toMillis() << Math.min(attempt, 30));
+            // "Equal jitter": half fixed so waits still grow, half random so clients restarted together spread out.
+            return Duration.ofMillis(base / 2 + (long) (jitter.getAsDouble() * (base - base / 2 + 1)));
+        }
+    }
+
+    /** Waits between retries; tests pass one that records instead of sleeping. */
+    interface Sleeper {
+        void sleep(Duration duration) throws InterruptedException;
+    }
+
+    /** With the default retries ({@link Retry#DEFAULT}). */
     public RestSchemaRegistryClient(List<URI> baseUrls, Optional<String> basicUserInfo,
                                     SSLContext sslContext, Duration requestTimeout) {
+        this(baseUrls, basicUserInfo, sslContext, requestTimeout, Retry.DEFAULT);
+    }
+
+    public RestSchemaRegistryClient(List<URI> baseUrls, Optional<String> basicUserInfo,
+                                    SSLContext sslContext, Duration requestTimeout, Retry retry) {
+        this(baseUrls, basicUserInfo.map(RestSchemaRegistryClient::basic), sslContext, requestTimeout, retry, false);
+    }
+
+    /**
+     * @param authorization the whole {@code Authorization} header value (basic or bearer), if any
+     * @param normalize     ask the registry to normalize schemas on register and lookup ({@code normalize.schemas})
+     */
+    RestSchemaRegistryClient(List<URI> baseUrls, Optional<String> authorization, SSLContext sslContext,
+                             Duration requestTimeout, Retry retry, boolean normalize) {
+        this(baseUrls, authorization, sslContext, requestTimeout, retry, normalize,
+                duration -> Thread.sleep(duration.toMillis()), () -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    RestSchemaRegistryClient(List<URI> baseUrls, Optional<String> basicUserInfo, SSLContext sslContext,
+                             Duration requestTimeout, Retry retry, Sleeper sleeper, DoubleSupplier jitter) {
+        this(baseUrls, basicUserInfo.map(RestSchemaRegistryClient::basic), sslContext, requestTimeout, retry, false,
+                sleeper, jitter);
+    }
+
+    private RestSchemaRegistryClient(List<URI> baseUrls, Optional<String> authorization, SSLContext sslContext,
+                                     Duration requestTimeout, Retry retry, boolean normalize, Sleeper sleeper,
+                                     DoubleSupplier jitter) {
         if (baseUrls.isEmpty()) {
             throw new IllegalArgumentException("schema.registry.url names no URL");
         }
         this.baseUrls = List.copyOf(baseUrls);
-        this.authorization = basicUserInfo.map(userInfo ->
-                "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8)));
+        this.authorization = authorization;
+        this.normalize = normalize;
         this.requestTimeout = requestTimeout;
+        this.retry = retry;
+        this.sleeper = sleeper;
+        this.jitter = jitter;
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(requestTimeout);
         if (sslContext != null) {
             builder.sslContext(sslContext);
@@ -48,29 +133,54 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
         this.http = builder.build();
     }
 
+    private static String basic(String userInfo) {
+        return "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
+    }
+
     @Override
     public int register(String subject, Schema schema) {
-        JsonNode body = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema));
+        JsonNode body = send("POST", "/subjects/" + encode(subject) + "/versions" + normalizeQuery(), schemaBody(schema));
         return body.path("id").asInt();
+    }
+
+    private String normalizeQuery() {
+        return normalize ? "?normalize=true" : "";
     }
 
     @Override
     public int idOf(String subject, Schema schema) {
-        JsonNode body = send("POST", "/subjects/" + encode(subject), schemaBody(schema));
+        JsonNode body = send("POST", "/subjects/" + encode(subject) + normalizeQuery(), schemaBody(schema));
         return body.path("id").asInt();
     }
 
     @Override
     public RegisteredSchema latest(String subject) {
         JsonNode body = send("GET", "/subjects/" + encode(subject) + "/versions/latest", null);
-        return new RegisteredSchema(body.path("id").asInt(), body.path("version").asInt(),
-                new Schema.Parser().parse(body.path("schema").asText()));
+        int id = body.path("id").asInt();
+        return new RegisteredSchema(id, body.path("version").asInt(), avro(id, body));
     }
 
     @Override
     public Schema byId(int id) {
-        JsonNode body = send("GET", "/schemas/ids/" + id, null);
-        return new Schema.Parser().parse(body.path("schema").asText());
+        return avro(id, send("GET", "/schemas/ids/" + id, null));
+    }
+
+    /**
+     * The Avro schema in a registry answer. A registry shared with Protobuf or JSON Schema producers answers
+     * their ids too, marked by {@code schemaType}; parsing that text as Avro would fail with a misleading
+     * message (for JSON Schema, "Unknown schema ...UnresolvedSchema_0"), so the type is checked first.
+     * Either failure is final: the id will never name an Avro schema.
+     */
+    private static Schema avro(int id, JsonNode body) {
+        String type = body.path("schemaType").asText("AVRO");
+        if (!type.equalsIgnoreCase("AVRO")) {
+            throw new SerializationException("schema id " + id + " is a " + type + " schema, not Avro");
+        }
+        try {
+            return new Schema.Parser().parse(body.path("schema").asText());
+        } catch (RuntimeException e) {
+            throw new SerializationException("schema id " + id + " is not a valid Avro schema: " + e.getMessage(), e);
+        }
     }
 
     private static String schemaBody(Schema schema) {
@@ -82,33 +192,83 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     }
 
     private JsonNode send(String method, String path, String body) {
-        SchemaRegistryException lastUnreachable = null;
-        for (URI base : baseUrls) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(resolve(base, path))
-                    .timeout(requestTimeout)
-                    .header("Accept", CONTENT_TYPE)
-                    .method(method, body == null
-                            ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-            if (body != null) {
-                request.header("Content-Type", CONTENT_TYPE);
+        SchemaRegistryException last = null;
+        for (int attempt = 0; ; attempt++) {
+            Duration retryAfter = null;
+            for (URI base : baseUrls) {
+                Outcome outcome = once(method, base, path, body);
+                if (outcome.json != null) {
+                    return outcome.json;
+                }
+                last = outcome.failure;
+                if (!last.isTransient()) {
+                    throw last;
+                }
+                // Like Confluent's client, the next URL is tried at once; the wait comes between rounds.
+                if (outcome.retryAfter != null) {
+                    retryAfter = outcome.retryAfter;
+                }
             }
-            authorization.ifPresent(value -> request.header("Authorization", value));
-            HttpResponse<String> response;
+            if (attempt >= retry.maxRetries()) {
+                throw new SchemaRegistryException(last.getMessage() + " (transient; gave up after " + (attempt + 1)
+                        + " attempts, see max.retries, retries.wait.ms, retries.max.wait.ms)",
+                        last.httpStatus(), last.errorCode(), last.getCause());
+            }
+            Duration wait = retry.backoff(attempt, retryAfter, jitter);
             try {
-                response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                // Like Confluent's client: an unreachable URL is skipped, a refusal is final.
-                lastUnreachable = new SchemaRegistryException(
-                        "Schema Registry at " + base + " could not be reached: " + e, e);
-                continue;
+                sleeper.sleep(wait);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new SchemaRegistryException("Interrupted while calling the Schema Registry at " + base, e);
+                throw new SchemaRegistryException("Interrupted while waiting to retry the Schema Registry: "
+                        + last.getMessage(), e);
             }
-            return parse(method, base, path, response);
         }
-        throw lastUnreachable;
+    }
+
+    /** One request to one URL: the answer's JSON, or the failure (with a server's Retry-After, if simple). */
+    private Outcome once(String method, URI base, String path, String body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(resolve(base, path))
+                .timeout(requestTimeout)
+                .header("Accept", CONTENT_TYPE)
+                .method(method, body == null
+                        ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (body != null) {
+            request.header("Content-Type", CONTENT_TYPE);
+        }
+        authorization.ifPresent(value -> request.header("Authorization", value));
+        HttpResponse<String> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            // Refused, reset, timed out (HttpTimeoutException is an IOException): all worth another try.
+            return new Outcome(null, new SchemaRegistryException(
+                    "Schema Registry at " + base + " could not be reached: " + e, e), null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SchemaRegistryException("Interrupted while calling the Schema Registry at " + base, e);
+        }
+        try {
+            return new Outcome(parse(method, base, path, response), null, null);
+        } catch (SchemaRegistryException e) {
+            return new Outcome(null, e, retryAfter(response));
+        }
+    }
+
+    private record Outcome(JsonNode json, SchemaRegistryException failure, Duration retryAfter) {}
+
+    /** A Retry-After of whole seconds; the HTTP-date form is ignored (the backoff applies instead). */
+    private static Duration retryAfter(HttpResponse<String> response) {
+        Optional<String> header = response.headers().firstValue("Retry-After");
+        if (header.isEmpty()) {
+            return null;
+        }
+        try {
+            long seconds = Long.parseLong(header.get().trim());
+            return seconds < 0 ? null : Duration.ofSeconds(seconds);
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     private static URI resolve(URI base, String path) {

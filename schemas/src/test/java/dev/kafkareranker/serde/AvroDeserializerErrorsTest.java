@@ -1,6 +1,7 @@
 package dev.kafkareranker.serde;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -157,7 +158,8 @@ class AvroDeserializerErrorsTest {
             for (boolean specific : new boolean[] {true, false}) {
                 SerializationException e = assertThrows(SerializationException.class,
                         () -> deserializer(fake.url(), specific).deserialize("orders", header(id, (byte) 2, (byte) 'x')));
-                assertTrue(e.getMessage().contains("Schema id " + id + " is not a usable Avro schema"), e.getMessage());
+                assertTrue(e.getMessage().contains("schema id " + id + " is a PROTOBUF schema, not Avro"), e.getMessage());
+                assertFalse(SchemaRegistryException.isTransientFailure(e), "permanent: a dead letter");
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.kafkareranker.serde;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
@@ -134,6 +135,23 @@ class CachingSchemaRegistryClientTest {
         assertEquals(id, client.idOf("candidates-value", SCHEMA));
         assertEquals(2, fake.requests("GET", "/schemas/ids/1"));
         assertEquals(2, fake.requests("POST", "/subjects/candidates-value"));
+    }
+
+    @Test
+    void aTransientOutageIsNotCachedEither() {
+        int id = fake.registerDirectly("candidates-value", SCHEMA.toString());
+        SchemaRegistryClient client = new SerdeConfig(Map.of(SerdeConfig.SCHEMA_REGISTRY_URL, fake.url(),
+                SerdeConfig.MAX_RETRIES, 0)).client();
+        fake.answerAllWith(503);
+        SchemaRegistryException e = assertThrows(SchemaRegistryException.class, () -> client.byId(id));
+        assertTrue(e.isTransient());
+        assertThrows(SchemaRegistryException.class, () -> client.register("candidates-value", SCHEMA));
+
+        fake.answerNormally();
+        assertEquals(SCHEMA, client.byId(id));
+        assertEquals(id, client.register("candidates-value", SCHEMA));
+        assertEquals(SCHEMA, client.byId(id));
+        assertEquals(2, fake.requests("GET", "/schemas/ids/" + id), "one failed, one answered, then cached");
     }
 
     @Test

@@ -20,7 +20,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.avro.Schema;
 
@@ -42,6 +47,12 @@ import org.apache.avro.Schema;
  *       {@code Authorization} header is missing or wrong</li>
  * </ul>
  *
+ * Faults can be injected for the next requests, whatever they ask: an HTTP status with an error body (503,
+ * 429 with or without {@code Retry-After}, 500) or a slow answer ({@link #failNext}, {@link #delayNext}); every
+ * request answered with a status until told otherwise ({@link #answerAllWith}, {@link #answerNormally}); and
+ * refused connections ({@link #refuseConnections}, then {@link #acceptConnections} on the same port with the
+ * same registered schemas), so an outage can be staged as connection refused, then 503s, then back.
+ *
  * Ids are global and an identical schema keeps its id across subjects, as in the real registry. Every request
  * is counted under its method and raw path so tests can assert what a caching client did or did not ask.
  */
@@ -51,11 +62,26 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpServer server;
+    private volatile HttpServer server;
+    private final int port;
+    private boolean listening = true; // guarded by "this"
+    /** When not 0, the status every request gets (an outage), whatever {@link #faults} holds. */
+    private volatile int outageStatus;
     private final Optional<String> expectedAuthorization;
     private final Map<String, AtomicInteger> requestCounts = new ConcurrentHashMap<>();
     private final AtomicInteger totalRequests = new AtomicInteger();
     private final List<Map<String, List<String>>> requestHeaders = new ArrayList<>();
+    private final List<String> requestQueries = new ArrayList<>();
+    // Several handler threads, so that a request delayed on purpose does not hold the next one back.
+    private final ExecutorService handlers = Executors.newFixedThreadPool(4, runnable -> {
+        Thread thread = new Thread(runnable, "fake-schema-registry");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final Deque<Fault> faults = new ArrayDeque<>();
+
+    /** What the next request gets instead of its answer: a status with an error body, or a delay first. */
+    private record Fault(int status, String retryAfter, Duration delay) {}
 
     // Registry state, guarded by "this".
     private final Map<Integer, Stored> schemaById = new HashMap<>();
@@ -64,12 +90,76 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
     private int nextId;
 
     private FakeSchemaRegistryServer(int firstId, Optional<String> userInfo) throws IOException {
+        this(firstId, userInfo, 0);
+    }
+
+    private FakeSchemaRegistryServer(int firstId, Optional<String> userInfo, int port) throws IOException {
         this.nextId = firstId;
         this.expectedAuthorization = userInfo.map(info ->
                 "Basic " + Base64.getEncoder().encodeToString(info.getBytes(StandardCharsets.UTF_8)));
-        this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+        this.server = listen(port);
+        this.port = server.getAddress().getPort();
+    }
+
+    private HttpServer listen(int port) throws IOException {
+        HttpServer created = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
+        created.createContext("/", this::handle);
+        created.setExecutor(handlers);
+        created.start();
+        return created;
+    }
+
+    /** Stops listening, keeping the registered schemas: clients now get "connection refused". */
+    public synchronized void refuseConnections() {
+        if (listening) {
+            server.stop(0);
+            listening = false;
+        }
+    }
+
+    /** Listens again on the same port, with the same schemas, after {@link #refuseConnections}. */
+    public synchronized void acceptConnections() throws IOException {
+        if (!listening) {
+            server = listen(port);
+            listening = true;
+        }
+    }
+
+    /** Every request is answered with {@code status} (503, say) and an error body until {@link #answerNormally}. */
+    public void answerAllWith(int status) {
+        outageStatus = status;
+    }
+
+    public void answerNormally() {
+        outageStatus = 0;
+    }
+
+    /** An open, empty registry on {@code port}: a registry coming back after an outage, at the same URL. */
+    static FakeSchemaRegistryServer startOnPort(int port) throws IOException {
+        return new FakeSchemaRegistryServer(1, Optional.empty(), port);
+    }
+
+    /**
+     * The next {@code count} requests are answered with {@code status} and an error body
+     * ({@code error_code} = status * 100 + 1, as the registry's 50001-style codes), with a
+     * {@code Retry-After} header when {@code retryAfter} is not null.
+     */
+    public synchronized void failNext(int count, int status, String retryAfter) {
+        for (int i = 0; i < count; i++) {
+            faults.add(new Fault(status, retryAfter, Duration.ZERO));
+        }
+    }
+
+    /** The next {@code count} requests are answered (normally) only after {@code delay}. */
+    public synchronized void delayNext(int count, Duration delay) {
+        for (int i = 0; i < count; i++) {
+            faults.add(new Fault(0, null, delay));
+        }
+    }
+
+    /** The raw query string of every request so far (empty when none), oldest first. */
+    synchronized List<String> requestQueries() {
+        return List.copyOf(requestQueries);
     }
 
     /** An open registry whose first id is 1. */
@@ -88,7 +178,7 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
     }
 
     int port() {
-        return server.getAddress().getPort();
+        return port;
     }
 
     /** {@code http://127.0.0.1:PORT}, without a trailing slash. */
@@ -128,7 +218,8 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
+        refuseConnections();
+        handlers.shutdownNow();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -141,10 +232,36 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
                 Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
                 exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, List.copyOf(values)));
                 requestHeaders.add(Collections.unmodifiableMap(headers));
+                String query = exchange.getRequestURI().getRawQuery();
+                requestQueries.add(query == null ? "" : query);
             }
             byte[] body;
             try (InputStream in = exchange.getRequestBody()) {
                 body = in.readAllBytes();
+            }
+            int outage = outageStatus;
+            if (outage != 0) {
+                reply(exchange, outage, error(outage * 100 + 1, "injected outage: HTTP " + outage));
+                return;
+            }
+            Fault fault;
+            synchronized (this) {
+                fault = faults.poll();
+            }
+            if (fault != null && !fault.delay.isZero()) {
+                try {
+                    Thread.sleep(fault.delay.toMillis());
+                } catch (InterruptedException e) {
+                    // Closed while delaying: the client sees the connection drop, as from a dying server.
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            } else if (fault != null) {
+                if (fault.retryAfter != null) {
+                    exchange.getResponseHeaders().set("Retry-After", fault.retryAfter);
+                }
+                reply(exchange, fault.status, error(fault.status * 100 + 1, "injected fault: HTTP " + fault.status));
+                return;
             }
             if (expectedAuthorization.isPresent()
                     && !expectedAuthorization.get().equals(exchange.getRequestHeaders().getFirst("Authorization"))) {

@@ -81,7 +81,7 @@ class SchemaEvolutionSerdeTest {
             builder.set("retriever", "bm25-v2");
             byte[] bytes = writeGeneric(registry, builder.build());
             int id = WireFormat.schemaId(TOPIC, bytes);
-            assertEquals(newer, registry.client().byId(id));
+            assertEquals(AvroSerializer.asWritten(newer), registry.client().byId(id), "registered without avro.java.string");
             assertFalse(newer.equals(RetrievalCandidate.getClassSchema()));
 
             RetrievalCandidate read = SpecificAvroSerdeTest.<RetrievalCandidate>serde(registry.url())
@@ -124,12 +124,13 @@ class SchemaEvolutionSerdeTest {
             assertInstanceOf(GenericData.Record.class, read);
             assertFalse(read instanceof SpecificRecord, "specific.avro.reader=false must not build generated classes");
             GenericRecord record = (GenericRecord) read;
-            assertEquals(RetrievalCandidate.getClassSchema(), record.getSchema());
+            assertEquals(TestRecords.avsc("RetrievalCandidate"), record.getSchema());
             assertEquals("q-42", record.get("query_id").toString());
             assertEquals(12.5, record.get("retrieval_score"));
             assertEquals(3, record.get("retrieval_rank"));
             assertEquals(candidate.getEventTime().toEpochMilli(), record.get("event_time"));
-            assertEquals("bm25", ((Map<?, ?>) record.get("metadata")).get("source").toString());
+            // The registered contract has no avro.java.string, so a generic reader's map keys are Utf8, as with any Avro reader.
+            assertEquals("bm25", ((Map<?, ?>) record.get("metadata")).get(new org.apache.avro.util.Utf8("source")).toString());
         }
     }
 

@@ -116,7 +116,7 @@ class SpecificAvroSerdeTest {
             RetrievalCandidate candidate = TestRecords.fullCandidate();
             byte[] bytes = serde(registry.url()).serializer().serialize(TOPIC, candidate);
 
-            int registered = registry.client().idOf(TOPIC + "-value", RetrievalCandidate.getClassSchema());
+            int registered = registry.client().idOf(TOPIC + "-value", TestRecords.avsc("RetrievalCandidate"));
             assertEquals(WireFormat.MAGIC_BYTE, bytes[0]);
             assertEquals(registered, headerId(bytes));
             assertEquals(registered, WireFormat.schemaId(TOPIC, bytes));
@@ -192,7 +192,7 @@ class SpecificAvroSerdeTest {
     void withoutAutoRegisterAPreRegisteredSchemaIsUsedByItsId(TestRegistry.Kind kind) throws IOException {
         try (TestRegistry registry = TestRegistry.open(kind)) {
             registry.client().register("other-value", TestRecords.candidateV1());
-            int id = registry.client().register(TOPIC + "-value", RetrievalCandidate.getClassSchema());
+            int id = registry.client().register(TOPIC + "-value", TestRecords.avsc("RetrievalCandidate"));
             SpecificAvroSerde<RetrievalCandidate> serde = serde(registry.url(), SerdeConfig.AUTO_REGISTER_SCHEMAS, false);
 
             byte[] bytes = serde.serializer().serialize(TOPIC, TestRecords.fullCandidate());

@@ -68,8 +68,8 @@ class SubjectNameStrategySerdeTest {
 
             assertEquals(candidate, registry.client().latest("mixed-dev.kafkareranker.avro.RetrievalCandidate").id());
             assertEquals(results, registry.client().latest("mixed-dev.kafkareranker.avro.RankedResults").id());
-            assertEquals(RetrievalCandidate.getClassSchema(), registry.client().byId(candidate));
-            assertEquals(RankedResults.getClassSchema(), registry.client().byId(results));
+            assertEquals(TestRecords.avsc("RetrievalCandidate"), registry.client().byId(candidate));
+            assertEquals(TestRecords.avsc("RankedResults"), registry.client().byId(results));
         }
     }
 

@@ -4,6 +4,10 @@ import dev.kafkareranker.avro.ModelInfo;
 import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +25,24 @@ final class TestRecords {
     }
 
     /** A candidate with every field set, optional ones included. */
+    /** The contract as written: {@code src/main/avro/NAME.avsc}, parsed as any other producer would. */
+    static Schema avsc(String name) {
+        try {
+            return new Schema.Parser().parse(avscText(name));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot parse " + name + ".avsc", e);
+        }
+    }
+
+    static String avscText(String name) {
+        try {
+            // Surefire runs in the module directory.
+            return Files.readString(Path.of("src", "main", "avro", name + ".avsc"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static RetrievalCandidate fullCandidate() {
         return RetrievalCandidate.newBuilder()
                 .setQueryId("q-42")

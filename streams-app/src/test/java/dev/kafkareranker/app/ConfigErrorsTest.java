@@ -48,6 +48,11 @@ class ConfigErrorsTest {
     }
 
     @Test
+    void aTopicKeyTypoIsNamedWithTheKnownTopicKeys() throws Exception {
+        assertOneLine(run("topic.result=ranked\n"), "topic.result", "topic.results", "topic.candidates", "topic.dead.letters");
+    }
+
+    @Test
     void aBadValueNamesTheKeyTheValueAndWhatIsAllowed() throws Exception {
         assertOneLine(run("inference.model.variant=fp8\n"), "inference.model.variant", "fp8", "fp16");
     }
