@@ -151,6 +151,10 @@ final class OnnxModel implements AutoCloseable {
         return session.run(inputs);
     }
 
+    OrtSession.Result run(Map<String, OnnxTensor> inputs, OrtSession.RunOptions runOptions) throws OrtException {
+        return session.run(inputs, runOptions);
+    }
+
     @Override
     public void close() {
         try {
