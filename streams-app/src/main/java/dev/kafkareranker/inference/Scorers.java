@@ -18,6 +18,7 @@ public final class Scorers {
 
     /** With the row model wrapped, e.g. by a test's fault-injecting fake around the real session. */
     static InferenceEngine open(ModelSpec spec, InferenceOptions options, java.util.function.UnaryOperator<RowModel> wrap) {
+        UsageTracking.optOut();
         OnnxModel model = OnnxModel.open(spec, options);
         try {
             ModelInputs.check(model);
