@@ -306,7 +306,7 @@ class DynamicBatcherTest {
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.hangOnce = true;
         DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
-                .withHealth(Duration.ofMillis(500), 3, Duration.ofSeconds(5));
+                .withHealth(Duration.ofSeconds(2), 3, Duration.ofSeconds(5));
         try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
             ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(60, TimeUnit.SECONDS));
             assertInstanceOf(InferenceTimeoutException.class, e.getCause());

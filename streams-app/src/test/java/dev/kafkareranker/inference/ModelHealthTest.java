@@ -131,7 +131,7 @@ class ModelHealthTest {
     @Test
     void aHungModelCallEndsInTheTimeoutNotAStuckThread() throws Exception {
         FaultInjectingRowModel[] fake = new FaultInjectingRowModel[1];
-        try (InferenceEngine engine = Scorers.open(spec(), cpu(Duration.ofMillis(500), 3, Duration.ofSeconds(5)),
+        try (InferenceEngine engine = Scorers.open(spec(), cpu(Duration.ofSeconds(2), 3, Duration.ofSeconds(5)),
                 real -> fake[0] = new FaultInjectingRowModel(real))) {
             fake[0].hangNext = true;
             CompletableFuture<Scorer.Scoring> hung = engine.scoreQueryAsync(QUERY, PASSAGES);
