@@ -77,6 +77,11 @@ def check_chart(java_file, mode, rendered):
     http_port = ports.get("http")
     if str(http_port) != props.get("admin.port"):
         fail(f"{rendered}: containerPort http={http_port} but admin.port={props.get('admin.port')}")
+    # The app binds loopback by default; the kubelet's probes come from outside the pod's loopback.
+    if props.get("admin.bind.address", "127.0.0.1").startswith("127.") or props.get("admin.bind.address") == "localhost":
+        fail(f"{rendered}: admin.bind.address={props.get('admin.bind.address')} would hide /health/* from the kubelet")
+    if props.get("admin.reload.enabled") == "true":
+        fail(f"{rendered}: admin.reload.enabled=true exposes an unauthenticated reload to the cluster network")
     annotations = pod["metadata"].get("annotations", {})
     if annotations.get("prometheus.io/scrape") != "true" or annotations.get("prometheus.io/port") != str(http_port) \
             or annotations.get("prometheus.io/path") != "/metrics":

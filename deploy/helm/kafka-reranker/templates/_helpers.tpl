@@ -100,6 +100,7 @@ the same consumer group the app uses).
   "inference.device" (include "kafka-reranker.inferenceDevice" .)
   "state.dir" "/var/lib/reranker/state"
   "admin.port" $v.http.port
+  "admin.bind.address" $v.http.bindAddress
 }}
 {{- if $v.model.name }}
 {{- $_ := set $props "model.dir" (printf "%s/%s" (trimSuffix "/" $v.model.mountPath) $v.model.name) }}
@@ -140,6 +141,7 @@ the same consumer group the app uses).
   "model.dir" "model.name"
   "state.dir" "the chart's state volume"
   "admin.port" "http.port"
+  "admin.bind.address" "http.bindAddress"
 }}
 {{- get $owners . | default "the chart" }}
 {{- end }}

@@ -3,11 +3,14 @@ package dev.kafkareranker.app;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.kafkareranker.gather.UnknownModelException;
+import dev.kafkareranker.inference.ModelHealth;
 import dev.kafkareranker.serving.ModelRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.apache.kafka.streams.KafkaStreams;
@@ -15,39 +18,65 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP side of a running pipeline: {@code GET /metrics} (Prometheus text), {@code GET /health/live},
- * {@code GET /health/ready} (200 once the models are loaded and Kafka Streams is RUNNING, else 503),
- * and {@code POST /admin/models/NAME/reload}. The JDK's own HTTP server: four plain endpoints do not
- * justify a web framework's footprint.
+ * The HTTP side of a running pipeline: {@code GET /metrics} (Prometheus text), {@code GET /health/live}
+ * (503 once Kafka Streams failed or a model's inference worker died: a restart is what helps),
+ * {@code GET /health/ready} (200 while Kafka Streams is RUNNING and every model takes work, else 503
+ * naming the model whose circuit breaker is open), and {@code POST /admin/models/NAME/reload}, which
+ * answers 403 unless {@code admin.reload.enabled=true}: it is unauthenticated and loads a full model copy.
+ * It listens on {@code admin.bind.address}, loopback by default. The JDK's own HTTP server: four plain
+ * endpoints do not justify a web framework's footprint.
  */
 final class AdminServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
 
-    private final HttpServer server;
+    /**
+     * @param port          admin.port; 0 = any free port
+     * @param bindAddress   admin.bind.address
+     * @param reloadEnabled admin.reload.enabled
+     */
+    record Settings(int port, String bindAddress, boolean reloadEnabled) {
 
-    AdminServer(int port, RerankerMetrics metrics, ModelRegistry models, Supplier<KafkaStreams.State> state) throws IOException {
-        server = HttpServer.create(new InetSocketAddress(port), 0);
-        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
+        static Settings from(RerankerConfig config) {
+            return new Settings(config.getInt(RerankerConfig.ADMIN_PORT), config.getString(RerankerConfig.ADMIN_BIND_ADDRESS),
+                    config.getBoolean(RerankerConfig.ADMIN_RELOAD_ENABLED));
+        }
+    }
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+
+    AdminServer(Settings settings, RerankerMetrics metrics, ModelRegistry models, Supplier<KafkaStreams.State> state) throws IOException {
+        server = HttpServer.create(new InetSocketAddress(settings.bindAddress(), settings.port()), 0);
+        executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "admin-http");
             t.setDaemon(true);
             return t;
-        }));
+        });
+        server.setExecutor(executor);
         server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
         server.createContext("/health/live", exchange -> {
             KafkaStreams.State s = state.get();
             boolean alive = s != KafkaStreams.State.ERROR && s != KafkaStreams.State.PENDING_ERROR && s != KafkaStreams.State.NOT_RUNNING;
-            reply(exchange, alive ? 200 : 503, "text/plain", s.name() + "\n");
+            String dead = describe(models.health(), ModelHealth.State.DEAD);
+            reply(exchange, alive && dead.isEmpty() ? 200 : 503, "text/plain", s.name() + "\n" + dead);
         });
         server.createContext("/health/ready", exchange -> {
             KafkaStreams.State s = state.get();
-            reply(exchange, s == KafkaStreams.State.RUNNING ? 200 : 503, "text/plain", s.name() + "\n");
+            String unavailable = describe(models.health(), null);
+            reply(exchange, s == KafkaStreams.State.RUNNING && unavailable.isEmpty() ? 200 : 503, "text/plain", s.name() + "\n" + unavailable);
         });
         server.createContext("/admin/models", exchange -> {
             String[] parts = exchange.getRequestURI().getPath().split("/");
             // /admin/models/NAME/reload
             if (!"POST".equals(exchange.getRequestMethod()) || parts.length != 5 || !"reload".equals(parts[4])) {
                 reply(exchange, 404, "text/plain", "POST /admin/models/NAME/reload; served: " + models.names() + "\n");
+                return;
+            }
+            if (!settings.reloadEnabled()) {
+                reply(exchange, 403, "text/plain", "reload over HTTP is off (admin.reload.enabled=false): it is unauthenticated and "
+                        + "loads a full model copy; set admin.reload.enabled=true on a trusted network, or let models.watch.interval.ms "
+                        + "reload changed directories\n");
                 return;
             }
             try {
@@ -63,8 +92,23 @@ final class AdminServer implements AutoCloseable {
         server.start();
     }
 
+    /** One line per model that is not healthy (only those in {@code only}, when given). */
+    private static String describe(Map<String, ModelHealth> health, ModelHealth.State only) {
+        StringBuilder out = new StringBuilder();
+        health.forEach((name, h) -> {
+            if (!h.accepting() && (only == null || h.state() == only)) {
+                out.append("model ").append(name).append(' ').append(h.state()).append(": ").append(h.reason()).append('\n');
+            }
+        });
+        return out.toString();
+    }
+
     int port() {
         return server.getAddress().getPort();
+    }
+
+    InetSocketAddress address() {
+        return server.getAddress();
     }
 
     private static void reply(HttpExchange exchange, int status, String type, String body) throws IOException {
@@ -79,5 +123,6 @@ final class AdminServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        executor.shutdownNow();
     }
 }

@@ -43,6 +43,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // Before any DJL class loads: its tokenizers report usage on EC2 unless opted out.
+        dev.kafkareranker.inference.UsageTracking.optOut();
         int code;
         try {
             code = run(List.of(args));

@@ -28,18 +28,18 @@ public final class RerankerApp implements AutoCloseable {
     private final ModelWatcher watcher;
     private final KafkaStreams streams;
     private final RerankerMetrics metrics;
-    private final int adminPort;
+    private final AdminServer.Settings adminSettings;
     private final Topics topics;
     private AdminServer admin;
 
-    private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics, int adminPort,
-                        Topics topics) {
+    private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
+                        AdminServer.Settings adminSettings, Topics topics) {
         this.topics = topics;
         this.models = models;
         this.watcher = watcher;
         this.streams = streams;
         this.metrics = metrics;
-        this.adminPort = adminPort;
+        this.adminSettings = adminSettings;
     }
 
     /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
@@ -62,8 +62,9 @@ public final class RerankerApp implements AutoCloseable {
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
-            ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs)) : null;
-            return new RerankerApp(models, watcher, streams, metrics, config.getInt(RerankerConfig.ADMIN_PORT), config.topics());
+            ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
+                    Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
+            return new RerankerApp(models, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics());
         } catch (RuntimeException e) {
             models.close();
             throw e;
@@ -101,12 +102,12 @@ public final class RerankerApp implements AutoCloseable {
 
     /** Starts the admin endpoint (unless admin.port=-1) and Kafka Streams, and logs one line saying what runs where. */
     public void start() {
-        if (adminPort >= 0) {
+        if (adminSettings.port() >= 0) {
             try {
-                admin = new AdminServer(adminPort, metrics, models, streams::state);
+                admin = new AdminServer(adminSettings, metrics, models, streams::state);
             } catch (java.io.IOException e) {
-                throw new IllegalStateException("admin.port=" + adminPort + " cannot be bound: " + e.getMessage()
-                        + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
+                throw new IllegalStateException("admin.port=" + adminSettings.port() + " on admin.bind.address=" + adminSettings.bindAddress()
+                        + " cannot be bound: " + e.getMessage() + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
             }
         }
         streams.start();
@@ -118,7 +119,7 @@ public final class RerankerApp implements AutoCloseable {
                     .append(name.equals(models.defaultName()) ? " (default)" : "");
         }
         LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
-                admin == null ? "off" : "http://0.0.0.0:" + admin.port());
+                admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port());
     }
 
     /** The admin endpoint's port, or -1 when it is off. */

@@ -67,6 +67,14 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String INFERENCE_BATCH_MAX_PADDING_RATIO = "inference.batch.max.padding.ratio";
     public static final String VALUE_SERDE_CLASS = "value.serde.class";
     public static final String ADMIN_PORT = "admin.port";
+    // Model health, hot-swap safety and the admin endpoint's exposure (issue 12).
+    public static final String INFERENCE_BATCH_TIMEOUT_MS = "inference.batch.timeout.ms";
+    public static final String INFERENCE_REQUEST_TIMEOUT_MS = "inference.request.timeout.ms";
+    public static final String INFERENCE_BREAKER_FAILURES = "inference.breaker.failures";
+    public static final String INFERENCE_BREAKER_BACKOFF_MS = "inference.breaker.backoff.ms";
+    public static final String MODELS_WATCH_SETTLE_MS = "models.watch.settle.ms";
+    public static final String ADMIN_BIND_ADDRESS = "admin.bind.address";
+    public static final String ADMIN_RELOAD_ENABLED = "admin.reload.enabled";
 
     /** Prefix of environment variables that override file settings: RERANKER_GATHER_MAX_WAIT_MS=2000. */
     public static final String ENV_PREFIX = "RERANKER_";
@@ -124,6 +132,21 @@ public final class RerankerConfig extends AbstractConfig {
                     "Most padded over real tokens in one batch: a batch closes before a much longer row would pad it beyond this.")
             .define(ADMIN_PORT, Type.INT, 8080, Range.atLeast(-1), Importance.MEDIUM,
                     "Port of /metrics, /health/live, /health/ready and /admin/models/NAME/reload; 0 = any free port, -1 = off.")
+            // Model health, hot-swap safety and the admin endpoint's exposure (issue 12).
+            .define(INFERENCE_BATCH_TIMEOUT_MS, Type.LONG, 30_000L, Range.atLeast(1), Importance.MEDIUM,
+                    "A model call running longer is abandoned (ONNX Runtime is asked to terminate it, later batches run on a new thread) and its queries fail as a model fault. Generous: a full batch of long passages on a large model on a CPU takes seconds.")
+            .define(INFERENCE_REQUEST_TIMEOUT_MS, Type.LONG, 120_000L, Range.atLeast(1), Importance.LOW,
+                    "A query's scores not in after this long fail it as a model fault, whatever queue is ahead of it: no stream thread waits for a model forever.")
+            .define(INFERENCE_BREAKER_FAILURES, Type.INT, 3, Range.atLeast(1), Importance.MEDIUM,
+                    "Model faults in a row (a failed batch whose probe batch failed too, or a timeout) that open the model's circuit breaker: /health/ready turns 503 and the model refuses work until a probe batch succeeds or a new version loads.")
+            .define(INFERENCE_BREAKER_BACKOFF_MS, Type.LONG, 5_000L, Range.atLeast(1), Importance.LOW,
+                    "How long an open circuit breaker waits before the engine runs its own probe batch; doubles after each failed probe, up to 16 times this.")
+            .define(MODELS_WATCH_SETTLE_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
+                    "A changed model directory is loaded only after no file in it changed (name, size, modification time) for this long, so a slow or paused copy is never loaded half-done. Copying into a new directory and switching a symlink to it is atomic and needs no settling.")
+            .define(ADMIN_BIND_ADDRESS, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                    "Address the admin endpoint listens on: loopback by default, so nothing off the host reaches it; 0.0.0.0 for Kubernetes probes and Prometheus (the Helm chart sets it).")
+            .define(ADMIN_RELOAD_ENABLED, Type.BOOLEAN, false, Importance.MEDIUM,
+                    "Whether POST /admin/models/NAME/reload is served (it loads a full model copy and is not authenticated); off, it answers 403 and models.watch.interval.ms still reloads changed directories.")
             .define(VALUE_SERDE_CLASS, Type.CLASS, "dev.kafkareranker.serde.SpecificAvroSerde", Importance.MEDIUM,
                     "Serde for Avro values; io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works too, with the same keys.");
 
@@ -244,7 +267,10 @@ public final class RerankerConfig extends AbstractConfig {
                 getInt(INFERENCE_BATCH_MAX_ROWS),
                 getInt(INFERENCE_BATCH_MAX_TOKENS),
                 Duration.ofMillis(getLong(INFERENCE_BATCH_MAX_DELAY_MS)),
-                getDouble(INFERENCE_BATCH_MAX_PADDING_RATIO));
+                getDouble(INFERENCE_BATCH_MAX_PADDING_RATIO),
+                new InferenceOptions.Health(Duration.ofMillis(getLong(INFERENCE_BATCH_TIMEOUT_MS)),
+                        Duration.ofMillis(getLong(INFERENCE_REQUEST_TIMEOUT_MS)), getInt(INFERENCE_BREAKER_FAILURES),
+                        Duration.ofMillis(getLong(INFERENCE_BREAKER_BACKOFF_MS))));
     }
 
     /** The settings handed to serdes: everything, so registry keys reach them whatever they are. */

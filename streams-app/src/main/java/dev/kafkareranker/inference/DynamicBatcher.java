@@ -5,7 +5,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -15,22 +20,61 @@ import org.slf4j.LoggerFactory;
  * Merges the rows of requests from any number of threads into batches for one model, on one worker
  * thread: rows are sorted by length so each batch pads little, each batch stays within a row cap and
  * a token budget (rows × padded length), and a lone request waits at most {@code maxDelay} for company.
- * A failing batch is split in halves and retried, so one bad row fails only its own request.
+ *
+ * <p>Failures, by whose fault they are:
+ * <ul>
+ *   <li>A batch that fails as a whole is followed by a tiny probe batch. If the probe succeeds the model
+ *       is fine and the rows are at fault: the batch is split in halves and retried, so one bad row fails
+ *       only its own request (an {@link InferenceException}: permanent). If the probe fails too, or the
+ *       batch ran past {@code batchTimeout}, the model is at fault: every request of the batch fails with a
+ *       {@link ModelUnavailableException} (transient) and the {@link CircuitBreaker} counts it.</li>
+ *   <li>A row whose output holds NaN or an infinity fails its request ({@link NonFiniteScoreException}).</li>
+ *   <li>A model call that hangs is abandoned after {@code batchTimeout}: it is asked to terminate
+ *       ({@link RowModel#cancelRunning()}) and later batches run on a fresh thread.</li>
+ *   <li>Any other Throwable on the worker (an Error such as a LinkageError from the native runtime) fails
+ *       every pending request and kills the batcher: {@link #submit} then refuses at once and the health
+ *       says {@link ModelHealth.State#DEAD}. An OutOfMemoryError from a model call (a direct buffer) is a
+ *       failed batch instead: its halves may fit.</li>
+ * </ul>
  */
 final class DynamicBatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
 
+    /** Generous on a CPU, where a full batch of long passages on a large model takes seconds. */
+    static final Duration DEFAULT_BATCH_TIMEOUT = Duration.ofSeconds(30);
+    /** Three in a row: one bad batch is noise, three with a failed probe each is a broken model. */
+    static final int DEFAULT_BREAKER_FAILURES = 3;
+    static final Duration DEFAULT_BREAKER_BACKOFF = Duration.ofSeconds(5);
+
     /**
-     * @param maxRows   most rows in one run
-     * @param maxTokens most rows × padded length in one run
-     * @param maxDelay  how long the worker waits for more rows before running a batch that is not full
+     * @param maxRows         most rows in one run
+     * @param maxTokens       most rows × padded length in one run
+     * @param maxDelay        how long the worker waits for more rows before running a batch that is not full
      * @param maxPaddingRatio most padded over real tokens in one batch
+     * @param batchTimeout    a model call running longer is abandoned and its requests fail
+     * @param breakerFailures model faults in a row that open the circuit breaker
+     * @param breakerBackoff  how long an open breaker waits before its first probe
      */
-    record Options(int maxRows, int maxTokens, Duration maxDelay, double maxPaddingRatio) {
+    record Options(int maxRows, int maxTokens, Duration maxDelay, double maxPaddingRatio,
+                   Duration batchTimeout, int breakerFailures, Duration breakerBackoff) {
+
+        Options {
+            if (batchTimeout.isNegative() || batchTimeout.isZero()) {
+                throw new IllegalArgumentException("inference.batch.timeout.ms must be > 0: " + batchTimeout.toMillis());
+            }
+        }
+
+        Options(int maxRows, int maxTokens, Duration maxDelay, double maxPaddingRatio) {
+            this(maxRows, maxTokens, maxDelay, maxPaddingRatio, DEFAULT_BATCH_TIMEOUT, DEFAULT_BREAKER_FAILURES, DEFAULT_BREAKER_BACKOFF);
+        }
 
         Options(int maxRows, int maxTokens, Duration maxDelay) {
             this(maxRows, maxTokens, maxDelay, Double.POSITIVE_INFINITY);
+        }
+
+        Options withHealth(Duration timeout, int failures, Duration backoff) {
+            return new Options(maxRows, maxTokens, maxDelay, maxPaddingRatio, timeout, failures, backoff);
         }
     }
 
@@ -47,23 +91,60 @@ final class DynamicBatcher implements AutoCloseable {
 
     private record Row(Request request, int index, Encoded encoded, long enqueuedNanos) {}
 
+    /** What one model call gave: outputs, or the failure and whether it was a timeout. */
+    private record Attempt(float[][] outputs, Throwable failure, boolean timedOut) {}
+
     private final RowModel model;
     private final Options options;
     private final EngineStats stats;
+    private final String name;
+    private final List<Encoded> probe;
+    private final CircuitBreaker breaker;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition arrived = lock.newCondition();
     private final ArrayDeque<Row> queue = new ArrayDeque<>();
     private int queuedMaxLength;
     private boolean running = true;
+    private Throwable died;
+    /** Rows taken off the queue and not yet answered: failed too if the worker dies. Worker thread only. */
+    private List<Row> inHand = List.of();
+    /** Runs model calls so the worker can give up on one that hangs; replaced when one is abandoned. */
+    private volatile ExecutorService runner;
+    private int runnerGeneration;
     private final Thread worker;
 
-    DynamicBatcher(RowModel model, Options options, EngineStats stats, String name) {
+    /**
+     * @param probe rows of a tiny known-good request, run to tell a broken model from bad rows and to
+     *              test an open breaker; empty = no probing (whole-batch failures are treated as bad rows)
+     */
+    DynamicBatcher(RowModel model, Options options, EngineStats stats, String name, List<Encoded> probe) {
         this.model = model;
         this.options = options;
         this.stats = stats;
+        this.name = name;
+        this.probe = List.copyOf(probe);
+        this.breaker = new CircuitBreaker(name, options.breakerFailures(), options.breakerBackoff());
+        this.runner = newRunner();
         this.worker = new Thread(this::work, "inference-" + name);
         this.worker.setDaemon(true);
         this.worker.start();
+    }
+
+    DynamicBatcher(RowModel model, Options options, EngineStats stats, String name) {
+        this(model, options, stats, name, List.of());
+    }
+
+    private ExecutorService newRunner() {
+        int generation = ++runnerGeneration;
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "inference-" + name + "-run-" + generation);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    ModelHealth health() {
+        return breaker.health();
     }
 
     CompletableFuture<float[][]> submit(List<Encoded> rows) {
@@ -75,8 +156,18 @@ final class DynamicBatcher implements AutoCloseable {
         long now = System.nanoTime();
         lock.lock();
         try {
+            if (died != null) {
+                request.future.completeExceptionally(new ModelUnavailableException("The inference worker of " + name
+                        + " died (" + died + "); nothing will be scored until the model is reloaded or the app restarts", died));
+                return request.future;
+            }
             if (!running) {
-                request.future.completeExceptionally(new IllegalStateException("the inference engine is closed"));
+                request.future.completeExceptionally(new ModelUnavailableException("the inference engine of " + name + " is closed"));
+                return request.future;
+            }
+            // Refused at once rather than queued: a request the model will fail anyway only holds its caller.
+            if (breaker.rejecting()) {
+                request.future.completeExceptionally(breaker.refusal());
                 return request.future;
             }
             for (int i = 0; i < rows.size(); i++) {
@@ -91,45 +182,86 @@ final class DynamicBatcher implements AutoCloseable {
     }
 
     private void work() {
-        while (true) {
-            List<Row> pool;
-            lock.lock();
-            try {
-                while (running && queue.isEmpty()) {
-                    arrived.awaitUninterruptibly();
-                }
-                if (!running) {
-                    return;
-                }
-                // Wait for company only while no full batch is queued, and never past the oldest row's delay.
-                long deadline = queue.peekFirst().enqueuedNanos() + options.maxDelay().toNanos();
-                while (running && !fullBatchQueued()) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        break;
+        try {
+            while (true) {
+                List<Row> pool;
+                lock.lock();
+                try {
+                    while (running && queue.isEmpty() && !breaker.probeDue()) {
+                        long untilProbe = breaker.nanosUntilProbe();
+                        if (untilProbe == Long.MAX_VALUE) {
+                            arrived.awaitUninterruptibly();
+                        } else {
+                            awaitNanos(untilProbe);
+                        }
                     }
-                    try {
-                        arrived.awaitNanos(left);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        break;
+                    if (!running) {
+                        return;
                     }
+                    if (!queue.isEmpty()) {
+                        // Wait for company only while no full batch is queued, and never past the oldest row's delay.
+                        long deadline = queue.peekFirst().enqueuedNanos() + options.maxDelay().toNanos();
+                        while (running && !fullBatchQueued()) {
+                            long left = deadline - System.nanoTime();
+                            if (left <= 0) {
+                                break;
+                            }
+                            awaitNanos(left);
+                        }
+                    }
+                    pool = new ArrayList<>(queue);
+                    inHand = pool;
+                    queue.clear();
+                    queuedMaxLength = 0;
+                } finally {
+                    lock.unlock();
                 }
-                pool = new ArrayList<>(queue);
-                queue.clear();
-                queuedMaxLength = 0;
-            } finally {
-                lock.unlock();
+                if (breaker.probeDue()) {
+                    probeOpenBreaker();
+                }
+                runPool(pool);
+                inHand = List.of();
             }
-            runPool(pool);
+        } catch (Throwable t) {
+            die(t);
         }
+    }
+
+    private void awaitNanos(long nanos) {
+        try {
+            arrived.awaitNanos(nanos);
+        } catch (InterruptedException e) {
+            // Nothing interrupts the worker on purpose; the loop re-checks its conditions.
+            Thread.interrupted();
+        }
+    }
+
+    private void die(Throwable t) {
+        LOG.error("The inference worker of {} died; its pending requests fail and new ones are refused until the model is "
+                + "reloaded or the app restarts", name, t);
+        breaker.dead("the inference worker died: " + t);
+        List<Row> pending = new ArrayList<>(inHand);
+        lock.lock();
+        try {
+            died = t;
+            running = false;
+            pending.addAll(queue);
+            queue.clear();
+        } finally {
+            lock.unlock();
+        }
+        ModelUnavailableException failure = new ModelUnavailableException("The inference worker of " + name + " died: " + t, t);
+        for (Row row : pending) {
+            row.request().future.completeExceptionally(failure);
+        }
+        runner.shutdownNow();
     }
 
     private boolean fullBatchQueued() {
         return queue.size() >= options.maxRows() || (long) queue.size() * queuedMaxLength >= options.maxTokens();
     }
 
-    private void runPool(List<Row> pool) {
+    private void runPool(List<Row> pool) throws Throwable {
         int[] lengths = new int[pool.size()];
         for (int i = 0; i < lengths.length; i++) {
             lengths[i] = pool.get(i).encoded().length();
@@ -144,40 +276,187 @@ final class DynamicBatcher implements AutoCloseable {
                     stats.recordQueueDelay(start - row.enqueuedNanos());
                 }
             }
-            if (!batch.isEmpty()) {
-                runSplittingOnFailure(batch);
+            if (batch.isEmpty()) {
+                continue;
+            }
+            if (breaker.rejecting()) {
+                fail(batch, breaker.refusal());
+            } else {
+                runPlanned(batch);
             }
         }
     }
 
-    private void runSplittingOnFailure(List<Row> batch) {
-        List<Encoded> encoded = new ArrayList<>(batch.size());
-        long real = 0;
-        int width = 0;
-        for (Row row : batch) {
-            encoded.add(row.encoded());
-            real += row.encoded().length();
-            width = Math.max(width, row.encoded().length());
-        }
-        float[][] outputs;
-        long start = System.nanoTime();
-        try {
-            outputs = model.run(encoded);
-        } catch (RuntimeException e) {
-            stats.recordFailedBatch();
-            if (batch.size() == 1) {
-                LOG.warn("A row failed alone; its request fails: {}", e.getMessage());
-                batch.get(0).request().future.completeExceptionally(e);
-                return;
+    /** One planned batch: on a whole-batch failure, the probe tells a broken model from bad rows. */
+    private void runPlanned(List<Row> batch) throws Throwable {
+        Attempt attempt = attempt(rowsOf(batch));
+        if (attempt.failure() == null) {
+            int answered = deliver(batch, attempt.outputs());
+            if (answered > 0 || probeHealthy()) {
+                breaker.success();
+                failNonFinite(batch, attempt.outputs());
+            } else {
+                modelFault(batch, new ModelUnavailableException("Every row of a batch of " + batch.size() + " from " + name
+                        + " gave a non-finite output and so did the probe: the model is broken"));
             }
-            LOG.warn("A batch of {} rows failed; retrying it in halves: {}", batch.size(), e.getMessage());
-            int half = batch.size() / 2;
-            runSplittingOnFailure(batch.subList(0, half));
-            runSplittingOnFailure(batch.subList(half, batch.size()));
             return;
         }
-        stats.recordBatch(batch.size(), real, (long) width * batch.size(), System.nanoTime() - start);
+        if (attempt.timedOut()) {
+            modelFault(batch, (ModelUnavailableException) attempt.failure());
+            return;
+        }
+        Throwable e = attempt.failure();
+        if (!probeHealthy()) {
+            modelFault(batch, new ModelUnavailableException("A batch of " + batch.size() + " rows of " + name
+                    + " failed and so did the probe batch, so the model is at fault, not the rows: " + e, e));
+            return;
+        }
+        breaker.success();
+        splitAfterFailure(batch, e);
+    }
+
+    /** The model is known to work: a failure here is the rows' own, isolated by halving. */
+    private void runSplitting(List<Row> batch) throws Throwable {
+        if (breaker.rejecting()) {
+            fail(batch, breaker.refusal());
+            return;
+        }
+        Attempt attempt = attempt(rowsOf(batch));
+        if (attempt.failure() == null) {
+            deliver(batch, attempt.outputs());
+            failNonFinite(batch, attempt.outputs());
+        } else if (attempt.timedOut()) {
+            modelFault(batch, (ModelUnavailableException) attempt.failure());
+        } else {
+            splitAfterFailure(batch, attempt.failure());
+        }
+    }
+
+    private void splitAfterFailure(List<Row> batch, Throwable e) throws Throwable {
+        if (batch.size() == 1) {
+            LOG.warn("A row of {} failed alone while the model scores others; its request fails: {}", name, e.toString());
+            batch.get(0).request().future.completeExceptionally(e instanceof InferenceException ? e
+                    : new InferenceException("Scoring a row with " + name + " failed: " + e, e));
+            return;
+        }
+        LOG.warn("A batch of {} rows of {} failed; retrying it in halves: {}", batch.size(), name, e.toString());
+        int half = batch.size() / 2;
+        runSplitting(batch.subList(0, half));
+        runSplitting(batch.subList(half, batch.size()));
+    }
+
+    private void modelFault(List<Row> batch, ModelUnavailableException failure) {
+        breaker.fault(failure.getMessage());
+        fail(batch, failure);
+    }
+
+    private static void fail(List<Row> batch, Throwable failure) {
+        for (Row row : batch) {
+            row.request().future.completeExceptionally(failure);
+        }
+    }
+
+    /** After the backoff of an open breaker: one probe closes it or keeps it open. */
+    private void probeOpenBreaker() throws Throwable {
+        if (probe.isEmpty()) {
+            // Nothing to probe with: let real work be the probe.
+            breaker.success();
+            return;
+        }
+        Attempt attempt = attempt(probe);
+        if (attempt.failure() == null && allFinite(attempt.outputs())) {
+            breaker.success();
+        } else {
+            breaker.fault(attempt.failure() != null ? "probe batch failed: " + attempt.failure() : "probe batch gave non-finite outputs");
+        }
+    }
+
+    private boolean probeHealthy() throws Throwable {
+        if (probe.isEmpty()) {
+            return true;
+        }
+        Attempt attempt = attempt(probe);
+        return attempt.failure() == null && allFinite(attempt.outputs());
+    }
+
+    private static List<Encoded> rowsOf(List<Row> batch) {
+        List<Encoded> encoded = new ArrayList<>(batch.size());
+        for (Row row : batch) {
+            encoded.add(row.encoded());
+        }
+        return encoded;
+    }
+
+    /**
+     * One model call on the runner thread, given up after the batch timeout. Errors other than an
+     * OutOfMemoryError are rethrown: the runtime itself is broken, and the worker dies of them.
+     */
+    private Attempt attempt(List<Encoded> rows) throws Throwable {
+        long start = System.nanoTime();
+        Future<float[][]> call;
+        try {
+            call = runner.submit(() -> model.run(rows));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Closed under us: the rows fail as the engine's are.
+            return new Attempt(null, new ModelUnavailableException("the inference engine of " + name + " is closed"), false);
+        }
+        try {
+            float[][] outputs = call.get(options.batchTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            if (outputs == null || outputs.length != rows.size()) {
+                stats.recordFailedBatch();
+                return new Attempt(null, new InferenceException("Model " + name + " returned " + (outputs == null ? "no" : outputs.length)
+                        + " outputs for " + rows.size() + " rows"), false);
+            }
+            long real = 0;
+            int width = 0;
+            for (Encoded row : rows) {
+                real += row.length();
+                width = Math.max(width, row.length());
+            }
+            stats.recordBatch(rows.size(), real, (long) width * rows.size(), System.nanoTime() - start);
+            return new Attempt(outputs, null, false);
+        } catch (ExecutionException e) {
+            stats.recordFailedBatch();
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof Error && !(cause instanceof OutOfMemoryError)) {
+                throw cause;
+            }
+            return new Attempt(null, cause, false);
+        } catch (TimeoutException e) {
+            stats.recordFailedBatch();
+            abandon(call);
+            return new Attempt(null, new InferenceTimeoutException("A batch of " + rows.size() + " rows of " + name + " ran longer than "
+                    + options.batchTimeout().toMillis() + " ms and was abandoned (inference.batch.timeout.ms; a hung device or a "
+                    + "model far too slow for it)"), true);
+        } catch (InterruptedException e) {
+            Thread.interrupted();
+            return new Attempt(null, new InferenceException("interrupted while waiting for " + name, e), false);
+        }
+    }
+
+    /** Asks the hung call to stop, and moves later calls to a fresh thread whether or not it does. */
+    private void abandon(Future<float[][]> call) {
+        LOG.error("Model {}: a call ran past inference.batch.timeout.ms={}; asking it to terminate and running later batches "
+                + "on a new thread", name, options.batchTimeout().toMillis());
+        try {
+            model.cancelRunning();
+        } catch (RuntimeException e) {
+            LOG.warn("Model {}: terminating the hung call failed: {}", name, e.toString());
+        }
+        call.cancel(true);
+        ExecutorService stuck = runner;
+        runner = newRunner();
+        stuck.shutdownNow();
+    }
+
+    /** Completes the requests whose rows are all in; returns how many rows had finite outputs. */
+    private static int deliver(List<Row> batch, float[][] outputs) {
+        int finite = 0;
         for (int i = 0; i < batch.size(); i++) {
+            if (!isFinite(outputs[i])) {
+                continue;
+            }
+            finite++;
             Row row = batch.get(i);
             Request request = row.request();
             request.outputs[row.index()] = outputs[i];
@@ -185,6 +464,39 @@ final class DynamicBatcher implements AutoCloseable {
                 request.future.complete(request.outputs);
             }
         }
+        return finite;
+    }
+
+    private void failNonFinite(List<Row> batch, float[][] outputs) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (!isFinite(outputs[i])) {
+                LOG.warn("A row of {} gave a non-finite output {}; its request fails", name, java.util.Arrays.toString(outputs[i]));
+                batch.get(i).request().future.completeExceptionally(new NonFiniteScoreException("Model " + name
+                        + " gave a non-finite output for a row (" + java.util.Arrays.toString(outputs[i])
+                        + "): it cannot be ranked, so its query is not scored"));
+            }
+        }
+    }
+
+    private static boolean allFinite(float[][] outputs) {
+        for (float[] row : outputs) {
+            if (!isFinite(row)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isFinite(float[] row) {
+        if (row == null) {
+            return false;
+        }
+        for (float v : row) {
+            if (!Float.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -194,16 +506,23 @@ final class DynamicBatcher implements AutoCloseable {
             running = false;
             arrived.signalAll();
             for (Row row : queue) {
-                row.request().future.completeExceptionally(new IllegalStateException("the inference engine was closed"));
+                row.request().future.completeExceptionally(new ModelUnavailableException("the inference engine of " + name + " was closed"));
             }
             queue.clear();
         } finally {
             lock.unlock();
         }
-        try {
-            worker.join(TimeUnit.SECONDS.toMillis(30));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (breaker.health().state() != ModelHealth.State.DEAD) {
+            breaker.dead("the engine is closed");
         }
+        // Closed from its own worker (the last lease of a retired version released there): joining would wait on itself.
+        if (Thread.currentThread() != worker) {
+            try {
+                worker.join(TimeUnit.SECONDS.toMillis(30));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        runner.shutdown();
     }
 }

@@ -15,6 +15,7 @@ import java.util.Optional;
  *                          passages small while short ones go many at a time
  * @param maxQueueDelay     how long a batch that is not full waits for rows of other requests
  * @param maxPaddingRatio   most padded over real tokens in one batch
+ * @param health            timeouts and the circuit breaker
  */
 public record InferenceOptions(
         Device device,
@@ -24,7 +25,45 @@ public record InferenceOptions(
         int maxBatchRows,
         int maxBatchTokens,
         java.time.Duration maxQueueDelay,
-        double maxPaddingRatio) {
+        double maxPaddingRatio,
+        Health health) {
+
+    /**
+     * How the engine notices a broken model.
+     *
+     * @param batchTimeout    a model call running longer is abandoned and its requests fail (transiently)
+     * @param requestTimeout  a caller's future fails after this long, whatever the queue ahead of it
+     * @param breakerFailures model faults in a row that open the circuit breaker
+     * @param breakerBackoff  how long an open breaker waits before its first probe (doubling after each failed one)
+     */
+    public record Health(java.time.Duration batchTimeout, java.time.Duration requestTimeout, int breakerFailures,
+                         java.time.Duration breakerBackoff) {
+
+        public Health {
+            if (batchTimeout.toMillis() < 1 || requestTimeout.toMillis() < 1 || breakerBackoff.toMillis() < 1) {
+                throw new IllegalArgumentException("timeouts and backoff must be at least 1 ms: " + batchTimeout + ", " + requestTimeout
+                        + ", " + breakerBackoff);
+            }
+            if (breakerFailures < 1) {
+                throw new IllegalArgumentException("breakerFailures < 1: " + breakerFailures);
+            }
+        }
+
+        /**
+         * 30 s per batch: generous for a full batch of long passages on a large model on a CPU. 120 s per
+         * request: a request may queue behind several full batches of other stream threads.
+         */
+        public static Health defaults() {
+            return new Health(DynamicBatcher.DEFAULT_BATCH_TIMEOUT, java.time.Duration.ofSeconds(120),
+                    DynamicBatcher.DEFAULT_BREAKER_FAILURES, DynamicBatcher.DEFAULT_BREAKER_BACKOFF);
+        }
+    }
+
+    /** With the default health options. */
+    public InferenceOptions(Device device, Optional<Variant> variant, int intraOpThreads, int interOpThreads, int maxBatchRows,
+                            int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio) {
+        this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, Health.defaults());
+    }
 
     public InferenceOptions {
         if (maxBatchRows < 1) {
@@ -44,22 +83,26 @@ public record InferenceOptions(
     }
 
     public InferenceOptions withDevice(Device newDevice) {
-        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio);
+        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health);
     }
 
     public InferenceOptions withBatch(int rows, int tokens) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health);
     }
 
     public InferenceOptions withMaxQueueDelay(java.time.Duration delay) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health);
     }
 
     public InferenceOptions withMaxPaddingRatio(double ratio) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health);
     }
 
     public InferenceOptions withVariant(Variant newVariant) {
-        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio);
+        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health);
+    }
+
+    public InferenceOptions withHealth(Health newHealth) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth);
     }
 }

@@ -12,14 +12,15 @@ import dev.kafkareranker.model.ModelLoadException;
 import dev.kafkareranker.model.ModelSpec;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One ONNX Runtime session on the device the options ask for. With {@code device=auto} a CUDA
- * provider that fails to load (no driver, no CUDA libraries) falls back to CPU with one WARN line
- * naming the reason; with {@code device=cuda} the failure is an error, since the user required a GPU.
+ * One ONNX Runtime session on the device the options ask for; which file on which provider, and
+ * the fallbacks (fp16 to fp32 on CUDA, CUDA to CPU for {@code device=auto} only when the provider
+ * cannot start), are {@link SessionPlan}'s decision, each logged with its reason.
  */
 final class OnnxModel implements AutoCloseable {
 
@@ -39,25 +40,58 @@ final class OnnxModel implements AutoCloseable {
 
     static OnnxModel open(ModelSpec spec, InferenceOptions options) {
         OrtEnvironment env = environment();
-        Device device = options.device();
-        if (device.kind() != Device.Kind.CPU) {
+        Path dir = spec.modelFile().getParent();
+        Optional<Path> requested = options.variant().map(variant -> ModelDirectory.modelFile(dir, variant).orElseThrow(() ->
+                new ModelLoadException("inference.model.variant=" + variant.name().toLowerCase(java.util.Locale.ROOT) + " but " + dir
+                        + " has no " + variant.fileName())));
+        // fp16 halves memory and uses tensor cores on a GPU; on a CPU it is slower than fp32, so it is never the CPU's choice.
+        Optional<Path> fp16 = ModelDirectory.modelFile(dir, Variant.FP16);
+        SessionPlan.Opened<OrtSession> opened = SessionPlan.open(spec.name(), options.device(), spec.modelFile(), fp16, requested,
+                new OrtSessions(env, options));
+        try {
+            return new OnnxModel(opened.session(), opened.provider(), opened.file());
+        } catch (OrtException e) {
             try {
-                Path file = chooseFile(spec, options, true);
-                return new OnnxModel(env.createSession(file.toString(), sessionOptions(options, device.cudaId())),
-                        "CUDAExecutionProvider:" + device.cudaId(), file);
-            } catch (OrtException | UnsatisfiedLinkError | IllegalStateException e) {
-                if (device.kind() == Device.Kind.CUDA) {
-                    throw new ModelLoadException("inference.device=" + device + " but CUDA could not be used: " + e.getMessage()
-                            + " (set inference.device=auto to fall back to CPU)", e);
+                opened.session().close();
+            } catch (OrtException ignored) {
+                // already failing
+            }
+            throw new ModelLoadException("Cannot read the inputs of " + opened.file() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Real ONNX Runtime sessions; the session options are closed once the session exists (it keeps its own copy). */
+    private record OrtSessions(OrtEnvironment env, InferenceOptions options) implements SessionPlan.Sessions<OrtSession> {
+
+        @Override
+        public OrtSession onCuda(Path file, int deviceId) throws SessionPlan.ProviderUnavailable, SessionPlan.LoadFailed {
+            try (OrtSession.SessionOptions so = baseOptions(options)) {
+                try {
+                    so.addCUDA(deviceId);
+                } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+                    throw new SessionPlan.ProviderUnavailable("CUDA provider " + deviceId + " did not start", e);
                 }
-                LOG.warn("inference.device=auto: CUDA unavailable ({}); running {} on CPU", firstLine(e), spec.name());
+                return create(file, so);
+            } catch (OrtException e) {
+                throw new SessionPlan.ProviderUnavailable("session options could not be made", e);
             }
         }
-        Path file = chooseFile(spec, options, false);
-        try {
-            return new OnnxModel(env.createSession(file.toString(), sessionOptions(options, -1)), "CPUExecutionProvider", file);
-        } catch (OrtException e) {
-            throw new ModelLoadException("ONNX Runtime cannot load " + file + ": " + e.getMessage(), e);
+
+        @Override
+        public OrtSession onCpu(Path file) throws SessionPlan.LoadFailed {
+            try (OrtSession.SessionOptions so = baseOptions(options)) {
+                return create(file, so);
+            } catch (OrtException e) {
+                throw new SessionPlan.LoadFailed("session options could not be made", e);
+            }
+        }
+
+        private OrtSession create(Path file, OrtSession.SessionOptions so) throws SessionPlan.LoadFailed {
+            try {
+                return env.createSession(file.toString(), so);
+            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+                throw new SessionPlan.LoadFailed(file + " did not load", e);
+            }
         }
     }
 
@@ -69,44 +103,21 @@ final class OnnxModel implements AutoCloseable {
         return OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "reranker");
     }
 
-    private static Path chooseFile(ModelSpec spec, InferenceOptions options, boolean cuda) {
-        Path dir = spec.modelFile().getParent();
-        if (options.variant().isPresent()) {
-            Variant variant = options.variant().get();
-            return ModelDirectory.modelFile(dir, variant).orElseThrow(() -> new ModelLoadException(
-                    "inference.model.variant=" + variant.name().toLowerCase() + " but " + dir + " has no " + variant.fileName()));
-        }
-        // fp16 halves memory and uses tensor cores on a GPU; on a CPU it is slower than fp32.
-        if (cuda) {
-            return ModelDirectory.modelFile(dir, Variant.FP16).orElse(spec.modelFile());
-        }
-        return spec.modelFile();
-    }
-
-    private static OrtSession.SessionOptions sessionOptions(InferenceOptions options, int cudaId) throws OrtException {
+    private static OrtSession.SessionOptions baseOptions(InferenceOptions options) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        if (options.intraOpThreads() > 0) {
-            so.setIntraOpNumThreads(options.intraOpThreads());
-        }
-        if (options.interOpThreads() > 0) {
-            so.setInterOpNumThreads(options.interOpThreads());
-        }
-        if (cudaId >= 0) {
-            try {
-                so.addCUDA(cudaId);
-            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
-                so.close();
-                throw e;
+        try {
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (options.intraOpThreads() > 0) {
+                so.setIntraOpNumThreads(options.intraOpThreads());
             }
+            if (options.interOpThreads() > 0) {
+                so.setInterOpNumThreads(options.interOpThreads());
+            }
+            return so;
+        } catch (OrtException | RuntimeException e) {
+            so.close();
+            throw e;
         }
-        return so;
-    }
-
-    private static String firstLine(Throwable e) {
-        String message = String.valueOf(e.getMessage());
-        int newline = message.indexOf('\n');
-        return e.getClass().getSimpleName() + ": " + (newline < 0 ? message : message.substring(0, newline));
     }
 
     boolean takes(String inputName) {
@@ -149,6 +160,10 @@ final class OnnxModel implements AutoCloseable {
 
     OrtSession.Result run(Map<String, OnnxTensor> inputs) throws OrtException {
         return session.run(inputs);
+    }
+
+    OrtSession.Result run(Map<String, OnnxTensor> inputs, OrtSession.RunOptions runOptions) throws OrtException {
+        return session.run(inputs, runOptions);
     }
 
     @Override

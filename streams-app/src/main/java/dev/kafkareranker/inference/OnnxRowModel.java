@@ -21,6 +21,8 @@ final class OnnxRowModel implements RowModel {
     private final OnnxModel model;
     private final String outputName;
     private final boolean typeIds;
+    /** The run options of calls in progress, so a hung one can be told to terminate. */
+    private final java.util.Set<OrtSession.RunOptions> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     OnnxRowModel(ModelSpec spec, OnnxModel model) {
         this.spec = spec;
@@ -51,13 +53,30 @@ final class OnnxRowModel implements RowModel {
 
     @Override
     public float[][] run(List<Encoded> rows) {
-        try (TokenBatch batch = new TokenBatch(rows, spec.padTokenId(), spec.padLeft(), typeIds);
-             OrtSession.Result result = model.run(batch.tensors())) {
-            OnnxTensor tensor = (OnnxTensor) result.get(outputName).orElseThrow();
-            return spec.kind() == ModelKind.BI_ENCODER ? pool(tensor, batch) : logits(tensor, batch.rows());
+        try (OrtSession.RunOptions runOptions = new OrtSession.RunOptions()) {
+            running.add(runOptions);
+            try (TokenBatch batch = new TokenBatch(rows, spec.padTokenId(), spec.padLeft(), typeIds);
+                 OrtSession.Result result = model.run(batch.tensors(), runOptions)) {
+                OnnxTensor tensor = (OnnxTensor) result.get(outputName).orElseThrow();
+                return spec.kind() == ModelKind.BI_ENCODER ? pool(tensor, batch) : logits(tensor, batch.rows());
+            } finally {
+                running.remove(runOptions);
+            }
         } catch (OrtException e) {
             throw new InferenceException("ONNX Runtime failed on a batch of " + rows.size() + " rows of " + spec.name()
                     + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** ONNX Runtime checks the terminate flag between operators: a run stuck inside one kernel may not stop. */
+    @Override
+    public void cancelRunning() {
+        for (OrtSession.RunOptions runOptions : running) {
+            try {
+                runOptions.setTerminate(true);
+            } catch (OrtException | IllegalStateException e) {
+                // Finished and closed in between: nothing left to stop.
+            }
         }
     }
 

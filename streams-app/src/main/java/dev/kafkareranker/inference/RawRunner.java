@@ -27,6 +27,7 @@ public final class RawRunner implements AutoCloseable {
     }
 
     public static RawRunner open(ModelSpec spec, InferenceOptions options) {
+        UsageTracking.optOut();
         OnnxModel model = OnnxModel.open(spec, options);
         ModelInputs.check(model);
         TextEncoder encoder = new TextEncoder(spec);

@@ -19,7 +19,9 @@ public interface Scorer extends AutoCloseable {
 
     /**
      * Scores without holding the caller: a stream thread hands a query over and goes on gathering while
-     * the model runs. The future fails with an {@link InferenceException} when scoring fails. This default
+     * the model runs. The future fails with an {@link InferenceException} when scoring fails (a
+     * {@link ModelUnavailableException} when the model, not the input, is at fault); cancelling it drops
+     * the rows that have not run yet. This default
      * scores on the calling thread, for scorers that have nothing to overlap.
      */
     default CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
@@ -28,6 +30,23 @@ public interface Scorer extends AutoCloseable {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    /**
+     * Whether this scorer's model takes work now, and if not why: an open circuit breaker, a dead
+     * worker. Scorers without such faults are always healthy.
+     */
+    default ModelHealth health() {
+        return ModelHealth.HEALTHY;
+    }
+
+    /**
+     * False while work handed over would only fail with a {@link ModelUnavailableException}: a caller
+     * should hold its input back (pause) and ask again; true again once a probe batch succeeded or a new
+     * model version loaded.
+     */
+    default boolean accepting() {
+        return health().accepting();
     }
 
     /** Scores with the model that produced them. */

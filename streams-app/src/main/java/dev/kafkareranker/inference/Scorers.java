@@ -13,6 +13,12 @@ public final class Scorers {
     }
 
     public static InferenceEngine open(ModelSpec spec, InferenceOptions options) {
+        return open(spec, options, java.util.function.UnaryOperator.identity());
+    }
+
+    /** With the row model wrapped, e.g. by a test's fault-injecting fake around the real session. */
+    static InferenceEngine open(ModelSpec spec, InferenceOptions options, java.util.function.UnaryOperator<RowModel> wrap) {
+        UsageTracking.optOut();
         OnnxModel model = OnnxModel.open(spec, options);
         try {
             ModelInputs.check(model);
@@ -21,10 +27,11 @@ public final class Scorers {
                 case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
                 case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
             };
-            InferenceEngine scorer = new InferenceEngine(spec, method, new OnnxRowModel(spec, model), encoder,
+            InferenceOptions.Health health = options.health();
+            InferenceEngine scorer = new InferenceEngine(spec, method, wrap.apply(new OnnxRowModel(spec, model)), encoder,
                     new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
-                            options.maxPaddingRatio()),
-                    model.executionProvider());
+                            options.maxPaddingRatio(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff()),
+                    model.executionProvider(), health.requestTimeout());
             LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {}",
                     spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
                     model.inputNames(), spec.maxLength());

@@ -44,6 +44,11 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
         return new ModelRegistry(models, defaultName, m -> Scorers.open(ModelDirectory.load(m.dir()), m.options()));
     }
 
+    /** With a loader of the caller's, e.g. a test's scorer around a real engine. */
+    public static ModelRegistry withLoader(List<Served> models, String defaultName, Function<Served, Scorer> loader) {
+        return new ModelRegistry(models, defaultName, loader);
+    }
+
     ModelRegistry(List<Served> models, String defaultName, Function<Served, Scorer> loader) {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no model to serve: set model.dir, or models with model.NAME.dir");
@@ -77,12 +82,56 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
         return slot;
     }
 
-    /** Loads {@code name}'s directory again, warms it up and switches to it; returns the new version. */
+    /**
+     * Reloads of one model run one at a time, so memory holds at most the serving version and one new
+     * copy; a caller that arrives while one runs waits for it, and then for one more reload, unless one
+     * that started after it arrived already succeeded (its files are at least as new): so concurrent
+     * callers share loads instead of each loading a copy.
+     */
+    private static final class Reloads {
+        final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+        final java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong();
+        volatile long lastSucceeded;
+        volatile String lastVersion;
+    }
+
+    private final Map<String, Reloads> reloads = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Loads {@code name}'s directory again, warms it up and switches to it; returns the new version.
+     * Concurrent calls for one model are serialized and coalesced (see {@link Reloads}).
+     */
     public String reload(String name) {
         ModelSlot slot = slots.get(name);
         if (slot == null) {
             throw new UnknownModelException("model '" + name + "' is not served here (served: " + slots.keySet() + ")");
         }
+        Reloads state = reloads.computeIfAbsent(name, n -> new Reloads());
+        long arrived = state.started.get();
+        state.lock.lock();
+        try {
+            if (state.lastSucceeded > arrived) {
+                LOG.info("Model {}: a reload that started after this request already loaded version {}; not loading again",
+                        name, state.lastVersion);
+                return state.lastVersion;
+            }
+            long attempt = state.started.incrementAndGet();
+            String version = load(name, slot);
+            state.lastVersion = version;
+            state.lastSucceeded = attempt;
+            return version;
+        } finally {
+            state.lock.unlock();
+        }
+    }
+
+    /** Reload calls of {@code name} waiting for the one in progress; for tests. */
+    int reloadsWaiting(String name) {
+        Reloads state = reloads.get(name);
+        return state == null ? 0 : state.lock.getQueueLength();
+    }
+
+    private String load(String name, ModelSlot slot) {
         String previous = slot.modelVersion();
         String version = slot.swap(() -> loader.apply(served.get(name)));
         if (version.equals(previous)) {
@@ -106,6 +155,18 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
 
     public Path directory(String name) {
         return served.get(name).dir();
+    }
+
+    /** Each model's health, by name: what readiness reports. */
+    public Map<String, dev.kafkareranker.inference.ModelHealth> health() {
+        Map<String, dev.kafkareranker.inference.ModelHealth> out = new LinkedHashMap<>();
+        slots.forEach((name, slot) -> out.put(name, slot.health()));
+        return out;
+    }
+
+    /** True when every served model takes work; see {@link Scorer#accepting()} for one model. */
+    public boolean accepting() {
+        return slots.values().stream().allMatch(ModelSlot::accepting);
     }
 
     @Override

@@ -30,10 +30,30 @@ public final class ModelSlot implements Scorer {
             this.scorer = scorer;
         }
 
-        void closeIfDone() {
+        /**
+         * Closes a retired version once its last lease ended. {@code async}: on a thread of its own, because
+         * the last lease usually ends on the old engine's own worker (completing a future runs its callbacks
+         * there), and closing an engine waits for its worker: on the worker itself that waited 30 s while
+         * the query whose release it was sat unfinished.
+         */
+        void closeIfDone(boolean async) {
             if (retired.get() && users.get() == 0 && closed.compareAndSet(false, true)) {
-                LOG.info("Model {} {} retired and closed", scorer.modelName(), scorer.modelVersion());
+                if (!async) {
+                    closeNow();
+                    return;
+                }
+                Thread closer = new Thread(this::closeNow, "model-close-" + scorer.modelName() + "-" + scorer.modelVersion());
+                closer.setDaemon(true);
+                closer.start();
+            }
+        }
+
+        private void closeNow() {
+            try {
                 scorer.close();
+                LOG.info("Model {} {} retired and closed", scorer.modelName(), scorer.modelVersion());
+            } catch (RuntimeException e) {
+                LOG.warn("Closing retired model {} {} failed: {}", scorer.modelName(), scorer.modelVersion(), e.toString());
             }
         }
     }
@@ -60,7 +80,7 @@ public final class ModelSlot implements Scorer {
 
     private static void release(Leased leased) {
         leased.users.decrementAndGet();
-        leased.closeIfDone();
+        leased.closeIfDone(true);
     }
 
     @Override
@@ -84,8 +104,21 @@ public final class ModelSlot implements Scorer {
             release(leased);
             throw e;
         }
-        return scoring.whenComplete((done, failure) -> release(leased))
+        CompletableFuture<Scoring> named = scoring.whenComplete((done, failure) -> release(leased))
                 .thenApply(done -> new Scoring(done.scores(), name, leased.scorer.modelVersion()));
+        // A caller's cancel (a revoked task) or timeout reaches the engine, which drops the rows not yet run.
+        named.whenComplete((done, failure) -> {
+            if (failure != null && !scoring.isDone()) {
+                scoring.cancel(false);
+            }
+        });
+        return named;
+    }
+
+    /** The current version's health: an open breaker reads as not accepting; a new version starts healthy. */
+    @Override
+    public dev.kafkareranker.inference.ModelHealth health() {
+        return current.get().scorer.health();
     }
 
     @Override
@@ -108,7 +141,7 @@ public final class ModelSlot implements Scorer {
         Leased old = current.getAndSet(new Leased(next));
         LOG.info("Model {}: version {} is current (was {})", name, next.modelVersion(), old.scorer.modelVersion());
         old.retired.set(true);
-        old.closeIfDone();
+        old.closeIfDone(true);
         return next.modelVersion();
     }
 
@@ -131,6 +164,6 @@ public final class ModelSlot implements Scorer {
     public void close() {
         Leased last = current.get();
         last.retired.set(true);
-        last.closeIfDone();
+        last.closeIfDone(false);
     }
 }

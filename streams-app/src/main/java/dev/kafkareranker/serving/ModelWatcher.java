@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,48 +19,98 @@ import org.slf4j.LoggerFactory;
 /**
  * Reloads a model when its directory changes. It polls a fingerprint (each file's name, size and
  * modification time, following a symlinked directory) rather than using a WatchService, because
- * Kubernetes volumes swap a symlink and network filesystems send no events. A change is acted on once
- * the fingerprint has held still for one more interval, so a half-copied model is never loaded.
+ * Kubernetes volumes swap a symlink and network filesystems send no events.
+ *
+ * <p>A changed directory is loaded only once its fingerprint has held still for the settle period
+ * ({@code models.watch.settle.ms}): a copy that pauses between {@code model.onnx}, its external data
+ * and {@code reranker.json} shorter than that is never loaded half-done. (A marker file was the other
+ * choice; it would need every deployer's copy script to write it. Replacing the directory through a
+ * symlink switch is atomic and needs no settling either way.) A load that fails is retried, the old
+ * version serving meanwhile, after the interval doubled per failure up to {@link #MAX_RETRY_BACKOFF};
+ * a further change of the directory starts over.
  */
 public final class ModelWatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelWatcher.class);
 
-    private final ModelRegistry registry;
-    private final ScheduledExecutorService timer;
-    private final Map<String, String> loaded = new HashMap<>();
-    private final Map<String, String> pending = new HashMap<>();
+    /** A directory that keeps failing to load is still retried, but not more than every ten minutes. */
+    static final Duration MAX_RETRY_BACKOFF = Duration.ofMinutes(10);
 
-    public ModelWatcher(ModelRegistry registry, Duration interval) {
+    /** What the watcher knows about one model's directory. */
+    private static final class Watched {
+        String loaded;
+        String seen;
+        long seenSinceMillis;
+        int failures;
+        long nextAttemptMillis;
+    }
+
+    private final ModelRegistry registry;
+    private final long intervalMillis;
+    private final long settleMillis;
+    private final LongSupplier clock;
+    private final ScheduledExecutorService timer;
+    private final Map<String, Watched> watched = new HashMap<>();
+
+    public ModelWatcher(ModelRegistry registry, Duration interval, Duration settle) {
+        this(registry, interval, settle, System::currentTimeMillis, true);
+    }
+
+    /** With a clock of the test's, and without the timer: the test calls {@link #check()}. */
+    ModelWatcher(ModelRegistry registry, Duration interval, Duration settle, LongSupplier clock, boolean schedule) {
         this.registry = registry;
+        this.intervalMillis = interval.toMillis();
+        this.settleMillis = settle.toMillis();
+        this.clock = clock;
         for (String name : registry.names()) {
-            loaded.put(name, fingerprint(registry.directory(name)));
+            Watched w = new Watched();
+            w.loaded = fingerprint(registry.directory(name));
+            watched.put(name, w);
         }
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "model-watcher");
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::check, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        if (schedule) {
+            timer.scheduleWithFixedDelay(this::check, intervalMillis, intervalMillis, TimeUnit.MILLISECONDS);
+        }
     }
 
     synchronized void check() {
         for (String name : registry.names()) {
+            Watched w = watched.get(name);
+            String now = fingerprint(registry.directory(name));
+            long at = clock.getAsLong();
+            if (now.equals(w.loaded)) {
+                w.seen = null;
+                w.failures = 0;
+                continue;
+            }
+            if (!now.equals(w.seen)) {
+                // Changed (again): the settle period and any retry backoff start over.
+                w.seen = now;
+                w.seenSinceMillis = at;
+                w.failures = 0;
+                w.nextAttemptMillis = 0;
+                continue;
+            }
+            if (at - w.seenSinceMillis < settleMillis || at < w.nextAttemptMillis) {
+                continue;
+            }
             try {
-                String now = fingerprint(registry.directory(name));
-                if (now.equals(loaded.get(name))) {
-                    pending.remove(name);
-                } else if (now.equals(pending.get(name))) {
-                    LOG.info("Model {}: directory {} changed; reloading", name, registry.directory(name));
-                    loaded.put(name, now);
-                    pending.remove(name);
-                    registry.reload(name);
-                } else {
-                    pending.put(name, now);
-                }
+                LOG.info("Model {}: directory {} changed and has been still for {} ms; reloading", name, registry.directory(name),
+                        at - w.seenSinceMillis);
+                registry.reload(name);
+                w.loaded = now;
+                w.seen = null;
+                w.failures = 0;
             } catch (RuntimeException e) {
-                // The old version keeps serving; the next change is tried again.
-                LOG.error("Model {}: reload from {} failed, the current version stays: {}", name, registry.directory(name), e.getMessage());
+                w.failures++;
+                long backoff = Math.min(MAX_RETRY_BACKOFF.toMillis(), Math.max(1, intervalMillis) << Math.min(20, w.failures - 1));
+                w.nextAttemptMillis = at + backoff;
+                LOG.error("Model {}: reload from {} failed (attempt {}), the current version {} keeps serving; retrying in {} ms: {}",
+                        name, registry.directory(name), w.failures, registry.slot(name).modelVersion(), backoff, e.toString());
             }
         }
     }

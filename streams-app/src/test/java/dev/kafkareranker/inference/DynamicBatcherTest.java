@@ -195,4 +195,167 @@ class DynamicBatcherTest {
         CompletableFuture<float[][]> late = batcher.submit(List.of(row(1, 2)));
         assertTrue(late.isCompletedExceptionally());
     }
+
+    /**
+     * A fake for faults a real session cannot be made to have on demand: it throws what it is told to,
+     * gives NaN for a marked row, or hangs until it is told to terminate.
+     */
+    private static final class FaultInjectingRowModel implements RowModel {
+        volatile Throwable throwOnce;
+        volatile boolean broken;
+        volatile long nanId = -1;
+        volatile boolean hangOnce;
+        final java.util.concurrent.CountDownLatch terminated = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public float[][] run(List<Encoded> rows) {
+            calls.incrementAndGet();
+            Throwable t = throwOnce;
+            if (t != null) {
+                throwOnce = null;
+                if (t instanceof Error error) {
+                    throw error;
+                }
+                throw (RuntimeException) t;
+            }
+            if (broken) {
+                throw new InferenceException("injected device fault", new RuntimeException());
+            }
+            if (hangOnce) {
+                hangOnce = false;
+                try {
+                    // Hangs like a stuck device until terminated; the bound only keeps a broken test from hanging forever.
+                    terminated.await(120, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new InferenceException("terminated", new RuntimeException());
+            }
+            float[][] out = new float[rows.size()][1];
+            for (int i = 0; i < rows.size(); i++) {
+                out[i][0] = rows.get(i).ids()[0] == nanId ? Float.NaN : expected(rows.get(i));
+            }
+            return out;
+        }
+
+        @Override
+        public void cancelRunning() {
+            terminated.countDown();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static final List<Encoded> PROBE = List.of(row(7, 3));
+
+    @Test
+    void anOutOfMemoryErrorFromTheModelFailsItsRequestAndTheWorkerGoesOn() throws Exception {
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        model.throwOnce = new OutOfMemoryError("Direct buffer memory");
+        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1)),
+                new EngineStats(), "test", PROBE)) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS));
+            assertTrue(String.valueOf(e.getCause()).contains("Direct buffer memory") || String.valueOf(e.getCause().getCause()).contains("Direct buffer memory"),
+                    "the failure names the error: " + e.getCause());
+            assertEquals(7f, batcher.submit(List.of(row(5, 3))).get(30, TimeUnit.SECONDS)[0][0], 0f, "the worker still runs batches");
+            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
+        }
+    }
+
+    @Test
+    void aFatalErrorFailsEveryPendingRequestAndLaterSubmitsAreRefusedAtOnce() throws Exception {
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        model.throwOnce = new InternalError("injected: the native runtime is broken");
+        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(8, 1000, Duration.ofMillis(200)),
+                new EngineStats(), "test", PROBE)) {
+            CompletableFuture<float[][]> first = batcher.submit(List.of(row(5, 2)));
+            CompletableFuture<float[][]> second = batcher.submit(List.of(row(6, 2)));
+            for (CompletableFuture<float[][]> f : List.of(first, second)) {
+                ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+                assertInstanceOf(ModelUnavailableException.class, e.getCause());
+            }
+            CompletableFuture<float[][]> late = batcher.submit(List.of(row(8, 2)));
+            assertTrue(late.isCompletedExceptionally(), "refused at once, not queued for a worker that is gone");
+            ExecutionException e = assertThrows(ExecutionException.class, late::get);
+            assertTrue(e.getCause().getMessage().contains("died"), e.getCause().getMessage());
+            assertEquals(ModelHealth.State.DEAD, batcher.health().state());
+        }
+    }
+
+    @Test
+    void aNonFiniteOutputFailsOnlyItsOwnRequest() throws Exception {
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        model.nanId = 666;
+        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)),
+                new EngineStats(), "test", PROBE)) {
+            CompletableFuture<float[][]> good = batcher.submit(List.of(row(10, 3), row(11, 3)));
+            CompletableFuture<float[][]> bad = batcher.submit(List.of(row(12, 3), row(666, 3)));
+            assertEquals(12f, good.get(30, TimeUnit.SECONDS)[0][0], 0f);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> bad.get(30, TimeUnit.SECONDS));
+            assertInstanceOf(NonFiniteScoreException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("NaN"), e.getCause().getMessage());
+            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state(), "one bad row is no model fault");
+        }
+    }
+
+    @Test
+    void aHungCallFailsItsBatchWithATimeoutIsToldToTerminateAndLaterBatchesRun() throws Exception {
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        model.hangOnce = true;
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+                .withHealth(Duration.ofSeconds(2), 3, Duration.ofSeconds(5));
+        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(60, TimeUnit.SECONDS));
+            assertInstanceOf(InferenceTimeoutException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("inference.batch.timeout.ms"), e.getCause().getMessage());
+            assertTrue(model.terminated.await(30, TimeUnit.SECONDS), "the hung call was told to terminate");
+            assertEquals(6f, batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS)[0][0], 0f, "later batches still run");
+        }
+    }
+
+    @Test
+    void modelFaultsInARowOpenTheBreakerWhichRefusesAtOnceUntilAProbeSucceeds() throws Exception {
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        model.broken = true;
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+                .withHealth(Duration.ofSeconds(30), 2, Duration.ofMillis(200));
+        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
+            for (int i = 0; i < 2; i++) {
+                ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS));
+                assertInstanceOf(ModelUnavailableException.class, e.getCause(), "the probe failed too: the model's fault, transient");
+            }
+            assertEquals(ModelHealth.State.UNAVAILABLE, batcher.health().state());
+            assertTrue(!batcher.health().accepting());
+            CompletableFuture<float[][]> refused = batcher.submit(List.of(row(5, 2)));
+            assertTrue(refused.isCompletedExceptionally(), "refused at once while open");
+            assertInstanceOf(ModelUnavailableException.class, assertThrows(ExecutionException.class, refused::get).getCause());
+
+            model.broken = false;
+            // The worker probes on its own after the backoff: no new input is needed to recover.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!batcher.health().accepting() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
+            assertEquals(7f, batcher.submit(List.of(row(5, 3))).get(30, TimeUnit.SECONDS)[0][0], 0f);
+        }
+    }
+
+    @Test
+    void aBadRowWhileTheModelWorksIsPermanentAndNeverOpensTheBreaker() throws Exception {
+        RecordingRowModel model = new RecordingRowModel();
+        model.poison = 666;
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+                .withHealth(Duration.ofSeconds(30), 2, Duration.ofSeconds(60));
+        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
+            for (int i = 0; i < 4; i++) {
+                ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(666, 2))).get(30, TimeUnit.SECONDS));
+                assertTrue(!(e.getCause() instanceof ModelUnavailableException), "the probe succeeded: the row is at fault " + e.getCause());
+            }
+            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
+        }
+    }
 }

@@ -116,7 +116,7 @@ class HotSwapTest {
         Path live = dir.resolve("live");
         copy(FIXTURES.resolve("bert-cross-encoder"), live, "1");
         try (ModelRegistry registry = ModelRegistry.open(List.of(new ModelRegistry.Served("ranker", live, cpu())), "ranker");
-             ModelWatcher watcher = new ModelWatcher(registry, Duration.ofHours(1))) {
+             ModelWatcher watcher = new ModelWatcher(registry, Duration.ofHours(1), Duration.ZERO, System::currentTimeMillis, false)) {
             copy(FIXTURES.resolve("roberta-lora"), live, "2");
             watcher.check();
             assertEquals("1", registry.slot("ranker").modelVersion(), "a change is acted on once it has held still");
@@ -128,6 +128,128 @@ class HotSwapTest {
             watcher.check();
             assertEquals("2", registry.slot("ranker").modelVersion(), "a broken directory leaves the serving version alone");
             assertEquals(PASSAGES.size(), registry.forModel("ranker").score(QUERY, PASSAGES).size());
+        }
+    }
+
+    /** A clock the test moves: the watcher's settle period and retry backoff without sleeping through them. */
+    private static final class TestClock implements java.util.function.LongSupplier {
+        long millis = 1_000_000;
+
+        @Override
+        public long getAsLong() {
+            return millis;
+        }
+    }
+
+    @Test
+    void aDirectoryStillBeingCopiedIsNotLoadedUntilItHasBeenStillForTheSettlePeriod() throws Exception {
+        Path live = dir.resolve("live");
+        copy(FIXTURES.resolve("bert-cross-encoder"), live, "1");
+        Path v2 = dir.resolve("v2");
+        copy(FIXTURES.resolve("roberta-lora"), v2, "2");
+        List<Score> expected = reference(v2);
+        TestClock clock = new TestClock();
+        try (ModelRegistry registry = ModelRegistry.open(List.of(new ModelRegistry.Served("ranker", live, cpu())), "ranker");
+             ModelWatcher watcher = new ModelWatcher(registry, Duration.ofSeconds(1), Duration.ofSeconds(30), clock, false)) {
+            // A copy that pauses after the weights, before reranker.json: longer than the poll interval.
+            Files.copy(v2.resolve("model.onnx"), live.resolve("model.onnx"), StandardCopyOption.REPLACE_EXISTING);
+            watcher.check();
+            clock.millis += 29_000;
+            watcher.check();
+            assertEquals("1", registry.slot("ranker").modelVersion(), "still within the settle period after the last change");
+            copy(v2, live, "2");
+            clock.millis += 20_000;
+            watcher.check();
+            clock.millis += 29_000;
+            watcher.check();
+            assertEquals("1", registry.slot("ranker").modelVersion(), "the last file's change restarted the settle period");
+            clock.millis += 1_000;
+            watcher.check();
+            assertEquals("2", registry.slot("ranker").modelVersion());
+            List<Score> scores = registry.forModel("ranker").score(QUERY, PASSAGES);
+            for (int i = 0; i < PASSAGES.size(); i++) {
+                assertEquals(expected.get(i).score(), scores.get(i).score(), 1e-6, "version 2 serves version 2's weights");
+            }
+        }
+    }
+
+    @Test
+    void aFailedLoadIsRetriedAfterABackoffWhileTheOldVersionServes() throws Exception {
+        Path live = dir.resolve("live");
+        copy(FIXTURES.resolve("bert-cross-encoder"), live, "1");
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        // A fake load failure for what a CPU cannot be made to do on demand (a GPU out of memory while two copies are loaded).
+        java.util.function.Function<ModelRegistry.Served, Scorer> flakyLoader = m -> {
+            if (loads.incrementAndGet() == 2) {
+                throw new dev.kafkareranker.model.ModelLoadException("injected: CUDA out of memory while loading");
+            }
+            return Scorers.open(ModelDirectory.load(m.dir()), m.options());
+        };
+        TestClock clock = new TestClock();
+        try (ModelRegistry registry = new ModelRegistry(List.of(new ModelRegistry.Served("ranker", live, cpu())), "ranker", flakyLoader);
+             ModelWatcher watcher = new ModelWatcher(registry, Duration.ofSeconds(1), Duration.ofSeconds(5), clock, false)) {
+            copy(FIXTURES.resolve("roberta-lora"), live, "2");
+            watcher.check();
+            clock.millis += 5_000;
+            watcher.check();
+            assertEquals(2, loads.get(), "the settled directory was loaded, and that failed");
+            assertEquals("1", registry.slot("ranker").modelVersion());
+            assertEquals(PASSAGES.size(), registry.forModel("ranker").score(QUERY, PASSAGES).size(), "the old version serves");
+            clock.millis += 500;
+            watcher.check();
+            assertEquals(2, loads.get(), "not retried before the backoff");
+            clock.millis += 1_000;
+            watcher.check();
+            assertEquals(3, loads.get(), "retried after it, without any new change to the directory");
+            assertEquals("2", registry.slot("ranker").modelVersion());
+        }
+    }
+
+    @Test
+    void concurrentReloadsLoadOneCopyAtATimeAndShareLoads() throws Exception {
+        Path live = dir.resolve("live");
+        copy(FIXTURES.resolve("bert-cross-encoder"), live, "1");
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger loading = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger mostAtOnce = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch firstStarted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.function.Function<ModelRegistry.Served, Scorer> loader = m -> {
+            int n = loads.incrementAndGet();
+            mostAtOnce.accumulateAndGet(loading.incrementAndGet(), Math::max);
+            try {
+                if (n == 2) {
+                    firstStarted.countDown();
+                    // Holds the first reload while the other requests arrive; bounded so a broken test ends.
+                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                return Scorers.open(ModelDirectory.load(m.dir()), m.options());
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                loading.decrementAndGet();
+            }
+        };
+        try (ModelRegistry registry = new ModelRegistry(List.of(new ModelRegistry.Served("ranker", live, cpu())), "ranker", loader)) {
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            List<Future<String>> reloads = new ArrayList<>();
+            reloads.add(pool.submit(() -> registry.reload("ranker")));
+            assertTrue(firstStarted.await(60, java.util.concurrent.TimeUnit.SECONDS));
+            for (int i = 0; i < 3; i++) {
+                reloads.add(pool.submit(() -> registry.reload("ranker")));
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (registry.reloadsWaiting("ranker") < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(3, registry.reloadsWaiting("ranker"), "the three wait behind the first");
+            release.countDown();
+            for (Future<String> f : reloads) {
+                assertEquals("1", f.get(120, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            pool.shutdown();
+            assertEquals(1, mostAtOnce.get(), "never two copies loading at once");
+            assertEquals(3, loads.get(), "1 initial + the first reload + one shared by the three that waited");
         }
     }
 }
