@@ -25,9 +25,9 @@ public final class Scorers {
                     new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
                             options.maxPaddingRatio()),
                     model.executionProvider());
-            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {}",
+            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {} tokens (from {})",
                     spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
-                    model.inputNames(), spec.maxLength());
+                    model.inputNames(), encoder.maxLength(), spec.maxLengthSource());
             return scorer;
         } catch (RuntimeException e) {
             model.close();

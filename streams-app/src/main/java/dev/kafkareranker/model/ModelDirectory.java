@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +28,8 @@ public final class ModelDirectory {
     public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
 
     /** model_type values whose position ids start after the pad id, so max positions overstate the length. */
-    private static final Set<String> OFFSET_POSITION_MODELS = Set.of("roberta", "xlm-roberta", "camembert", "longformer");
+    private static final Set<String> OFFSET_POSITION_MODELS = Set.of("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert",
+            "longformer", "data2vec-text", "roberta-prelayernorm", "mpnet", "ibert", "luke", "markuplm");
     /** tokenizer_config.json writes this huge number when it knows no limit. */
     private static final long NO_TOKENIZER_LIMIT = 1_000_000L;
 
@@ -76,6 +79,7 @@ public final class ModelDirectory {
         int labelIndex = labelIndex(reranker, numLabels, rerankerFile, configFile);
         long padId = padTokenId(reranker, config, tokenizer, kind, rerankerFile, configFile);
         checkVocabularyFits(tokenizer, config, configFile);
+        MaxLength maxLength = maxLength(reranker, config, tokenizerConfig, dir);
 
         return new ModelSpec(
                 text(reranker, "name").orElse(dir.getFileName().toString()),
@@ -86,7 +90,8 @@ public final class ModelDirectory {
                 activation,
                 labelIndex,
                 numLabels,
-                maxLength(reranker, config, tokenizerConfig, dir),
+                maxLength.value(),
+                maxLength.source(),
                 padId,
                 text(reranker, "padding_side").map(side -> parsePaddingSide(side, rerankerFile)).orElse(false),
                 text(reranker, "query_template"),
@@ -169,28 +174,71 @@ public final class ModelDirectory {
         throw new ModelLoadException("No pad id found: set pad_token_id in " + rerankerFile + " or " + configFile);
     }
 
-    private static int maxLength(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
-        long limit = Long.MAX_VALUE;
-        if (reranker.hasNonNull("max_length")) {
-            limit = Math.min(limit, reranker.get("max_length").asLong());
-        }
+    /**
+     * The longest encoding the model can take, with no library default in between: the smallest of
+     * tokenizer_config.json's model_max_length (its "no limit" marker ignored) and config.json's
+     * positions (less the RoBERTa-family offset). reranker.json's max_length may lower it; asking for
+     * more than the model holds is an error, not a silent cut.
+     */
+    private static MaxLength maxLength(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
+        long modelLimit = Long.MAX_VALUE;
+        String modelLimitSource = null;
+        List<String> sources = new ArrayList<>();
         long tokenizerMax = tokenizerConfig.path("model_max_length").asLong(Long.MAX_VALUE);
-        if (tokenizerMax < NO_TOKENIZER_LIMIT) {
-            limit = Math.min(limit, tokenizerMax);
+        if (tokenizerConfig.hasNonNull("model_max_length")) {
+            if (tokenizerMax < NO_TOKENIZER_LIMIT) {
+                modelLimit = tokenizerMax;
+                modelLimitSource = TOKENIZER_CONFIG_JSON + " model_max_length " + tokenizerMax;
+                sources.add(modelLimitSource);
+            } else {
+                sources.add(TOKENIZER_CONFIG_JSON + " model_max_length (no limit: ignored)");
+            }
         }
         if (config.hasNonNull("max_position_embeddings")) {
-            long positions = config.get("max_position_embeddings").asLong();
+            long table = config.get("max_position_embeddings").asLong();
+            long positions = table;
             String type = config.path("model_type").asText("").toLowerCase(Locale.ROOT);
+            String source = CONFIG_JSON + " max_position_embeddings " + table;
             if (OFFSET_POSITION_MODELS.contains(type)) {
-                positions -= config.path("pad_token_id").asLong(1) + 1;
+                // transformers' create_position_ids_from_input_ids: real positions start at
+                // padding_idx + 1, so the table holds pad_token_id + 1 fewer tokens.
+                long padId = config.path("pad_token_id").asLong(1);
+                positions -= padId + 1;
+                source += " - (pad_token_id " + padId + " + 1) for " + type + " = " + positions;
             }
-            limit = Math.min(limit, positions);
+            sources.add(source);
+            if (positions < modelLimit) {
+                modelLimit = positions;
+                modelLimitSource = source;
+            }
         }
-        if (limit == Long.MAX_VALUE) {
-            throw new ModelLoadException(dir + ": no maximum length is known; set max_length in " + RERANKER_JSON);
+        if (reranker.hasNonNull("max_length")) {
+            long configured = reranker.get("max_length").asLong();
+            String file = dir.resolve(RERANKER_JSON).toString();
+            if (configured < 1) {
+                throw new ModelLoadException(file + ": max_length " + configured + " must be at least 1");
+            }
+            if (configured > modelLimit) {
+                throw new ModelLoadException(file + ": max_length " + configured + " is more than the model can take ("
+                        + modelLimit + ", from " + modelLimitSource + "); lower max_length in " + RERANKER_JSON
+                        + " to at most " + modelLimit + " or remove it");
+            }
+            return new MaxLength((int) configured, RERANKER_JSON + " max_length " + configured + "; model limits: "
+                    + (sources.isEmpty() ? "none stated" : String.join(", ", sources)));
         }
-        return (int) limit;
+        if (modelLimit == Long.MAX_VALUE) {
+            throw new ModelLoadException(dir + ": no maximum length is known (neither " + TOKENIZER_CONFIG_JSON
+                    + " model_max_length nor " + CONFIG_JSON + " max_position_embeddings); set max_length in " + RERANKER_JSON);
+        }
+        if (modelLimit > Integer.MAX_VALUE) {
+            throw new ModelLoadException(dir + ": maximum length " + modelLimit + " (" + modelLimitSource
+                    + ") is not a usable length; set max_length in " + RERANKER_JSON);
+        }
+        return new MaxLength((int) modelLimit, modelLimitSource + "; model limits: " + String.join(", ", sources));
     }
+
+    /** A length and the file and setting it came from, for the start-up log. */
+    private record MaxLength(int value, String source) {}
 
     private static void checkVocabularyFits(Path tokenizer, JsonNode config, String configFile) {
         if (!config.hasNonNull("vocab_size")) {
