@@ -21,7 +21,7 @@ from typing import Callable, Optional
 import torch
 
 from .export import ExportOptions, export
-from .model_dir import RerankerSettings
+from .model_dir import MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE, RerankerSettings
 from .pairs import ENGLISH_SENTENCES, VIETNAMESE_SENTENCES, Pair, default_pairs, english_pairs, vietnamese_pairs
 
 HIDDEN = 32
@@ -88,7 +88,7 @@ def roberta_tokenizer(model_max_length: int = MAX_LEN):
     bpe.train_from_iterator(_training_texts(), vocab_size=600, min_frequency=2, special_tokens=_ROBERTA_SPECIALS,
                             show_progress=False)
     tok = bpe._tokenizer
-    tok.post_processor = processors.RobertaProcessing(sep=("</s>", 2), cls=("<s>", 0), trim_offsets=True,
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
                                                       add_prefix_space=False)
     return RobertaTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, bos_token="<s>",
                                 eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
@@ -118,7 +118,7 @@ def xlmr_tokenizer(model_max_length: int = MAX_LEN):
         return XLMRobertaTokenizerFast(vocab_file=str(path), model_max_length=model_max_length)
 
 
-def llama_tokenizer():
+def llama_tokenizer(extra_texts: tuple[str, ...] = ()):
     """LLaMA-2 style: BPE with byte fallback (<0x00>..<0xFF>), '▁' word marker via normalizer, bos added,
     <unk>=0 <s>=1 </s>=2 and deliberately no pad token and no length limit (like the real one)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -129,7 +129,7 @@ def llama_tokenizer():
     # Train with word-level pieces, then switch to LLaMA's layout (no pre-tokenizer; the normalizer
     # prepends '▁' and turns spaces into '▁'); the learned merges never span a word boundary.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tok.train_from_iterator(_training_texts(), trainers.BpeTrainer(vocab_size=560, special_tokens=specials,
+    tok.train_from_iterator(_training_texts() + list(extra_texts), trainers.BpeTrainer(vocab_size=560, special_tokens=specials,
                                                                    min_frequency=2, show_progress=False))
     data = json.loads(tok.to_str())
     # The trainer registers every special token as an added token; LLaMA's byte tokens are plain vocab
@@ -238,6 +238,61 @@ def build_llama_decoder(work: Path):
     return _save(LlamaForSequenceClassification(config), tok, work / "model"), None
 
 
+# Prompt words and the answers, so the label words are single tokens ('▁yes', '▁no') of the tiny vocabulary.
+_CAUSAL_TEXTS = tuple([MEDALPACA_PREFIX + MEDALPACA_TEMPLATE + MEDALPACA_SUFFIX, "yes no yes no Yes No"] * 4)
+CAUSAL_MAX_LEN = 2048
+
+
+def build_llama_causal_lm(work: Path):
+    """MedAlpaca's case: a LLaMA causal LM base plus a LoRA adapter (task CAUSAL_LM, q/v projections, random
+    non-zero lora_B), merged by the export. 2,048 positions (RoPE), no pad token, like LLaMA."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    tok = llama_tokenizer(_CAUSAL_TEXTS)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+                         num_hidden_layers=LAYERS, num_attention_heads=2, num_key_value_heads=1,
+                         max_position_embeddings=CAUSAL_MAX_LEN, bos_token_id=1, eos_token_id=2, pad_token_id=None,
+                         initializer_range=INIT_RANGE, tie_word_embeddings=False)
+    base = _save(LlamaForCausalLM(config), tok, work / "base")
+    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True)
+    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=4, lora_alpha=8, lora_dropout=0.0,
+                                                  target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.2)
+    peft_model.save_pretrained(work / "adapter", safe_serialization=True)
+    return base, work / "adapter"
+
+
+def causal_pairs() -> list[Pair]:
+    """Short prompts, prompts of 1,024-2,048 tokens (not truncated) and far longer ones (truncated), interleaved
+    so that every batch mixes them (left padding)."""
+    from .pairs import _interleave, long_text
+
+    e, v = ENGLISH_SENTENCES, VIETNAMESE_SENTENCES
+    return _interleave(
+        short=[
+            ("what is kafka streams", e[0]),
+            ("what is kafka streams", e[5]),
+            ("how does a reranker score a passage", e[1]),
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", v[2]),
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", v[5]),
+            ("crème brûlée café 東京 🙂", e[9]),
+            ("restore state after a crash", e[4]),
+            ("ai giải quyết tranh chấp đất đai", v[3]),
+        ],
+        long=[
+            ("what is kafka streams", long_text(e, 300, 0)),                       # ~1,100 tokens
+            ("how does a reranker score a passage", long_text(e, 450, 1)),         # ~1,700 tokens
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", long_text(v, 600, 0)),   # Vietnamese, long
+            ("restore state after a crash", long_text(e, 2 * CAUSAL_MAX_LEN + 100, 4)),  # truncated
+            (long_text(e, 2 * CAUSAL_MAX_LEN + 100, 3), e[1]),                    # truncated (query side)
+        ],
+    )
+
+
 def build_bi_encoder(work: Path):
     from transformers import BertModel
 
@@ -273,6 +328,10 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             RerankerSettings(kind="decoder", max_length=80, pad_token_id=0, query_template="query: {query}",
                              document_template="document: {document}"),
             lambda: english_pairs(80) + vietnamese_pairs(80)[:2]),
+    Fixture("llama-causal-lm", 107, build_llama_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
+                             prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
+            causal_pairs),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),

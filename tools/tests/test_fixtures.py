@@ -22,6 +22,7 @@ EXPECTED_IO = {
     "xlmr-nli-3label": (["input_ids", "attention_mask"], "logits"),
     "llama-decoder": (["input_ids", "attention_mask"], "logits"),
     "bi-encoder": (["input_ids", "attention_mask", "token_type_ids"], "last_hidden_state"),
+    "llama-causal-lm": (["input_ids", "attention_mask"], "logits"),
 }
 NAMES = list(FIXTURES)
 

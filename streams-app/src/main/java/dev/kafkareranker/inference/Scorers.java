@@ -12,15 +12,21 @@ public final class Scorers {
     private Scorers() {
     }
 
+    /** The scoring method of the spec's kind. */
+    static ScoringMethod method(ModelSpec spec, TextEncoder encoder) {
+        return switch (spec.kind()) {
+            case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
+            case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
+            case CAUSAL_LM -> new CausalLmMethod(spec, encoder);
+        };
+    }
+
     public static InferenceEngine open(ModelSpec spec, InferenceOptions options) {
         OnnxModel model = OnnxModel.open(spec, options);
         try {
             ModelInputs.check(model);
             TextEncoder encoder = new TextEncoder(spec);
-            ScoringMethod method = switch (spec.kind()) {
-                case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
-                case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
-            };
+            ScoringMethod method = method(spec, encoder);
             InferenceEngine scorer = new InferenceEngine(spec, method, new OnnxRowModel(spec, model), encoder,
                     new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
                             options.maxPaddingRatio()),

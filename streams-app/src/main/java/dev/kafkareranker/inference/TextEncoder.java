@@ -66,6 +66,21 @@ final class TextEncoder implements AutoCloseable {
         return convert(tokenizer.batchEncode(texts));
     }
 
+    /** One text's ids, truncated to the max length, with or without the tokenizer's special tokens. */
+    long[] encodeText(String text, boolean addSpecialTokens) {
+        return tokenizer.encode(text, addSpecialTokens, false).getIds();
+    }
+
+    /** Many texts' ids, as {@link #encodeText}. */
+    List<long[]> encodeTexts(List<String> texts, boolean addSpecialTokens) {
+        Encoding[] encodings = tokenizer.batchEncode(texts, addSpecialTokens, false);
+        List<long[]> out = new ArrayList<>(encodings.length);
+        for (Encoding e : encodings) {
+            out.add(e.getIds());
+        }
+        return out;
+    }
+
     private static List<Encoded> convert(Encoding[] encodings) {
         List<Encoded> out = new ArrayList<>(encodings.length);
         for (Encoding e : encodings) {

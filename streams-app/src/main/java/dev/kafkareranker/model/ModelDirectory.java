@@ -74,9 +74,11 @@ public final class ModelDirectory {
         String configFile = dir.resolve(CONFIG_JSON).toString();
 
         ModelKind kind = ModelKind.parse(text(reranker, "kind").orElse("cross-encoder"), rerankerFile);
-        int numLabels = kind == ModelKind.BI_ENCODER ? 0 : numLabels(config);
-        Activation activation = activation(reranker, config, numLabels, rerankerFile);
-        int labelIndex = labelIndex(reranker, numLabels, rerankerFile, configFile);
+        boolean causalLm = kind == ModelKind.CAUSAL_LM;
+        // A causal-lm graph returns the two label words' logits; config.json's id2label is generation's default.
+        int numLabels = kind == ModelKind.BI_ENCODER ? 0 : causalLm ? 2 : numLabels(config);
+        Activation activation = causalLm ? causalLmActivation(reranker, rerankerFile) : activation(reranker, config, numLabels, rerankerFile);
+        int labelIndex = causalLm ? 0 : labelIndex(reranker, numLabels, rerankerFile, configFile);
         long padId = padTokenId(reranker, config, tokenizer, kind, rerankerFile, configFile);
         checkVocabularyFits(tokenizer, config, configFile);
         MaxLength maxLength = maxLength(reranker, config, tokenizerConfig, dir);
@@ -93,11 +95,69 @@ public final class ModelDirectory {
                 maxLength.value(),
                 maxLength.source(),
                 padId,
-                text(reranker, "padding_side").map(side -> parsePaddingSide(side, rerankerFile)).orElse(false),
+                padLeft(reranker, kind, rerankerFile),
                 text(reranker, "query_template"),
                 text(reranker, "document_template"),
                 Pooling.parse(text(reranker, "pooling").orElse("cls"), rerankerFile),
-                reranker.path("normalize").asBoolean(true));
+                reranker.path("normalize").asBoolean(true),
+                causalLm ? Optional.of(prompt(reranker, rerankerFile)) : Optional.empty());
+    }
+
+    /** sigmoid(yes - no) is the softmax over the two words; any other activation would change what the score means. */
+    private static Activation causalLmActivation(JsonNode reranker, String rerankerFile) {
+        Optional<String> configured = text(reranker, "activation");
+        if (configured.isPresent() && Activation.parse(configured.get(), rerankerFile) != Activation.SIGMOID) {
+            throw new ModelLoadException(rerankerFile + ": activation '" + configured.get() + "' with kind causal-lm; its score is"
+                    + " sigmoid(logit_yes - logit_no): remove activation or set it to sigmoid");
+        }
+        return Activation.SIGMOID;
+    }
+
+    private static boolean padLeft(JsonNode reranker, ModelKind kind, String rerankerFile) {
+        Optional<Boolean> configured = text(reranker, "padding_side").map(side -> parsePaddingSide(side, rerankerFile));
+        if (kind == ModelKind.CAUSAL_LM) {
+            // The exported graph reads the last position, which is the last real token only with left padding.
+            if (configured.isPresent() && !configured.get()) {
+                throw new ModelLoadException(rerankerFile + ": padding_side 'right' with kind causal-lm; its graph reads the"
+                        + " next-token logits at the last position, so padding must be on the left: set padding_side to left");
+            }
+            return true;
+        }
+        return configured.orElse(false);
+    }
+
+    private static CausalLmPrompt prompt(JsonNode reranker, String rerankerFile) {
+        String template = text(reranker, "prompt_template").orElseThrow(() -> new ModelLoadException(rerankerFile
+                + ": kind causal-lm needs prompt_template, the text with {query} and {document} that asks whether the"
+                + " document answers the query (see README, 'causal-lm')"));
+        for (String placeholder : new String[] {"{query}", "{document}"}) {
+            if (!template.contains(placeholder)) {
+                throw new ModelLoadException(rerankerFile + ": prompt_template '" + template + "' has no " + placeholder);
+            }
+        }
+        List<String> words = new ArrayList<>();
+        JsonNode labelWords = reranker.path("label_words");
+        if (labelWords.isMissingNode() || labelWords.isNull()) {
+            words.addAll(List.of("yes", "no"));
+        } else {
+            for (JsonNode word : labelWords) {
+                words.add(word.asText());
+            }
+            if (!labelWords.isArray() || words.size() != 2 || words.stream().anyMatch(String::isEmpty)) {
+                throw new ModelLoadException(rerankerFile + ": label_words " + labelWords
+                        + " must be two words, the positive then the negative, e.g. [\"yes\", \"no\"]");
+            }
+        }
+        Optional<List<Long>> ids = Optional.empty();
+        JsonNode labelIds = reranker.path("label_token_ids");
+        if (!labelIds.isMissingNode() && !labelIds.isNull()) {
+            if (!labelIds.isArray() || labelIds.size() != 2) {
+                throw new ModelLoadException(rerankerFile + ": label_token_ids " + labelIds + " must be two token ids");
+            }
+            ids = Optional.of(List.of(labelIds.get(0).asLong(), labelIds.get(1).asLong()));
+        }
+        return new CausalLmPrompt(
+                reranker.path("prompt_prefix").asText(""), template, reranker.path("prompt_suffix").asText(""), words, ids);
     }
 
     /** The file of {@code variant} in {@code dir}, if the directory has it. */

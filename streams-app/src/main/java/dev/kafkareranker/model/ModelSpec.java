@@ -23,6 +23,7 @@ import java.util.Optional;
  * @param documentTemplate format applied to the passage, {@code {document}} replaced; empty = as is
  * @param pooling         bi-encoder pooling
  * @param normalize       bi-encoder: L2-normalize embeddings (cosine is computed either way)
+ * @param prompt          causal-lm: the prompt and label words; empty for other kinds
  */
 public record ModelSpec(
         String name,
@@ -40,7 +41,8 @@ public record ModelSpec(
         Optional<String> queryTemplate,
         Optional<String> documentTemplate,
         Pooling pooling,
-        boolean normalize) {
+        boolean normalize,
+        Optional<CausalLmPrompt> prompt) {
 
     public String formatQuery(String query) {
         return queryTemplate.map(t -> t.replace("{query}", query)).orElse(query);
@@ -53,6 +55,6 @@ public record ModelSpec(
     /** The same model with another ONNX file (an fp16 or int8 variant). */
     public ModelSpec withModelFile(Path file) {
         return new ModelSpec(name, version, kind, file, tokenizerFile, activation, labelIndex, numLabels, maxLength, maxLengthSource,
-                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize);
+                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize, prompt);
     }
 }
