@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import causal_lm, onnx_export, parity
+from . import causal_lm, gte_new, onnx_export, parity
 from .golden import compute_golden
 from .loading import (apply_pad_token, load_model, load_tokenizer, require_dir, set_padding_side,
                       uses_token_type_ids)
@@ -46,6 +46,28 @@ class ExportOptions:
 
 
 def export(opts: ExportOptions) -> Path:
+    if gte_new.is_alibaba_new(opts.model):
+        # The seed's layout (model_type "new", Alibaba's remote code, not available offline): export the
+        # native-GTE equivalent instead, from a converted copy.
+        import dataclasses
+        import tempfile
+
+        import transformers
+
+        if int(transformers.__version__.split(".")[0]) < 5:
+            raise ToolError(f"{opts.model}: model_type 'new' (Alibaba's GTE) converts to native GTE, which needs "
+                            f"transformers 5 (installed: {transformers.__version__})")
+        with tempfile.TemporaryDirectory(prefix="gte-native-") as scratch:
+            native = gte_new.convert(opts.model, Path(scratch) / "model")
+            opts.log(f"{opts.model}: model_type 'new' (Alibaba NewForSequenceClassification, remote code) converted "
+                     f"to native GTE (model_type 'gte', GteForSequenceClassification; rope_theta -> rope_parameters); "
+                     f"transformers renames the weights while loading")
+            return _export(dataclasses.replace(opts, model=native, tokenizer=opts.tokenizer or opts.model,
+                                               trust_remote_code=False))
+    return _export(opts)
+
+
+def _export(opts: ExportOptions) -> Path:
     started = time.monotonic()
     log = opts.log
     require_dir(opts.model, "--model")
@@ -197,6 +219,11 @@ def _save_tokenizer(tokenizer, directory: Path) -> None:
     backend.no_truncation()
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(directory, legacy_format=False)  # tokenizer.json + configs, no slow vocab files
+    special = directory / "special_tokens_map.json"
+    if not special.exists():
+        # transformers 5 folds it into tokenizer_config.json; the directory contract keeps the file.
+        write_json(special, {k: (v if isinstance(v, (str, list)) else str(v))
+                             for k, v in tokenizer.special_tokens_map.items()})
 
 
 def _save_config(config, path: Path) -> None:

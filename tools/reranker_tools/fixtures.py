@@ -21,7 +21,8 @@ from typing import Callable, Optional
 import torch
 
 from .export import ExportOptions, export
-from .model_dir import MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE, RerankerSettings
+from .model_dir import (MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE, QWEN3_RERANKER_PREFIX,
+                        QWEN3_RERANKER_SUFFIX, QWEN3_RERANKER_TEMPLATE, RerankerSettings)
 from .pairs import ENGLISH_SENTENCES, VIETNAMESE_SENTENCES, Pair, default_pairs, english_pairs, vietnamese_pairs
 
 HIDDEN = 32
@@ -238,6 +239,7 @@ def build_llama_decoder(work: Path):
     return _save(LlamaForSequenceClassification(config), tok, work / "model"), None
 
 
+_QWEN_TEXTS = tuple([QWEN3_RERANKER_PREFIX + QWEN3_RERANKER_TEMPLATE + QWEN3_RERANKER_SUFFIX, "yes\nno\nyes\nno"] * 4)
 # Prompt words and the answers, so the label words are single tokens ('▁yes', '▁no') of the tiny vocabulary.
 _CAUSAL_TEXTS = tuple([MEDALPACA_PREFIX + MEDALPACA_TEMPLATE + MEDALPACA_SUFFIX, "yes no yes no Yes No"] * 4)
 CAUSAL_MAX_LEN = 2048
@@ -293,6 +295,61 @@ def causal_pairs() -> list[Pair]:
     )
 
 
+def qwen_tokenizer(extra_texts: tuple[str, ...] = ()):
+    """Qwen2/Qwen3 style: byte-level BPE behind Qwen's split regex and NFC, no BOS, <|endoftext|> as pad and
+    eos, <|im_start|>/<|im_end|> special, <think>/</think> added (not special), as Qwen3's tokenizer.json."""
+    from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    bpe.train_from_iterator(_training_texts() + list(extra_texts), trainers.BpeTrainer(
+        vocab_size=700, min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    data = json.loads(bpe.to_str())
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+    tok = Qwen2Tokenizer(vocab=data["model"]["vocab"], merges=merges, model_max_length=131072)
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.add_tokens([AddedToken("<think>", special=False, normalized=False),
+                    AddedToken("</think>", special=False, normalized=False)])
+    return tok
+
+
+def build_qwen3_causal_lm(work: Path):
+    """Qwen3-Reranker's case: a plain Qwen3 causal LM (q/k norms, tied embeddings, RoPE theta 1e6, 40,960
+    positions), no adapter. Needs transformers 5 (Qwen3 is not in 4.46)."""
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    tok = qwen_tokenizer(_QWEN_TEXTS)
+    config = Qwen3Config(vocab_size=len(tok), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+                         num_hidden_layers=LAYERS, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                         max_position_embeddings=40960, rope_parameters={"rope_type": "default", "rope_theta": 1e6},
+                         initializer_range=INIT_RANGE, tie_word_embeddings=True,
+                         bos_token_id=None, eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
+                         pad_token_id=tok.pad_token_id)
+    return _save(Qwen3ForCausalLM(config), tok, work / "model"), None
+
+
+GTE_MAX_LEN = 1024
+
+
+def build_gte_vi_legal(work: Path):
+    """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (transformers 5;
+    RoPE, 8,192 positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
+    from transformers import GteConfig, GteForSequenceClassification
+
+    tok = xlmr_tokenizer(model_max_length=8192)
+    config = GteConfig(vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2,
+                       intermediate_size=2 * HIDDEN, max_position_embeddings=8192, type_vocab_size=1, pad_token_id=1,
+                       initializer_range=INIT_RANGE, num_labels=1,
+                       rope_parameters={"rope_type": "default", "rope_theta": 160000.0})
+    return _save(GteForSequenceClassification(config), tok, work / "model"), None
+
+
 def build_bi_encoder(work: Path):
     from transformers import BertModel
 
@@ -311,6 +368,14 @@ class Fixture:
     settings: RerankerSettings
     pairs: Callable[[], list[Pair]]  # lengths chosen from the fixture's effective max_length
     export_args: dict = field(default_factory=dict)
+    # The transformers major version the builder needs (native GTE and Qwen3 arrived in 5); older ones
+    # can still check the committed directory (contract, replay), not rebuild or re-score it.
+    transformers_major: int = 4
+
+    def buildable(self) -> bool:
+        import transformers
+
+        return int(transformers.__version__.split(".")[0]) >= self.transformers_major
 
 
 FIXTURES: dict[str, Fixture] = {f.name: f for f in [
@@ -332,6 +397,14 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
                              prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
             causal_pairs),
+    Fixture("qwen3-causal-lm", 108, build_qwen3_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", max_length=CAUSAL_MAX_LEN,
+                             prompt_prefix=QWEN3_RERANKER_PREFIX, prompt_template=QWEN3_RERANKER_TEMPLATE,
+                             prompt_suffix=QWEN3_RERANKER_SUFFIX),
+            causal_pairs, transformers_major=5),
+    Fixture("gte-vi-legal", 109, build_gte_vi_legal,
+            RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=GTE_MAX_LEN),
+            lambda: vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4], transformers_major=5),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),

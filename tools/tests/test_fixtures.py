@@ -23,8 +23,13 @@ EXPECTED_IO = {
     "llama-decoder": (["input_ids", "attention_mask"], "logits"),
     "bi-encoder": (["input_ids", "attention_mask", "token_type_ids"], "last_hidden_state"),
     "llama-causal-lm": (["input_ids", "attention_mask"], "logits"),
+    "qwen3-causal-lm": (["input_ids", "attention_mask"], "logits"),
+    "gte-vi-legal": (["input_ids", "attention_mask"], "logits"),
 }
 NAMES = list(FIXTURES)
+# Fixtures whose builder this transformers has (native GTE and Qwen3 need 5): only these can be re-scored
+# from hf/ here; the contract and the Java-style replay need no transformers and run for all.
+BUILDABLE = [name for name in NAMES if FIXTURES[name].buildable()]
 
 # Goldens were computed by PyTorch on whichever CPU last regenerated the fixtures; recomputing them here
 # runs the same float32 code on another CPU, whose kernels (AVX-512 or AVX2, other blocking, other
@@ -76,7 +81,7 @@ def test_java_style_replay_matches_golden(name):
     assert np.max(np.abs(scores - np.array([p["score"] for p in golden["pairs"]]))) < PARITY_ATOL
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", BUILDABLE)
 def test_golden_recomputes_from_hf_subdir(name):
     d = FIXTURES_DIR / name
     golden = _golden(name)
