@@ -88,10 +88,15 @@ def _check_plain_head(model) -> None:
 
 
 def full_forward_label_logits(model, inputs: dict[str, np.ndarray], label_ids: list[int]) -> np.ndarray:
-    """The reference: the whole CausalLM forward, logits[:, -1, label_ids] (left padding), as the model card computes."""
+    """The reference: the whole CausalLM forward, logits[:, -1, label_ids] (left padding), positions counted
+    over real tokens as generate() counts them. (Qwen3-Reranker's card passes none, so a short row padded
+    to a long one sees positions shifted by the padding: equal in exact arithmetic under RoPE, but in fp32
+    the rotation angles of positions near 2,000 differ by ~1e-4 rad, which moved tiny-model logits by
+    up to 8e-5, most of the 1e-4 parity budget.)"""
+    mask = torch.from_numpy(inputs["attention_mask"])
     with torch.no_grad():
-        out = model(input_ids=torch.from_numpy(inputs["input_ids"]),
-                    attention_mask=torch.from_numpy(inputs["attention_mask"]), use_cache=False, return_dict=True)
+        out = model(input_ids=torch.from_numpy(inputs["input_ids"]), attention_mask=mask,
+                    position_ids=positions(mask), use_cache=False, return_dict=True)
     return out.logits[:, -1, label_ids].float().numpy()
 
 

@@ -397,6 +397,11 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
                              prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
             causal_pairs),
+    # The >2 GB layout, forced (threshold 0): weights in model.onnx.data beside each graph, as a 7B export has.
+    Fixture("llama-causal-lm-external", 107, build_llama_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
+                             prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
+            causal_pairs, export_args={"external_threshold_bytes": 0}),
     Fixture("qwen3-causal-lm", 108, build_qwen3_causal_lm,
             RerankerSettings(kind="causal-lm", padding_side="left", max_length=CAUSAL_MAX_LEN,
                              prompt_prefix=QWEN3_RERANKER_PREFIX, prompt_template=QWEN3_RERANKER_TEMPLATE,

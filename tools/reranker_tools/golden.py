@@ -154,8 +154,9 @@ def _decoder(model_dir, settings, pairs, max_length, batch_size, *, tokenizer, a
 def _causal_lm(model_dir, settings, pairs, max_length, batch_size, *, tokenizer, adapter, trust_remote_code,
                num_labels):
     """As Qwen3-Reranker's card: AutoModelForCausalLM (default attention, an independent reference to the
-    eager export), left-padded batches without position ids, logits[:, -1, [yes, no]],
-    score = softmax over the two = sigmoid(yes - no). `logits` is [yes - no]."""
+    eager export), left-padded batches, logits[:, -1, [yes, no]], score = softmax over the two =
+    sigmoid(yes - no); `logits` is [yes - no]. Position ids are counted over real tokens, as generate()
+    does for left padding, so each score is the pair's own (see causal_lm.full_forward_label_logits)."""
     from . import causal_lm
 
     model = load_model(model_dir, "causal-lm", adapter, trust_remote_code=trust_remote_code, eager_attention=False)
@@ -168,9 +169,10 @@ def _causal_lm(model_dir, settings, pairs, max_length, batch_size, *, tokenizer,
     label_logits = []
     for start in range(0, len(rows), batch_size):
         inputs = causal_lm.left_padded(rows[start:start + batch_size], pad)
+        mask = torch.from_numpy(inputs["attention_mask"])
         with torch.no_grad():
-            out = model(input_ids=torch.from_numpy(inputs["input_ids"]),
-                        attention_mask=torch.from_numpy(inputs["attention_mask"]), use_cache=False)
+            out = model(input_ids=torch.from_numpy(inputs["input_ids"]), attention_mask=mask,
+                        position_ids=causal_lm.positions(mask), use_cache=False)
         pair_logits = out.logits[:, -1, ids].double()
         label_logits.append(pair_logits)
     label_logits = torch.cat(label_logits)

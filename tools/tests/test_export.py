@@ -254,3 +254,20 @@ def test_causal_lm_base_plus_lora_exports_two_label_logits(tmp_path, capsys):
     assert max(abs(a["score"] - b["score"]) for a, b in zip(merged, plain)) > 1e-3, "the adapter matters"
     logits, scores = replay(tmp_path / "merged")
     assert np.max(np.abs(scores - np.array([p["score"] for p in merged]))) < 1e-4
+
+
+@pytest.mark.parametrize("layout", ["safetensors", "bin"])
+def test_adapter_written_by_peft_071_merges_in_export(sources, tmp_path, layout, capsys):
+    """An adapter directory as the real PEFT 0.7.1 wrote it (tests/data/peft-0.7.1: its config fields,
+    `modules_to_save: null` with the classifier saved under its plain name, .safetensors or .bin) merges in
+    `export`: the head and the LoRA weights both land, so the scores equal the same adapter's as the
+    current PEFT writes it (the roberta-lora fixture, same seed)."""
+    adapter = TOOLS / "tests" / "data" / "peft-0.7.1" / layout
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    assert config["modules_to_save"] is None and "use_dora" not in config
+    base, current = sources["roberta-lora"]
+    old_out, new_out = tmp_path / "old", tmp_path / "new"
+    assert _export(base, old_out, "--kind", "cross-encoder", adapter=adapter) == 0, capsys.readouterr().err
+    assert _export(base, new_out, "--kind", "cross-encoder", adapter=current) == 0, capsys.readouterr().err
+    old, new = (json.loads((d / "golden.json").read_text(encoding="utf-8"))["pairs"] for d in (old_out, new_out))
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(old, new)) < 1e-6

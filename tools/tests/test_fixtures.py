@@ -23,6 +23,7 @@ EXPECTED_IO = {
     "llama-decoder": (["input_ids", "attention_mask"], "logits"),
     "bi-encoder": (["input_ids", "attention_mask", "token_type_ids"], "last_hidden_state"),
     "llama-causal-lm": (["input_ids", "attention_mask"], "logits"),
+    "llama-causal-lm-external": (["input_ids", "attention_mask"], "logits"),
     "qwen3-causal-lm": (["input_ids", "attention_mask"], "logits"),
     "gte-vi-legal": (["input_ids", "attention_mask"], "logits"),
 }

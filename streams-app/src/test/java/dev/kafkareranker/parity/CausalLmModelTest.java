@@ -75,6 +75,21 @@ class CausalLmModelTest {
     }
 
     @Test
+    void weightsInExternalDataLoadFromBesideTheGraphWithTheSameScores() throws Exception {
+        // The layout of a model over 2 GB (protobuf's limit), forced on the same model: graph and weights apart.
+        Path external = FixtureParityTest.FIXTURES.resolve(FIXTURE + "-external");
+        for (String variant : List.of("model.onnx", "model.fp16.onnx", "model.int8.onnx")) {
+            assertTrue(Files.size(external.resolve(variant + ".data")) > 0, variant + " keeps its weights in " + variant + ".data");
+        }
+        assertTrue(Files.size(external.resolve("model.onnx")) < Files.size(FixtureParityTest.FIXTURES.resolve(FIXTURE).resolve("model.onnx")));
+        List<FixtureParityTest.Pair> golden = FixtureParityTest.golden(FIXTURE);
+        try (InferenceEngine engine = Scorers.open(ModelDirectory.load(external), FixtureParityTest.options())) {
+            List<Score> scores = engine.score(golden.get(0).query(), List.of(golden.get(0).document()));
+            assertEquals(golden.get(0).score(), scores.get(0).score(), 1e-4, "the same model, its weights read from model.onnx.data");
+        }
+    }
+
+    @Test
     void labelWordsWhoseIdsAreNotTheGraphsAreRefused() throws IOException {
         ModelLoadException e = refused(copyWith(r -> r.putArray("label_words").add("no").add("yes")));
         assertTrue(e.getMessage().contains("label_token_ids") && e.getMessage().contains("[427, 428]"), e.getMessage());

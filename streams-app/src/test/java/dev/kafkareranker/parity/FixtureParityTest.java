@@ -86,7 +86,7 @@ class FixtureParityTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"bert-cross-encoder", "roberta-lora", "xlmr-vi-legal", "xlmr-nli-3label", "llama-decoder", "bi-encoder",
-            "llama-causal-lm", "qwen3-causal-lm", "gte-vi-legal"})
+            "llama-causal-lm", "llama-causal-lm-external", "qwen3-causal-lm", "gte-vi-legal"})
     void fp32ScoresMatchTheReferenceWithin1e4(String fixture) throws Exception {
         ModelSpec spec = ModelDirectory.load(FIXTURES.resolve(fixture));
         List<Pair> pairs = golden(fixture);
