@@ -243,6 +243,12 @@ _QWEN_TEXTS = tuple([QWEN3_RERANKER_PREFIX + QWEN3_RERANKER_TEMPLATE + QWEN3_RER
 # Prompt words and the answers, so the label words are single tokens ('▁yes', '▁no') of the tiny vocabulary.
 _CAUSAL_TEXTS = tuple([MEDALPACA_PREFIX + MEDALPACA_TEMPLATE + MEDALPACA_SUFFIX, "yes no yes no Yes No"] * 4)
 CAUSAL_MAX_LEN = 2048
+# No reduced-precision variants for the tiny LLaMA causal LM: on ONNX Runtime's CPU provider its fp16
+# graph drifts with length (|yes/no logit error| 0.008 at 150 tokens, 0.2 at 1,587, 0.44 at 2,048) while
+# PyTorch fp16 of the same weights stays within 0.012 at 1,587, and keeping normalization, softmax,
+# MatMul, the elementwise ops or the RoPE nodes in float32 did not change it; dynamic int8 moves its
+# logits by 1.2. The Qwen3 graph's fp16 stays within 1.2e-2. Found, not explained: see the report.
+_LLAMA_CAUSAL_VARIANTS = ()
 
 
 def build_llama_causal_lm(work: Path):
@@ -371,6 +377,11 @@ class Fixture:
     # The transformers major version the builder needs (native GTE and Qwen3 arrived in 5); older ones
     # can still check the committed directory (contract, replay), not rebuild or re-score it.
     transformers_major: int = 4
+    # Reduced-precision variants exported beside model.onnx (the directory contract allows each to be absent).
+    variants: tuple[str, ...] = ("fp16", "int8")
+
+    def variant_files(self) -> list[str]:
+        return ["model.onnx"] + [f"model.{v}.onnx" for v in self.variants]
 
     def buildable(self) -> bool:
         import transformers
@@ -396,12 +407,12 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
     Fixture("llama-causal-lm", 107, build_llama_causal_lm,
             RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
                              prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
-            causal_pairs),
+            causal_pairs, variants=_LLAMA_CAUSAL_VARIANTS),
     # The >2 GB layout, forced (threshold 0): weights in model.onnx.data beside each graph, as a 7B export has.
     Fixture("llama-causal-lm-external", 107, build_llama_causal_lm,
             RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
                              prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
-            causal_pairs, export_args={"external_threshold_bytes": 0}),
+            causal_pairs, export_args={"external_threshold_bytes": 0}, variants=_LLAMA_CAUSAL_VARIANTS),
     Fixture("qwen3-causal-lm", 108, build_qwen3_causal_lm,
             RerankerSettings(kind="causal-lm", padding_side="left", max_length=CAUSAL_MAX_LEN,
                              prompt_prefix=QWEN3_RERANKER_PREFIX, prompt_template=QWEN3_RERANKER_TEMPLATE,
@@ -434,7 +445,8 @@ def build_one(out: Path, name: str, log=print) -> Path:
     with tempfile.TemporaryDirectory(prefix=f"fixture-{name}-") as scratch:
         model_dir, adapter_dir = build_source(name, Path(scratch))
         return export(ExportOptions(model=model_dir, adapter=adapter_dir, out=out / name,
-                                    settings=fixture_settings(name), fp16=True, int8=True, pairs=fixture.pairs(),
+                                    settings=fixture_settings(name), fp16="fp16" in fixture.variants,
+                                    int8="int8" in fixture.variants, pairs=fixture.pairs(),
                                     golden=True, save_hf=True, strict_variants=True, log=log,
                                     **fixture.export_args))
 

@@ -52,12 +52,12 @@ def test_every_fixture_is_listed():
 @pytest.mark.parametrize("name", NAMES)
 def test_fixture_contract(name):
     d = FIXTURES_DIR / name
-    for file in ("model.onnx", "model.fp16.onnx", "model.int8.onnx", "tokenizer.json", "tokenizer_config.json",
+    for file in (*FIXTURES[name].variant_files(), "tokenizer.json", "tokenizer_config.json",
                  "special_tokens_map.json", "config.json", "reranker.json", "golden.json"):
         assert (d / file).is_file(), file
     assert sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) < 2_000_000
     inputs, output = EXPECTED_IO[name]
-    for file in ("model.onnx", "model.fp16.onnx", "model.int8.onnx"):
+    for file in FIXTURES[name].variant_files():
         graph = onnx.load(str(d / file)).graph
         assert [i.name for i in graph.input] == inputs, file
         assert all(i.type.tensor_type.elem_type == onnx.TensorProto.INT64 for i in graph.input)
@@ -143,8 +143,7 @@ def test_tools_check_with_the_onnx_runtime_java_serves():
     assert onnxruntime.__version__ == java, f"tools run onnxruntime {onnxruntime.__version__}, Java serves {java}"
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("variant", ["model.onnx", "model.fp16.onnx", "model.int8.onnx"])
+@pytest.mark.parametrize("name, variant", [(n, v) for n in NAMES for v in FIXTURES[n].variant_files()])
 def test_every_committed_variant_loads_in_onnx_runtime(name, variant):
     """With every graph optimization on, as the Java side opens it (fusions are where 1.23 broke fp16)."""
     import onnxruntime as ort
