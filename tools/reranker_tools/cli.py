@@ -21,13 +21,20 @@ def _settings_arguments(p: argparse.ArgumentParser, kind_required: bool) -> None
     p.add_argument("--max-length", type=int, default=None, help="extra cap on the sequence length")
     p.add_argument("--pad-token-id", type=int, default=None,
                    help="pad id; decoders without a pad token need it (RankLLaMA: 0, the unk id)")
-    p.add_argument("--padding-side", choices=("right", "left"), default="right")
+    p.add_argument("--padding-side", choices=("right", "left"), default=None,
+                   help="default right (causal-lm: left, the only side it takes)")
     p.add_argument("--query-template", default=None, help='e.g. "query: {query}"')
     p.add_argument("--document-template", default=None, help='e.g. "document: {document}"')
     p.add_argument("--pooling", choices=POOLINGS, default=None, help="bi-encoder pooling (default mean)")
     p.add_argument("--no-normalize", action="store_true", help="bi-encoder: do not L2-normalize embeddings")
     p.add_argument("--num-labels", type=int, default=None,
                    help="override config num_labels (a base LM checkpoint defaults to 2; RankLLaMA needs 1)")
+    p.add_argument("--prompt-prefix", default=None, help="causal-lm: text before the query and document")
+    p.add_argument("--prompt-template", default=None,
+                   help='causal-lm: the question with {query} and {document}, e.g. "<Query>: {query}\\n<Document>: {document}"')
+    p.add_argument("--prompt-suffix", default=None, help="causal-lm: text after them, up to the answer")
+    p.add_argument("--label-words", nargs=2, default=None, metavar=("YES", "NO"),
+                   help="causal-lm: the positive and negative answer words (default yes no), one token each")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow custom modeling code shipped with the model (e.g. gte-multilingual's "
                         "NewForSequenceClassification); only for models you have read")
@@ -35,9 +42,13 @@ def _settings_arguments(p: argparse.ArgumentParser, kind_required: bool) -> None
 
 def _settings_from_args(args, name: str) -> RerankerSettings:
     bi = args.kind == "bi-encoder"
+    causal = args.kind == "causal-lm"
     return RerankerSettings(
+        prompt_prefix=args.prompt_prefix, prompt_template=args.prompt_template, prompt_suffix=args.prompt_suffix,
+        label_words=args.label_words,
         kind=args.kind, activation=args.activation, label_index=args.label_index, max_length=args.max_length,
-        padding_side=args.padding_side, pad_token_id=args.pad_token_id, query_template=args.query_template,
+        padding_side="left" if causal and args.padding_side is None else args.padding_side or "right",
+        pad_token_id=args.pad_token_id, query_template=args.query_template,
         document_template=args.document_template, pooling=(args.pooling or "mean") if bi else args.pooling,
         normalize=bi and not args.no_normalize, name=getattr(args, "name", None) or name,
         version=getattr(args, "version", None) or "1",
@@ -160,5 +171,12 @@ def _fixtures(args) -> int:
     unknown = set(names) - set(FIXTURES)
     if unknown:
         raise ToolError(f"unknown fixtures {sorted(unknown)}; known: {list(FIXTURES)}")
+    newer = [n for n in names if not FIXTURES[n].buildable()]
+    if newer and args.only:
+        raise ToolError(f"{newer} need transformers {FIXTURES[newer[0]].transformers_major} (native GTE, Qwen3): "
+                        f"build them with a venv of requirements-transformers5.txt")
+    if newer:
+        print(f"skipping {newer}: they need transformers 5 (requirements-transformers5.txt)", file=sys.stderr)
+        names = [n for n in names if n not in newer]
     build_all(args.out, names)
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import onnx_export, parity
+from . import causal_lm, gte_new, onnx_export, parity
 from .golden import compute_golden
 from .loading import (apply_pad_token, load_model, load_tokenizer, require_dir, set_padding_side,
                       uses_token_type_ids)
@@ -46,6 +46,28 @@ class ExportOptions:
 
 
 def export(opts: ExportOptions) -> Path:
+    if gte_new.is_alibaba_new(opts.model):
+        # The seed's layout (model_type "new", Alibaba's remote code, not available offline): export the
+        # native-GTE equivalent instead, from a converted copy.
+        import dataclasses
+        import tempfile
+
+        import transformers
+
+        if int(transformers.__version__.split(".")[0]) < 5:
+            raise ToolError(f"{opts.model}: model_type 'new' (Alibaba's GTE) converts to native GTE, which needs "
+                            f"transformers 5 (installed: {transformers.__version__})")
+        with tempfile.TemporaryDirectory(prefix="gte-native-") as scratch:
+            native = gte_new.convert(opts.model, Path(scratch) / "model")
+            opts.log(f"{opts.model}: model_type 'new' (Alibaba NewForSequenceClassification, remote code) converted "
+                     f"to native GTE (model_type 'gte', GteForSequenceClassification; rope_theta -> rope_parameters); "
+                     f"transformers renames the weights while loading")
+            return _export(dataclasses.replace(opts, model=native, tokenizer=opts.tokenizer or opts.model,
+                                               trust_remote_code=False))
+    return _export(opts)
+
+
+def _export(opts: ExportOptions) -> Path:
     started = time.monotonic()
     log = opts.log
     require_dir(opts.model, "--model")
@@ -62,6 +84,17 @@ def export(opts: ExportOptions) -> Path:
                                                                    if opts.adapter else ""))
     if settings.kind == "decoder":
         settings.pad_token_id = _decoder_pad_id(model, tokenizer, settings.pad_token_id)
+    elif settings.kind == "causal-lm":
+        # Left padding under the attention mask: the pad id never reaches a score, so eos may serve.
+        pad = settings.pad_token_id
+        pad = pad if pad is not None else tokenizer.pad_token_id if tokenizer.pad_token_id is not None \
+            else tokenizer.eos_token_id
+        if pad is None:
+            raise ToolError("causal-lm export needs a pad id: the tokenizer has neither pad nor eos; pass --pad-token-id")
+        apply_pad_token(model, tokenizer, pad)
+        settings.pad_token_id = pad
+        settings.label_words = settings.words
+        settings.label_token_ids = causal_lm.label_token_ids(tokenizer, settings.label_words)
     elif settings.pad_token_id is not None:
         apply_pad_token(model, tokenizer, settings.pad_token_id)
     else:
@@ -70,8 +103,11 @@ def export(opts: ExportOptions) -> Path:
     # config.json would otherwise record the (often temporary) source path.
     model.config._name_or_path = settings.name
     check_head(settings, model.config)
-    activation = "identity" if settings.kind == "bi-encoder" else settings.activation or default_activation(
-        model.config)
+    if settings.kind == "causal-lm":
+        activation = "sigmoid"
+    else:
+        activation = "identity" if settings.kind == "bi-encoder" else settings.activation or default_activation(
+            model.config)
 
     max_length = effective_max_length(model.config, tokenizer, settings.max_length)
     # Java takes min(tokenizer_config model_max_length, max_position_embeddings, reranker.json max_length);
@@ -82,11 +118,12 @@ def export(opts: ExportOptions) -> Path:
     pairs = opts.pairs or default_pairs(max_length)
     if settings.kind == "decoder":
         _check_pad_not_in_inputs(tokenizer, settings, pairs, max_length)
-    with_tti = uses_token_type_ids(model, tokenizer)
+    with_tti = settings.kind != "causal-lm" and uses_token_type_ids(model, tokenizer)
     names = onnx_export.input_names(with_tti)
     output_name = "last_hidden_state" if settings.kind == "bi-encoder" else "logits"
     log(f"kind {settings.kind}; inputs {names}; output {output_name}; effective max_length {max_length}; "
-        f"activation {activation}; label_index {settings.label_index}; pad id {settings.pad_token_id}")
+        f"activation {activation}; label_index {settings.label_index}; pad id {settings.pad_token_id}"
+        + (f"; label words {settings.label_words} = ids {settings.label_token_ids}" if settings.kind == "causal-lm" else ""))
 
     stage = out.parent / f".{out.name}.partial"
     if stage.exists():
@@ -99,7 +136,9 @@ def export(opts: ExportOptions) -> Path:
     sample = parity.encode(tokenizer, settings, pairs[:3], max_length).inputs
     variants = {"fp32": MODEL_ONNX}
     onnx_export.export_fp32(model, sample, stage / MODEL_ONNX, output_name=output_name, with_token_type_ids=with_tti,
-                            decoder=settings.kind == "decoder", external_threshold_bytes=opts.external_threshold_bytes)
+                            decoder=settings.kind == "decoder", external_threshold_bytes=opts.external_threshold_bytes,
+                            module=causal_lm.LabelLogits(model, settings.label_token_ids)
+                            if settings.kind == "causal-lm" else None)
     if opts.fp16:
         onnx_export.export_fp16(stage / MODEL_ONNX, stage / MODEL_FP16_ONNX, opts.external_threshold_bytes)
         variants["fp16"] = MODEL_FP16_ONNX
@@ -180,6 +219,11 @@ def _save_tokenizer(tokenizer, directory: Path) -> None:
     backend.no_truncation()
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(directory, legacy_format=False)  # tokenizer.json + configs, no slow vocab files
+    special = directory / "special_tokens_map.json"
+    if not special.exists():
+        # transformers 5 folds it into tokenizer_config.json; the directory contract keeps the file.
+        write_json(special, {k: (v if isinstance(v, (str, list)) else str(v))
+                             for k, v in tokenizer.special_tokens_map.items()})
 
 
 def _save_config(config, path: Path) -> None:

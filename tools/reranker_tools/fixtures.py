@@ -21,7 +21,8 @@ from typing import Callable, Optional
 import torch
 
 from .export import ExportOptions, export
-from .model_dir import RerankerSettings
+from .model_dir import (MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE, QWEN3_RERANKER_PREFIX,
+                        QWEN3_RERANKER_SUFFIX, QWEN3_RERANKER_TEMPLATE, RerankerSettings)
 from .pairs import ENGLISH_SENTENCES, VIETNAMESE_SENTENCES, Pair, default_pairs, english_pairs, vietnamese_pairs
 
 HIDDEN = 32
@@ -88,7 +89,7 @@ def roberta_tokenizer(model_max_length: int = MAX_LEN):
     bpe.train_from_iterator(_training_texts(), vocab_size=600, min_frequency=2, special_tokens=_ROBERTA_SPECIALS,
                             show_progress=False)
     tok = bpe._tokenizer
-    tok.post_processor = processors.RobertaProcessing(sep=("</s>", 2), cls=("<s>", 0), trim_offsets=True,
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
                                                       add_prefix_space=False)
     return RobertaTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, bos_token="<s>",
                                 eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
@@ -118,7 +119,7 @@ def xlmr_tokenizer(model_max_length: int = MAX_LEN):
         return XLMRobertaTokenizerFast(vocab_file=str(path), model_max_length=model_max_length)
 
 
-def llama_tokenizer():
+def llama_tokenizer(extra_texts: tuple[str, ...] = ()):
     """LLaMA-2 style: BPE with byte fallback (<0x00>..<0xFF>), '▁' word marker via normalizer, bos added,
     <unk>=0 <s>=1 </s>=2 and deliberately no pad token and no length limit (like the real one)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -129,7 +130,7 @@ def llama_tokenizer():
     # Train with word-level pieces, then switch to LLaMA's layout (no pre-tokenizer; the normalizer
     # prepends '▁' and turns spaces into '▁'); the learned merges never span a word boundary.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    tok.train_from_iterator(_training_texts(), trainers.BpeTrainer(vocab_size=560, special_tokens=specials,
+    tok.train_from_iterator(_training_texts() + list(extra_texts), trainers.BpeTrainer(vocab_size=560, special_tokens=specials,
                                                                    min_frequency=2, show_progress=False))
     data = json.loads(tok.to_str())
     # The trainer registers every special token as an added token; LLaMA's byte tokens are plain vocab
@@ -238,6 +239,126 @@ def build_llama_decoder(work: Path):
     return _save(LlamaForSequenceClassification(config), tok, work / "model"), None
 
 
+_QWEN_TEXTS = tuple([QWEN3_RERANKER_PREFIX + QWEN3_RERANKER_TEMPLATE + QWEN3_RERANKER_SUFFIX, "yes\nno\nyes\nno"] * 4)
+# Prompt words and the answers, so the label words are single tokens ('▁yes', '▁no') of the tiny vocabulary.
+_CAUSAL_TEXTS = tuple([MEDALPACA_PREFIX + MEDALPACA_TEMPLATE + MEDALPACA_SUFFIX, "yes no yes no Yes No"] * 4)
+CAUSAL_MAX_LEN = 2048
+# No reduced-precision variants for the tiny LLaMA causal LM: on ONNX Runtime's CPU provider its fp16
+# graph drifts with length (|yes/no logit error| 0.008 at 150 tokens, 0.2 at 1,587, 0.44 at 2,048) while
+# PyTorch fp16 of the same weights stays within 0.012 at 1,587; dynamic int8 moves its logits by 1.2.
+# The likely cause (seen in the converted graph): the fp16 converter turns the rotary embedding's
+# Cast(to=float) into a cast to fp16 and converts its inverse-frequency constant, so RoPE angles (position
+# x frequency, up to 2,048 rad) are computed in fp16, whose step at 2,048 is 2; blocking the rotary nodes
+# does not help, as the converter routes every blocked node's output through fp16 casts. The Qwen3
+# graph's fp16 stays within 1.2e-2.
+_LLAMA_CAUSAL_VARIANTS = ()
+
+
+def build_llama_causal_lm(work: Path):
+    """MedAlpaca's case: a LLaMA causal LM base plus a LoRA adapter (task CAUSAL_LM, q/v projections, random
+    non-zero lora_B), merged by the export. 2,048 positions (RoPE), no pad token, like LLaMA."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    tok = llama_tokenizer(_CAUSAL_TEXTS)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+                         num_hidden_layers=LAYERS, num_attention_heads=2, num_key_value_heads=1,
+                         max_position_embeddings=CAUSAL_MAX_LEN, bos_token_id=1, eos_token_id=2, pad_token_id=None,
+                         initializer_range=INIT_RANGE, tie_word_embeddings=False)
+    base = _save(LlamaForCausalLM(config), tok, work / "base")
+    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True)
+    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.CAUSAL_LM, r=4, lora_alpha=8, lora_dropout=0.0,
+                                                  target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0.0, 0.2)
+    peft_model.save_pretrained(work / "adapter", safe_serialization=True)
+    return base, work / "adapter"
+
+
+def causal_pairs() -> list[Pair]:
+    """Short prompts, prompts of 1,024-2,048 tokens (not truncated) and far longer ones (truncated), interleaved
+    so that every batch mixes them (left padding)."""
+    from .pairs import _interleave, long_text
+
+    e, v = ENGLISH_SENTENCES, VIETNAMESE_SENTENCES
+    return _interleave(
+        short=[
+            ("what is kafka streams", e[0]),
+            ("what is kafka streams", e[5]),
+            ("how does a reranker score a passage", e[1]),
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", v[2]),
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", v[5]),
+            ("crème brûlée café 東京 🙂", e[9]),
+            ("restore state after a crash", e[4]),
+            ("ai giải quyết tranh chấp đất đai", v[3]),
+        ],
+        long=[
+            ("what is kafka streams", long_text(e, 300, 0)),                       # ~1,100 tokens
+            ("how does a reranker score a passage", long_text(e, 450, 1)),         # ~1,700 tokens
+            ("thời hiệu khởi kiện hợp đồng là bao lâu", long_text(v, 600, 0)),   # Vietnamese, long
+            ("restore state after a crash", long_text(e, 2 * CAUSAL_MAX_LEN + 100, 4)),  # truncated
+            (long_text(e, 2 * CAUSAL_MAX_LEN + 100, 3), e[1]),                    # truncated (query side)
+        ],
+    )
+
+
+def qwen_tokenizer(extra_texts: tuple[str, ...] = ()):
+    """Qwen2/Qwen3 style: byte-level BPE behind Qwen's split regex and NFC, no BOS, <|endoftext|> as pad and
+    eos, <|im_start|>/<|im_end|> special, <think>/</think> added (not special), as Qwen3's tokenizer.json."""
+    from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    bpe.train_from_iterator(_training_texts() + list(extra_texts), trainers.BpeTrainer(
+        vocab_size=700, min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    data = json.loads(bpe.to_str())
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+    tok = Qwen2Tokenizer(vocab=data["model"]["vocab"], merges=merges, model_max_length=131072)
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.add_tokens([AddedToken("<think>", special=False, normalized=False),
+                    AddedToken("</think>", special=False, normalized=False)])
+    return tok
+
+
+def build_qwen3_causal_lm(work: Path):
+    """Qwen3-Reranker's case: a plain Qwen3 causal LM (q/k norms, tied embeddings, RoPE theta 1e6, 40,960
+    positions), no adapter. Needs transformers 5 (Qwen3 is not in 4.46)."""
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    tok = qwen_tokenizer(_QWEN_TEXTS)
+    config = Qwen3Config(vocab_size=len(tok), hidden_size=HIDDEN, intermediate_size=2 * HIDDEN,
+                         num_hidden_layers=LAYERS, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                         max_position_embeddings=40960, rope_parameters={"rope_type": "default", "rope_theta": 1e6},
+                         initializer_range=INIT_RANGE, tie_word_embeddings=True,
+                         bos_token_id=None, eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
+                         pad_token_id=tok.pad_token_id)
+    return _save(Qwen3ForCausalLM(config), tok, work / "model"), None
+
+
+GTE_MAX_LEN = 1024
+
+
+def build_gte_vi_legal(work: Path):
+    """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (transformers 5;
+    RoPE, 8,192 positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
+    from transformers import GteConfig, GteForSequenceClassification
+
+    tok = xlmr_tokenizer(model_max_length=8192)
+    config = GteConfig(vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2,
+                       intermediate_size=2 * HIDDEN, max_position_embeddings=8192, type_vocab_size=1, pad_token_id=1,
+                       initializer_range=INIT_RANGE, num_labels=1,
+                       rope_parameters={"rope_type": "default", "rope_theta": 160000.0})
+    return _save(GteForSequenceClassification(config), tok, work / "model"), None
+
+
 def build_bi_encoder(work: Path):
     from transformers import BertModel
 
@@ -256,6 +377,19 @@ class Fixture:
     settings: RerankerSettings
     pairs: Callable[[], list[Pair]]  # lengths chosen from the fixture's effective max_length
     export_args: dict = field(default_factory=dict)
+    # The transformers major version the builder needs (native GTE and Qwen3 arrived in 5); older ones
+    # can still check the committed directory (contract, replay), not rebuild or re-score it.
+    transformers_major: int = 4
+    # Reduced-precision variants exported beside model.onnx (the directory contract allows each to be absent).
+    variants: tuple[str, ...] = ("fp16", "int8")
+
+    def variant_files(self) -> list[str]:
+        return ["model.onnx"] + [f"model.{v}.onnx" for v in self.variants]
+
+    def buildable(self) -> bool:
+        import transformers
+
+        return int(transformers.__version__.split(".")[0]) >= self.transformers_major
 
 
 FIXTURES: dict[str, Fixture] = {f.name: f for f in [
@@ -273,6 +407,23 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             RerankerSettings(kind="decoder", max_length=80, pad_token_id=0, query_template="query: {query}",
                              document_template="document: {document}"),
             lambda: english_pairs(80) + vietnamese_pairs(80)[:2]),
+    Fixture("llama-causal-lm", 107, build_llama_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
+                             prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
+            causal_pairs, variants=_LLAMA_CAUSAL_VARIANTS),
+    # The >2 GB layout, forced (threshold 0): weights in model.onnx.data beside each graph, as a 7B export has.
+    Fixture("llama-causal-lm-external", 107, build_llama_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", prompt_prefix=MEDALPACA_PREFIX,
+                             prompt_template=MEDALPACA_TEMPLATE, prompt_suffix=MEDALPACA_SUFFIX),
+            causal_pairs, export_args={"external_threshold_bytes": 0}, variants=_LLAMA_CAUSAL_VARIANTS),
+    Fixture("qwen3-causal-lm", 108, build_qwen3_causal_lm,
+            RerankerSettings(kind="causal-lm", padding_side="left", max_length=CAUSAL_MAX_LEN,
+                             prompt_prefix=QWEN3_RERANKER_PREFIX, prompt_template=QWEN3_RERANKER_TEMPLATE,
+                             prompt_suffix=QWEN3_RERANKER_SUFFIX),
+            causal_pairs, transformers_major=5),
+    Fixture("gte-vi-legal", 109, build_gte_vi_legal,
+            RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=GTE_MAX_LEN),
+            lambda: vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4], transformers_major=5),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),
@@ -297,7 +448,8 @@ def build_one(out: Path, name: str, log=print) -> Path:
     with tempfile.TemporaryDirectory(prefix=f"fixture-{name}-") as scratch:
         model_dir, adapter_dir = build_source(name, Path(scratch))
         return export(ExportOptions(model=model_dir, adapter=adapter_dir, out=out / name,
-                                    settings=fixture_settings(name), fp16=True, int8=True, pairs=fixture.pairs(),
+                                    settings=fixture_settings(name), fp16="fp16" in fixture.variants,
+                                    int8="int8" in fixture.variants, pairs=fixture.pairs(),
                                     golden=True, save_hf=True, strict_variants=True, log=log,
                                     **fixture.export_args))
 

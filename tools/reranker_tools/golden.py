@@ -43,6 +43,10 @@ def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair
         reference, activation, logits, scores = _cross_encoder(model_dir, settings, pairs, max_length, batch_size,
                                                                **common)
         preprocessing = "strip"  # CrossEncoder strips both texts before tokenizing
+    elif settings.kind == "causal-lm":
+        reference, activation, logits, scores = _causal_lm(model_dir, settings, pairs, max_length, batch_size,
+                                                           tokenizer=tokenizer, **common)
+        preprocessing = "none"
     elif settings.kind == "decoder":
         reference, activation, logits, scores = _decoder(model_dir, settings, pairs, max_length, batch_size,
                                                          tokenizer=tokenizer, **common)
@@ -145,6 +149,37 @@ def _decoder(model_dir, settings, pairs, max_length, batch_size, *, tokenizer, a
         activated = logits
     scores = activated[:, settings.label_index or 0]
     return ("transformers AutoModelForSequenceClassification", activation, logits.numpy(), scores.numpy())
+
+
+def _causal_lm(model_dir, settings, pairs, max_length, batch_size, *, tokenizer, adapter, trust_remote_code,
+               num_labels):
+    """As Qwen3-Reranker's card: AutoModelForCausalLM (default attention, an independent reference to the
+    eager export), left-padded batches, logits[:, -1, [yes, no]], score = softmax over the two =
+    sigmoid(yes - no); `logits` is [yes - no]. Position ids are counted over real tokens, as generate()
+    does for left padding, so each score is the pair's own (see causal_lm.full_forward_label_logits)."""
+    from . import causal_lm
+
+    model = load_model(model_dir, "causal-lm", adapter, trust_remote_code=trust_remote_code, eager_attention=False)
+    ids = causal_lm.label_token_ids(tokenizer, settings.words)
+    if settings.label_token_ids is not None and list(settings.label_token_ids) != ids:
+        raise ToolError(f"label_words {settings.words} are ids {ids} for this tokenizer, reranker.json says "
+                        f"{settings.label_token_ids}")
+    pad = settings.pad_token_id if settings.pad_token_id is not None else tokenizer.pad_token_id
+    rows = causal_lm.prompt_ids(tokenizer, settings, pairs, max_length)
+    label_logits = []
+    for start in range(0, len(rows), batch_size):
+        inputs = causal_lm.left_padded(rows[start:start + batch_size], pad)
+        mask = torch.from_numpy(inputs["attention_mask"])
+        with torch.no_grad():
+            out = model(input_ids=torch.from_numpy(inputs["input_ids"]), attention_mask=mask,
+                        position_ids=causal_lm.positions(mask), use_cache=False)
+        pair_logits = out.logits[:, -1, ids].double()
+        label_logits.append(pair_logits)
+    label_logits = torch.cat(label_logits)
+    two = torch.softmax(label_logits, dim=-1)[:, 0]
+    logit = label_logits[:, 0] - label_logits[:, 1]
+    return (f"transformers {model.__class__.__name__} next-token logits {settings.words} = ids {ids}", "sigmoid",
+            logit.reshape(-1, 1).numpy(), two.numpy())
 
 
 def _bi_encoder(model_dir, settings, pairs, max_length, *, adapter, trust_remote_code, num_labels):

@@ -50,10 +50,10 @@ def load_model(model_dir: Path, kind: str, adapter: Optional[Path] = None, *, tr
     Eager attention by default: the SDPA code paths are harder to trace to ONNX, and eager is the
     plain math the exported graph should contain.
     """
-    from transformers import AutoModel, AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     config = load_config(model_dir, trust_remote_code, num_labels)
-    cls = AutoModel if kind == "bi-encoder" else AutoModelForSequenceClassification
+    cls = {"bi-encoder": AutoModel, "causal-lm": AutoModelForCausalLM}.get(kind, AutoModelForSequenceClassification)
     kwargs = dict(config=config, local_files_only=True, trust_remote_code=trust_remote_code,
                   torch_dtype=torch.float32, output_loading_info=True)
     if eager_attention:

@@ -21,7 +21,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 # Optional copy of the (merged) PyTorch model, so `golden` can be re-run on an exported directory.
 HF_SUBDIR = "hf"
 
-KINDS = ("cross-encoder", "bi-encoder", "decoder")
+KINDS = ("cross-encoder", "bi-encoder", "decoder", "causal-lm")
 ACTIVATIONS = ("sigmoid", "identity", "softmax")
 POOLINGS = ("cls", "mean")
 
@@ -41,6 +41,24 @@ _ST_ACTIVATION_NAMES = {
     "torch.nn.modules.linear.Identity": "identity",
     "torch.nn.modules.activation.Softmax": "softmax",
 }
+
+
+CAUSAL_LM_KEYS = ("prompt_prefix", "prompt_template", "prompt_suffix", "label_words", "label_token_ids")
+DEFAULT_LABEL_WORDS = ("yes", "no")
+
+# Documented examples (README "causal-lm"). Qwen3-Reranker's model card prompt, instruction included:
+QWEN3_RERANKER_PREFIX = ("<|im_start|>system\nJudge whether the Document meets the requirements based on the Query "
+                         "and the Instruct provided. Note that the answer can only be \"yes\" or \"no\".<|im_end|>\n"
+                         "<|im_start|>user\n")
+QWEN3_RERANKER_TEMPLATE = ("<Instruct>: Given a web search query, retrieve relevant passages that answer the query\n"
+                           "<Query>: {query}\n<Document>: {document}")
+QWEN3_RERANKER_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+# A MedAlpaca-style (Alpaca instruction format) relevance question for a medical QA LoRA:
+MEDALPACA_PREFIX = ("Below is an instruction that describes a task, paired with an input that provides further "
+                    "context. Write a response that appropriately completes the request.\n\n")
+MEDALPACA_TEMPLATE = ("### Instruction:\nDoes the passage answer the medical question? Answer yes or no.\n\n"
+                      "### Input:\nQuestion: {query}\nPassage: {document}\n\n")
+MEDALPACA_SUFFIX = "### Response:\n"
 
 
 class ToolError(Exception):
@@ -63,6 +81,14 @@ class RerankerSettings:
     normalize: bool = False
     name: str = ""
     version: str = ""
+    # causal-lm only (written only for that kind, so other kinds' reranker.json stay as they were):
+    # prompt = prompt_prefix (with the tokenizer's special tokens) + prompt_template(query, document)
+    # (truncated from its end) + prompt_suffix; score = sigmoid(logit(label_words[0]) - logit(label_words[1])).
+    prompt_prefix: Optional[str] = None
+    prompt_template: Optional[str] = None
+    prompt_suffix: Optional[str] = None
+    label_words: Optional[list] = None
+    label_token_ids: Optional[list] = None
 
     def validate(self) -> "RerankerSettings":
         if self.kind not in KINDS:
@@ -84,6 +110,20 @@ class RerankerSettings:
                 raise ToolError(f"bi-encoder needs pooling in {POOLINGS}, got {self.pooling!r}")
         elif self.pooling is not None:
             raise ToolError("pooling only applies to kind bi-encoder")
+        if self.kind == "causal-lm":
+            if self.prompt_template is None or "{query}" not in self.prompt_template \
+                    or "{document}" not in self.prompt_template:
+                raise ToolError(f"causal-lm needs a prompt_template with {{query}} and {{document}}, got "
+                                f"{self.prompt_template!r}")
+            if self.padding_side != "left":
+                raise ToolError("causal-lm rerankers use left padding (the graph reads the last position)")
+            if self.activation not in (None, "sigmoid") or self.label_index is not None:
+                raise ToolError("causal-lm scores are sigmoid(logit_yes - logit_no); activation/label_index do not apply")
+            if self.label_words is not None and (len(self.label_words) != 2 or not all(self.label_words)):
+                raise ToolError(f"label_words must be two words (positive, negative), got {self.label_words!r}")
+        elif any(v is not None for v in (self.prompt_prefix, self.prompt_template, self.prompt_suffix,
+                                         self.label_words, self.label_token_ids)):
+            raise ToolError("prompt_* and label_* settings only apply to kind causal-lm")
         if self.kind == "decoder" and self.padding_side != "right":
             # LlamaForSequenceClassification pools the token before the first pad id; with left
             # padding that index points at the wrong token.
@@ -91,7 +131,22 @@ class RerankerSettings:
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.kind != "causal-lm":
+            for key in CAUSAL_LM_KEYS:
+                data.pop(key)
+        return data
+
+    @property
+    def words(self) -> list[str]:
+        return list(self.label_words or DEFAULT_LABEL_WORDS)
+
+    def prompt_body(self, query: str, document: str) -> str:
+        """prompt_template with the (templated) query and document; the document is put in last, as Java does."""
+        template = self.prompt_template
+        at = template.index("{document}")
+        return (template[:at].replace("{query}", query) + document
+                + template[at + len("{document}"):].replace("{query}", query))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RerankerSettings":
@@ -161,6 +216,8 @@ def default_activation(config) -> str:
 
 def check_head(settings: RerankerSettings, config) -> None:
     """Reject activation/label_index combinations that do not pick one score out of the logits."""
+    if settings.kind == "causal-lm":
+        return  # two label words, validated with the tokenizer (causal_lm.label_token_ids)
     if settings.kind == "bi-encoder":
         if settings.activation not in (None, "identity") or settings.label_index is not None:
             raise ToolError("bi-encoder scores are cosine similarities; activation/label_index do not apply")

@@ -52,13 +52,15 @@ def input_names(with_token_type_ids: bool) -> list[str]:
 
 
 def export_fp32(model, sample: dict[str, np.ndarray], path: Path, *, output_name: str, with_token_type_ids: bool,
-                decoder: bool, external_threshold_bytes: int = DEFAULT_EXTERNAL_THRESHOLD_BYTES) -> None:
-    """Trace `model` on `sample` (a padded tokenized batch) and write `path` (+ external data if big)."""
+                decoder: bool, external_threshold_bytes: int = DEFAULT_EXTERNAL_THRESHOLD_BYTES,
+                module: torch.nn.Module | None = None) -> None:
+    """Trace `model` on `sample` (a padded tokenized batch) and write `path` (+ external data if big).
+    `module`, if given, is traced instead of the standard wrapper (causal-lm's LabelLogits)."""
     names = input_names(with_token_type_ids)
     args = tuple(torch.from_numpy(np.asarray(sample[n], dtype=np.int64)) for n in names)
     dynamic_axes = {n: {0: "batch", 1: "sequence"} for n in names}
     dynamic_axes[output_name] = {0: "batch"} if output_name == "logits" else {0: "batch", 1: "sequence"}
-    wrapper = _Wrapper(model, output_name, with_token_type_ids, decoder).eval()
+    wrapper = (module if module is not None else _Wrapper(model, output_name, with_token_type_ids, decoder)).eval()
     # torch writes one file per tensor for >2 GB models; trace into a scratch dir and re-save below.
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".onnx-trace-") as scratch:
         traced = Path(scratch) / "traced.onnx"

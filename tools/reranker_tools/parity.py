@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import causal_lm
 from .model_dir import ToolError
 from .pairs import Pair, query_groups
 from .scoring import activate, cosine, pool
@@ -53,6 +54,9 @@ class Batch:
 
 
 def encode(tokenizer, settings, pairs: list[Pair], max_length: int) -> Batch:
+    if settings.kind == "causal-lm":
+        rows = causal_lm.prompt_ids(tokenizer, settings, pairs, max_length)
+        return Batch(causal_lm.left_padded(rows, settings.pad_token_id), len(pairs))
     queries = [settings.format_query(p["query"]) for p in pairs]
     documents = [settings.format_document(p["document"]) for p in pairs]
     if settings.kind == "bi-encoder":
@@ -88,6 +92,8 @@ def run_torch(model, inputs: dict[str, np.ndarray], input_names: list[str], outp
 
 
 def scores(settings, activation: str, outputs: np.ndarray, batch: Batch) -> np.ndarray:
+    if settings.kind == "causal-lm":
+        return causal_lm.scores(outputs)[1]
     if settings.kind == "bi-encoder":
         emb = pool(outputs, batch.inputs["attention_mask"], settings.pooling, settings.normalize)
         return cosine(emb[: batch.n_pairs], emb[batch.n_pairs:])
@@ -117,7 +123,11 @@ def check(model, tokenizer, settings, activation: str, out_dir: Path, variants: 
     batch = encode(tokenizer, settings, pairs, max_length)
     mask = batch.inputs["attention_mask"]
     decoder = settings.kind == "decoder"
-    reference = run_torch(model, batch.inputs, input_names, output_name, decoder)
+    if settings.kind == "causal-lm":
+        # The whole CausalLM forward and its [batch, seq, vocab] logits: checks the graph's gather too.
+        reference = causal_lm.full_forward_label_logits(model, batch.inputs, settings.label_token_ids)
+    else:
+        reference = run_torch(model, batch.inputs, input_names, output_name, decoder)
     ref_scores = scores(settings, activation, reference, batch)
     scale = max(1.0, float(np.max(np.abs(reference[mask.astype(bool)] if reference.ndim == 3 else reference))))
     results = []

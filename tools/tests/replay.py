@@ -33,6 +33,32 @@ def java_max_length(model_dir: Path) -> int:
     return min(v for v in values if v is not None)
 
 
+def _replay_causal_lm(settings, golden, tokenizer, max_length, session):
+    """Prefix with special tokens, the templated middle cut to what is left, the suffix; left padding;
+    logit = yes - no. The label ids come from the tokenizer and must be the ones the graph was exported for."""
+    tokenizer.no_truncation()
+    labels = [tokenizer.encode(w, add_special_tokens=False).ids for w in settings["label_words"]]
+    assert [ids[0] for ids in labels] == settings["label_token_ids"] and all(len(ids) == 1 for ids in labels)
+    prefix = tokenizer.encode(settings["prompt_prefix"] or "", add_special_tokens=True).ids
+    suffix = tokenizer.encode(settings["prompt_suffix"], add_special_tokens=False).ids if settings["prompt_suffix"] else []
+    room = max_length - len(prefix) - len(suffix)
+    rows = []
+    for p in golden["pairs"]:
+        template = settings["prompt_template"]
+        at = template.index("{document}")
+        body = template[:at].replace("{query}", p["query"]) + p["document"] + template[at + 10:].replace("{query}", p["query"])
+        rows.append(prefix + tokenizer.encode(body, add_special_tokens=False).ids[:room] + suffix)
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), settings["pad_token_id"], dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row):] = row
+        mask[i, width - len(row):] = 1
+    two = session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float64)
+    logit = two[:, 0] - two[:, 1]
+    return logit.reshape(-1, 1), 1.0 / (1.0 + np.exp(-logit))
+
+
 def java_activation(model_dir: Path) -> str:
     settings, config = _read(model_dir / "reranker.json"), _read(model_dir / "config.json")
     if settings["activation"] is not None:
@@ -53,6 +79,9 @@ def replay(model_dir: Path, onnx_file: str = "model.onnx") -> tuple[np.ndarray, 
                              pad_token=tokenizer.id_to_token(settings["pad_token_id"]))
     session = ort.InferenceSession(str(model_dir / onnx_file), providers=["CPUExecutionProvider"])
     wanted = [i.name for i in session.get_inputs()]
+    if settings["kind"] == "causal-lm":
+        return _replay_causal_lm(settings, golden, Tokenizer.from_file(str(model_dir / "tokenizer.json")), max_length,
+                                 session)
     strip = golden["text_preprocessing"] == "strip"
 
     def text(value: str, template: str | None, slot: str) -> str:

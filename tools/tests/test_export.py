@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from conftest import PARITY_ATOL, TOOLS
+from conftest import FIXTURES_DIR, PARITY_ATOL, TOOLS
 from replay import replay
 from reranker_tools import onnx_export, parity
 from reranker_tools.cli import main
@@ -196,3 +196,78 @@ def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "reranker_tools", "export", "--help"], cwd=TOOLS,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "--adapter" in result.stdout
+
+
+def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
+    """A directory shaped like the Vietnamese seed's (model_type "new", Alibaba's config keys and fused
+    weight names, remote code that is not available offline), written from the gte-vi-legal fixture,
+    exports as native GTE with the fixture's own scores. transformers 4 has no native GTE: it is refused
+    with the version it needs."""
+    import transformers
+
+    from reranker_tools.gte_new import to_alibaba_new
+
+    fixture = FIXTURES_DIR / "gte-vi-legal"
+    seed = to_alibaba_new(fixture / "hf", tmp_path / "seed")
+    config = json.loads((seed / "config.json").read_text(encoding="utf-8"))
+    assert config["model_type"] == "new" and "rope_theta" in config and "auto_map" in config
+    golden = json.loads((fixture / "golden.json").read_text(encoding="utf-8"))
+    picked = [golden["pairs"][i] for i in (0, 2, 8)]  # short, truncated at 1,024, and far longer
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"query": p["query"], "document": p["document"]}) + "\n" for p in picked),
+                     encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["export", "--model", str(seed), "--out", str(out), "--kind", "cross-encoder", "--activation",
+                 "sigmoid", "--max-length", "1024", "--pairs", str(pairs)])
+    captured = capsys.readouterr()
+    if int(transformers.__version__.split(".")[0]) < 5:
+        assert code == 1 and "transformers 5" in captured.err
+        return
+    assert code == 0, captured.err
+    assert "converted to native GTE" in captured.out
+    exported = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert exported["model_type"] == "gte" and exported["rope_parameters"]["rope_theta"] == 160000.0
+    again = json.loads((out / "golden.json").read_text(encoding="utf-8"))["pairs"]
+    assert [abs(a["score"] - b["score"]) for a, b in zip(again, picked)] == pytest.approx([0, 0, 0], abs=1e-6)
+
+
+def test_causal_lm_base_plus_lora_exports_two_label_logits(tmp_path, capsys):
+    """MedAlpaca's case through the CLI: a LLaMA causal LM and its LoRA adapter, merged; the graph returns
+    [batch, 2] (the label words' logits at the last position), the ids come from the tokenizer, and the
+    adapter changes the scores."""
+    from reranker_tools.fixtures import build_source
+    from reranker_tools.model_dir import MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE
+
+    base, adapter = build_source("llama-causal-lm", tmp_path / "src")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps(p) + "\n" for p in english_pairs(40)[:6]), encoding="utf-8")
+    prompt = ["--kind", "causal-lm", "--prompt-prefix", MEDALPACA_PREFIX, "--prompt-template", MEDALPACA_TEMPLATE,
+              "--prompt-suffix", MEDALPACA_SUFFIX, "--max-length", "256", "--pairs", str(pairs)]
+    assert _export(base, tmp_path / "merged", *prompt, adapter=adapter) == 0, capsys.readouterr().err
+    assert _export(base, tmp_path / "base", *prompt) == 0, capsys.readouterr().err
+    settings = json.loads((tmp_path / "merged" / "reranker.json").read_text(encoding="utf-8"))
+    assert settings["padding_side"] == "left" and settings["label_words"] == ["yes", "no"]
+    output = onnx.load(str(tmp_path / "merged" / "model.onnx")).graph.output[0]
+    assert [d.dim_value or d.dim_param for d in output.type.tensor_type.shape.dim] == ["batch", 2]
+    merged, plain = (json.loads((tmp_path / d / "golden.json").read_text(encoding="utf-8"))["pairs"]
+                     for d in ("merged", "base"))
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(merged, plain)) > 1e-3, "the adapter matters"
+    logits, scores = replay(tmp_path / "merged")
+    assert np.max(np.abs(scores - np.array([p["score"] for p in merged]))) < 1e-4
+
+
+@pytest.mark.parametrize("layout", ["safetensors", "bin"])
+def test_adapter_written_by_peft_071_merges_in_export(sources, tmp_path, layout, capsys):
+    """An adapter directory as the real PEFT 0.7.1 wrote it (tests/data/peft-0.7.1: its config fields,
+    `modules_to_save: null` with the classifier saved under its plain name, .safetensors or .bin) merges in
+    `export`: the head and the LoRA weights both land, so the scores equal the same adapter's as the
+    current PEFT writes it (the roberta-lora fixture, same seed)."""
+    adapter = TOOLS / "tests" / "data" / "peft-0.7.1" / layout
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    assert config["modules_to_save"] is None and "use_dora" not in config
+    base, current = sources["roberta-lora"]
+    old_out, new_out = tmp_path / "old", tmp_path / "new"
+    assert _export(base, old_out, "--kind", "cross-encoder", adapter=adapter) == 0, capsys.readouterr().err
+    assert _export(base, new_out, "--kind", "cross-encoder", adapter=current) == 0, capsys.readouterr().err
+    old, new = (json.loads((d / "golden.json").read_text(encoding="utf-8"))["pairs"] for d in (old_out, new_out))
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(old, new)) < 1e-6

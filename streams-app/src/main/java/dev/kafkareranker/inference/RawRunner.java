@@ -1,6 +1,5 @@
 package dev.kafkareranker.inference;
 
-import dev.kafkareranker.model.ModelKind;
 import dev.kafkareranker.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +30,7 @@ public final class RawRunner implements AutoCloseable {
         OnnxModel model = OnnxModel.open(spec, options);
         ModelInputs.check(model);
         TextEncoder encoder = new TextEncoder(spec);
-        ScoringMethod method = spec.kind() == ModelKind.BI_ENCODER ? new BiEncoderMethod(spec, encoder) : new CrossEncoderMethod(spec, encoder);
+        ScoringMethod method = Scorers.method(spec, encoder);
         return new RawRunner(spec, options, new OnnxRowModel(spec, model), method, encoder);
     }
 

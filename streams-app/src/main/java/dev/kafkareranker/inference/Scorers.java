@@ -12,6 +12,15 @@ public final class Scorers {
     private Scorers() {
     }
 
+    /** The scoring method of the spec's kind. */
+    static ScoringMethod method(ModelSpec spec, TextEncoder encoder) {
+        return switch (spec.kind()) {
+            case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
+            case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
+            case CAUSAL_LM -> new CausalLmMethod(spec, encoder);
+        };
+    }
+
     public static InferenceEngine open(ModelSpec spec, InferenceOptions options) {
         return open(spec, options, java.util.function.UnaryOperator.identity());
     }
@@ -23,18 +32,15 @@ public final class Scorers {
         try {
             ModelInputs.check(model);
             TextEncoder encoder = new TextEncoder(spec);
-            ScoringMethod method = switch (spec.kind()) {
-                case BI_ENCODER -> new BiEncoderMethod(spec, encoder);
-                case CROSS_ENCODER, DECODER -> new CrossEncoderMethod(spec, encoder);
-            };
+            ScoringMethod method = method(spec, encoder);
             InferenceOptions.Health health = options.health();
             InferenceEngine scorer = new InferenceEngine(spec, method, wrap.apply(new OnnxRowModel(spec, model)), encoder,
                     new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
                             options.maxPaddingRatio(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff()),
                     model.executionProvider(), health.requestTimeout());
-            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {}",
+            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {} tokens (from {})",
                     spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
-                    model.inputNames(), spec.maxLength());
+                    model.inputNames(), encoder.maxLength(), spec.maxLengthSource());
             return scorer;
         } catch (RuntimeException e) {
             model.close();

@@ -20,15 +20,38 @@ final class TextEncoder implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
 
     TextEncoder(ModelSpec spec) {
+        this(spec, spec.maxLength(), true);
+    }
+
+    /**
+     * @param maxLength          truncation length (the spec's, or less where the caller adds tokens around the text)
+     * @param addSpecialTokens   whether the tokenizer's post-processor adds its special tokens (CLS/SEP, BOS)
+     */
+    TextEncoder(ModelSpec spec, int maxLength, boolean addSpecialTokens) {
         try {
             tokenizer = HuggingFaceTokenizer.newInstance(spec.tokenizerFile(), Map.of(
-                    "addSpecialTokens", "true",
+                    "addSpecialTokens", Boolean.toString(addSpecialTokens),
                     "truncation", "true",
                     "padding", "false",
-                    "maxLength", Integer.toString(spec.maxLength())));
+                    "maxLength", Integer.toString(maxLength),
+                    // DJL defaults modelMaxLength to 512 and lowers any larger maxLength to it with only
+                    // a warning; the directory already decided the model's limit (ModelDirectory).
+                    "modelMaxLength", Integer.toString(maxLength)));
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException("Cannot load the tokenizer " + spec.tokenizerFile() + ": " + e.getMessage(), e);
         }
+        if (tokenizer.getMaxLength() != maxLength) {
+            // Any other library default that shortens encodings must fail here, not cut text silently.
+            int actual = tokenizer.getMaxLength();
+            tokenizer.close();
+            throw new ModelLoadException("The tokenizer " + spec.tokenizerFile() + " truncates at " + actual
+                    + " tokens but the model directory asks for " + maxLength + " (" + spec.maxLengthSource() + ")");
+        }
+    }
+
+    /** The length encodings are truncated to. */
+    int maxLength() {
+        return tokenizer.getMaxLength();
     }
 
     List<Encoded> encodePairs(String query, List<String> passages) {
@@ -41,6 +64,21 @@ final class TextEncoder implements AutoCloseable {
 
     List<Encoded> encodeTexts(List<String> texts) {
         return convert(tokenizer.batchEncode(texts));
+    }
+
+    /** One text's ids, truncated to the max length, with or without the tokenizer's special tokens. */
+    long[] encodeText(String text, boolean addSpecialTokens) {
+        return tokenizer.encode(text, addSpecialTokens, false).getIds();
+    }
+
+    /** Many texts' ids, as {@link #encodeText}. */
+    List<long[]> encodeTexts(List<String> texts, boolean addSpecialTokens) {
+        Encoding[] encodings = tokenizer.batchEncode(texts, addSpecialTokens, false);
+        List<long[]> out = new ArrayList<>(encodings.length);
+        for (Encoding e : encodings) {
+            out.add(e.getIds());
+        }
+        return out;
     }
 
     private static List<Encoded> convert(Encoding[] encodings) {

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +28,8 @@ public final class ModelDirectory {
     public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
 
     /** model_type values whose position ids start after the pad id, so max positions overstate the length. */
-    private static final Set<String> OFFSET_POSITION_MODELS = Set.of("roberta", "xlm-roberta", "camembert", "longformer");
+    private static final Set<String> OFFSET_POSITION_MODELS = Set.of("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert",
+            "longformer", "data2vec-text", "roberta-prelayernorm", "mpnet", "ibert", "luke", "markuplm");
     /** tokenizer_config.json writes this huge number when it knows no limit. */
     private static final long NO_TOKENIZER_LIMIT = 1_000_000L;
 
@@ -71,11 +74,14 @@ public final class ModelDirectory {
         String configFile = dir.resolve(CONFIG_JSON).toString();
 
         ModelKind kind = ModelKind.parse(text(reranker, "kind").orElse("cross-encoder"), rerankerFile);
-        int numLabels = kind == ModelKind.BI_ENCODER ? 0 : numLabels(config);
-        Activation activation = activation(reranker, config, numLabels, rerankerFile);
-        int labelIndex = labelIndex(reranker, numLabels, rerankerFile, configFile);
+        boolean causalLm = kind == ModelKind.CAUSAL_LM;
+        // A causal-lm graph returns the two label words' logits; config.json's id2label is generation's default.
+        int numLabels = kind == ModelKind.BI_ENCODER ? 0 : causalLm ? 2 : numLabels(config);
+        Activation activation = causalLm ? causalLmActivation(reranker, rerankerFile) : activation(reranker, config, numLabels, rerankerFile);
+        int labelIndex = causalLm ? 0 : labelIndex(reranker, numLabels, rerankerFile, configFile);
         long padId = padTokenId(reranker, config, tokenizer, kind, rerankerFile, configFile);
         checkVocabularyFits(tokenizer, config, configFile);
+        MaxLength maxLength = maxLength(reranker, config, tokenizerConfig, dir);
 
         return new ModelSpec(
                 text(reranker, "name").orElse(dir.getFileName().toString()),
@@ -86,13 +92,72 @@ public final class ModelDirectory {
                 activation,
                 labelIndex,
                 numLabels,
-                maxLength(reranker, config, tokenizerConfig, dir),
+                maxLength.value(),
+                maxLength.source(),
                 padId,
-                text(reranker, "padding_side").map(side -> parsePaddingSide(side, rerankerFile)).orElse(false),
+                padLeft(reranker, kind, rerankerFile),
                 text(reranker, "query_template"),
                 text(reranker, "document_template"),
                 Pooling.parse(text(reranker, "pooling").orElse("cls"), rerankerFile),
-                reranker.path("normalize").asBoolean(true));
+                reranker.path("normalize").asBoolean(true),
+                causalLm ? Optional.of(prompt(reranker, rerankerFile)) : Optional.empty());
+    }
+
+    /** sigmoid(yes - no) is the softmax over the two words; any other activation would change what the score means. */
+    private static Activation causalLmActivation(JsonNode reranker, String rerankerFile) {
+        Optional<String> configured = text(reranker, "activation");
+        if (configured.isPresent() && Activation.parse(configured.get(), rerankerFile) != Activation.SIGMOID) {
+            throw new ModelLoadException(rerankerFile + ": activation '" + configured.get() + "' with kind causal-lm; its score is"
+                    + " sigmoid(logit_yes - logit_no): remove activation or set it to sigmoid");
+        }
+        return Activation.SIGMOID;
+    }
+
+    private static boolean padLeft(JsonNode reranker, ModelKind kind, String rerankerFile) {
+        Optional<Boolean> configured = text(reranker, "padding_side").map(side -> parsePaddingSide(side, rerankerFile));
+        if (kind == ModelKind.CAUSAL_LM) {
+            // The exported graph reads the last position, which is the last real token only with left padding.
+            if (configured.isPresent() && !configured.get()) {
+                throw new ModelLoadException(rerankerFile + ": padding_side 'right' with kind causal-lm; its graph reads the"
+                        + " next-token logits at the last position, so padding must be on the left: set padding_side to left");
+            }
+            return true;
+        }
+        return configured.orElse(false);
+    }
+
+    private static CausalLmPrompt prompt(JsonNode reranker, String rerankerFile) {
+        String template = text(reranker, "prompt_template").orElseThrow(() -> new ModelLoadException(rerankerFile
+                + ": kind causal-lm needs prompt_template, the text with {query} and {document} that asks whether the"
+                + " document answers the query (see README, 'causal-lm')"));
+        for (String placeholder : new String[] {"{query}", "{document}"}) {
+            if (!template.contains(placeholder)) {
+                throw new ModelLoadException(rerankerFile + ": prompt_template '" + template + "' has no " + placeholder);
+            }
+        }
+        List<String> words = new ArrayList<>();
+        JsonNode labelWords = reranker.path("label_words");
+        if (labelWords.isMissingNode() || labelWords.isNull()) {
+            words.addAll(List.of("yes", "no"));
+        } else {
+            for (JsonNode word : labelWords) {
+                words.add(word.asText());
+            }
+            if (!labelWords.isArray() || words.size() != 2 || words.stream().anyMatch(String::isEmpty)) {
+                throw new ModelLoadException(rerankerFile + ": label_words " + labelWords
+                        + " must be two words, the positive then the negative, e.g. [\"yes\", \"no\"]");
+            }
+        }
+        Optional<List<Long>> ids = Optional.empty();
+        JsonNode labelIds = reranker.path("label_token_ids");
+        if (!labelIds.isMissingNode() && !labelIds.isNull()) {
+            if (!labelIds.isArray() || labelIds.size() != 2) {
+                throw new ModelLoadException(rerankerFile + ": label_token_ids " + labelIds + " must be two token ids");
+            }
+            ids = Optional.of(List.of(labelIds.get(0).asLong(), labelIds.get(1).asLong()));
+        }
+        return new CausalLmPrompt(
+                reranker.path("prompt_prefix").asText(""), template, reranker.path("prompt_suffix").asText(""), words, ids);
     }
 
     /** The file of {@code variant} in {@code dir}, if the directory has it. */
@@ -169,28 +234,71 @@ public final class ModelDirectory {
         throw new ModelLoadException("No pad id found: set pad_token_id in " + rerankerFile + " or " + configFile);
     }
 
-    private static int maxLength(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
-        long limit = Long.MAX_VALUE;
-        if (reranker.hasNonNull("max_length")) {
-            limit = Math.min(limit, reranker.get("max_length").asLong());
-        }
+    /**
+     * The longest encoding the model can take, with no library default in between: the smallest of
+     * tokenizer_config.json's model_max_length (its "no limit" marker ignored) and config.json's
+     * positions (less the RoBERTa-family offset). reranker.json's max_length may lower it; asking for
+     * more than the model holds is an error, not a silent cut.
+     */
+    private static MaxLength maxLength(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
+        long modelLimit = Long.MAX_VALUE;
+        String modelLimitSource = null;
+        List<String> sources = new ArrayList<>();
         long tokenizerMax = tokenizerConfig.path("model_max_length").asLong(Long.MAX_VALUE);
-        if (tokenizerMax < NO_TOKENIZER_LIMIT) {
-            limit = Math.min(limit, tokenizerMax);
+        if (tokenizerConfig.hasNonNull("model_max_length")) {
+            if (tokenizerMax < NO_TOKENIZER_LIMIT) {
+                modelLimit = tokenizerMax;
+                modelLimitSource = TOKENIZER_CONFIG_JSON + " model_max_length " + tokenizerMax;
+                sources.add(modelLimitSource);
+            } else {
+                sources.add(TOKENIZER_CONFIG_JSON + " model_max_length (no limit: ignored)");
+            }
         }
         if (config.hasNonNull("max_position_embeddings")) {
-            long positions = config.get("max_position_embeddings").asLong();
+            long table = config.get("max_position_embeddings").asLong();
+            long positions = table;
             String type = config.path("model_type").asText("").toLowerCase(Locale.ROOT);
+            String source = CONFIG_JSON + " max_position_embeddings " + table;
             if (OFFSET_POSITION_MODELS.contains(type)) {
-                positions -= config.path("pad_token_id").asLong(1) + 1;
+                // transformers' create_position_ids_from_input_ids: real positions start at
+                // padding_idx + 1, so the table holds pad_token_id + 1 fewer tokens.
+                long padId = config.path("pad_token_id").asLong(1);
+                positions -= padId + 1;
+                source += " - (pad_token_id " + padId + " + 1) for " + type + " = " + positions;
             }
-            limit = Math.min(limit, positions);
+            sources.add(source);
+            if (positions < modelLimit) {
+                modelLimit = positions;
+                modelLimitSource = source;
+            }
         }
-        if (limit == Long.MAX_VALUE) {
-            throw new ModelLoadException(dir + ": no maximum length is known; set max_length in " + RERANKER_JSON);
+        if (reranker.hasNonNull("max_length")) {
+            long configured = reranker.get("max_length").asLong();
+            String file = dir.resolve(RERANKER_JSON).toString();
+            if (configured < 1) {
+                throw new ModelLoadException(file + ": max_length " + configured + " must be at least 1");
+            }
+            if (configured > modelLimit) {
+                throw new ModelLoadException(file + ": max_length " + configured + " is more than the model can take ("
+                        + modelLimit + ", from " + modelLimitSource + "); lower max_length in " + RERANKER_JSON
+                        + " to at most " + modelLimit + " or remove it");
+            }
+            return new MaxLength((int) configured, RERANKER_JSON + " max_length " + configured + "; model limits: "
+                    + (sources.isEmpty() ? "none stated" : String.join(", ", sources)));
         }
-        return (int) limit;
+        if (modelLimit == Long.MAX_VALUE) {
+            throw new ModelLoadException(dir + ": no maximum length is known (neither " + TOKENIZER_CONFIG_JSON
+                    + " model_max_length nor " + CONFIG_JSON + " max_position_embeddings); set max_length in " + RERANKER_JSON);
+        }
+        if (modelLimit > Integer.MAX_VALUE) {
+            throw new ModelLoadException(dir + ": maximum length " + modelLimit + " (" + modelLimitSource
+                    + ") is not a usable length; set max_length in " + RERANKER_JSON);
+        }
+        return new MaxLength((int) modelLimit, modelLimitSource + "; model limits: " + String.join(", ", sources));
     }
+
+    /** A length and the file and setting it came from, for the start-up log. */
+    private record MaxLength(int value, String source) {}
 
     private static void checkVocabularyFits(Path tokenizer, JsonNode config, String configFile) {
         if (!config.hasNonNull("vocab_size")) {

@@ -7,7 +7,12 @@ public enum ModelKind {
     /** Query and passage embedded alone; the score is their cosine. */
     BI_ENCODER("bi-encoder"),
     /** A causal LM with a one-label head read at the last non-pad token (RankLLaMA style). */
-    DECODER("decoder");
+    DECODER("decoder"),
+    /**
+     * A causal LM asked whether the document answers the query; the score comes from the next-token
+     * logits of two label words ("yes" against "no") at the last position (Qwen3-Reranker style).
+     */
+    CAUSAL_LM("causal-lm");
 
     private final String configName;
 
@@ -25,6 +30,6 @@ public enum ModelKind {
                 return kind;
             }
         }
-        throw new ModelLoadException(file + ": kind '" + value + "' is not one of cross-encoder, bi-encoder, decoder");
+        throw new ModelLoadException(file + ": kind '" + value + "' is not one of cross-encoder, bi-encoder, decoder, causal-lm");
     }
 }

@@ -16,12 +16,14 @@ import java.util.Optional;
  * @param labelIndex      the logit that is the score (0 for one-label heads)
  * @param numLabels       width of the head; 0 for bi-encoders
  * @param maxLength       tokens per sequence after truncation: the smallest of the tokenizer's, the model's and reranker.json's
+ * @param maxLengthSource where {@code maxLength} came from and the limits it was checked against, for the start-up log
  * @param padTokenId      id used for padding
  * @param padLeft         pad on the left (decoders trained so) instead of the right
  * @param queryTemplate   format applied to the query, {@code {query}} replaced; empty = as is
  * @param documentTemplate format applied to the passage, {@code {document}} replaced; empty = as is
  * @param pooling         bi-encoder pooling
  * @param normalize       bi-encoder: L2-normalize embeddings (cosine is computed either way)
+ * @param prompt          causal-lm: the prompt and label words; empty for other kinds
  */
 public record ModelSpec(
         String name,
@@ -33,12 +35,14 @@ public record ModelSpec(
         int labelIndex,
         int numLabels,
         int maxLength,
+        String maxLengthSource,
         long padTokenId,
         boolean padLeft,
         Optional<String> queryTemplate,
         Optional<String> documentTemplate,
         Pooling pooling,
-        boolean normalize) {
+        boolean normalize,
+        Optional<CausalLmPrompt> prompt) {
 
     public String formatQuery(String query) {
         return queryTemplate.map(t -> t.replace("{query}", query)).orElse(query);
@@ -50,7 +54,7 @@ public record ModelSpec(
 
     /** The same model with another ONNX file (an fp16 or int8 variant). */
     public ModelSpec withModelFile(Path file) {
-        return new ModelSpec(name, version, kind, file, tokenizerFile, activation, labelIndex, numLabels, maxLength,
-                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize);
+        return new ModelSpec(name, version, kind, file, tokenizerFile, activation, labelIndex, numLabels, maxLength, maxLengthSource,
+                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize, prompt);
     }
 }

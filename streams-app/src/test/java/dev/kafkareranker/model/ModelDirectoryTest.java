@@ -67,6 +67,34 @@ class ModelDirectoryTest {
     }
 
     @Test
+    void aMaxLengthBeyondTheModelIsRefusedNamingTheSettingAndTheLimitsFile() throws IOException {
+        roberta("""
+                {"model_type": "xlm-roberta", "num_labels": 1, "vocab_size": 5, "max_position_embeddings": 8194, "pad_token_id": 1}""");
+        write("tokenizer_config.json", "{\"model_max_length\": 1000000000000000019884624838656}");
+        ModelSpec spec = ModelDirectory.load(dir);
+        assertEquals(8192, spec.maxLength(), "XLM-R positions start after pad_token_id + 1");
+        assertTrue(spec.maxLengthSource().contains("config.json max_position_embeddings 8194"), spec.maxLengthSource());
+
+        write("reranker.json", "{\"max_length\": 8193}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir));
+        assertTrue(e.getMessage().contains("max_length 8193") && e.getMessage().contains("reranker.json")
+                && e.getMessage().contains("8192") && e.getMessage().contains("config.json max_position_embeddings"), e.getMessage());
+
+        write("reranker.json", "{\"max_length\": 1024}");
+        spec = ModelDirectory.load(dir);
+        assertEquals(1024, spec.maxLength());
+        assertTrue(spec.maxLengthSource().startsWith("reranker.json max_length"), spec.maxLengthSource());
+    }
+
+    @Test
+    void ropeModelsUseAllTheirPositions() throws IOException {
+        roberta("""
+                {"model_type": "gte", "num_labels": 1, "vocab_size": 5, "max_position_embeddings": 8192, "pad_token_id": 1}""");
+        write("tokenizer_config.json", "{\"model_max_length\": 8192}");
+        assertEquals(8192, ModelDirectory.load(dir).maxLength(), "no RoBERTa offset for RoPE positions");
+    }
+
+    @Test
     void threeLabelNliHeadsNeedALabelIndex() throws IOException {
         roberta("""
                 {"model_type": "xlm-roberta", "max_position_embeddings": 514, "pad_token_id": 1,

@@ -23,12 +23,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  *
  * <p>The decoder fixture is held to the score tolerance only: its hidden size of 32 leaves int8
  * errors of about 0.05 against a golden top-3 gap of 0.037, and it does swap that pair. Dynamic int8
- * is not what a decoder reranker should be served with; fp16 on a GPU is.
+ * is not what a decoder reranker should be served with; fp16 on a GPU is. The gte fixture is held to
+ * the score tolerance only as well: its random head puts documents of a query within 0.005 of each
+ * other, less than its int8 error (0.04 measured). llama-causal-lm is not here: its int8 scores drift
+ * 0.22 (measured), as dynamic int8 of a 32-wide LLaMA's yes/no logits is not a usable approximation;
+ * causal-LM rerankers are for fp16 on a GPU.
  */
 class Int8VariantTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"bert-cross-encoder", "roberta-lora", "xlmr-vi-legal", "xlmr-nli-3label", "llama-decoder", "bi-encoder"})
+    @ValueSource(strings = {"bert-cross-encoder", "roberta-lora", "xlmr-vi-legal", "xlmr-nli-3label", "llama-decoder", "bi-encoder",
+            "gte-vi-legal", "qwen3-causal-lm"})
     void int8ScoresStayNearTheReference(String fixture) throws Exception {
         ModelSpec spec = ModelDirectory.load(FixtureParityTest.FIXTURES.resolve(fixture));
         List<FixtureParityTest.Pair> pairs = FixtureParityTest.golden(fixture);
@@ -58,7 +63,7 @@ class Int8VariantTest {
             System.out.printf("int8 %s: max |score - golden| = %.4f, top-3 order kept in %d of %d queries%n", fixture, worst, sameOrder, groups);
             assertTrue(worst <= 0.1, fixture + ": int8 scores drift " + worst + " from the reference");
             assertTrue(groups > 0);
-            if (!fixture.equals("llama-decoder")) {
+            if (!fixture.equals("llama-decoder") && !fixture.equals("gte-vi-legal")) {
                 assertEquals(groups, sameOrder, fixture + ": int8 changed a top-3 order");
             }
         }
