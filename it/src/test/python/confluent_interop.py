@@ -1,0 +1,145 @@
+"""Confluent's own Python client on the reranker's topics, for ConfluentInteropIT.
+
+  produce  candidates written by Confluent's AvroSerializer (auto-registering the .avsc as given, or the
+           same schema with an added optional field: --evolved), keyed by query id
+  consume  results read by Confluent's AvroDeserializer with read_committed; prints one JSON summary line
+  refused  registers an incompatible change of the candidate schema and prints the registry's answer
+  lookup   looks the .avsc given up under TOPIC-value, as Confluent's serializers do with
+           auto.register.schemas=false, and prints the id the registry answers (or its error)
+
+Every command prints one JSON line on stdout; the Java test reads the last one.
+"""
+import argparse
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+
+def candidate_schema(path, extra_field=None):
+    with open(path, encoding="utf-8") as f:
+        schema = json.load(f)
+    if extra_field is not None:
+        schema["fields"].append(extra_field)
+    return json.dumps(schema)
+
+
+# The evolution case: a producer that moved on to a newer contract with one more optional field. BACKWARD
+# compatible (readers of the new schema can read old data), so the registry takes it; the app, still on
+# the old reader schema, must read it and drop the field.
+EVOLVED_FIELD = {"name": "tenant", "type": ["null", "string"], "default": None,
+                 "doc": "Added by a newer producer; unknown to the app's reader schema."}
+# Incompatible under BACKWARD: a new field without a default cannot be filled in when reading old data.
+INCOMPATIBLE_FIELD = {"name": "required_tenant", "type": "string"}
+
+
+def produce(args):
+    registry = SchemaRegistryClient({"url": args.registry})
+    schema = candidate_schema(args.schema, EVOLVED_FIELD if args.evolved else None)
+    serializer = AvroSerializer(registry, schema, conf={"auto.register.schemas": True})
+    keys = StringSerializer("utf_8")
+    producer = Producer({"bootstrap.servers": args.bootstrap, "enable.idempotence": True})
+    sent = 0
+    for q in range(args.queries):
+        query_id = f"{args.prefix}{q}"
+        for d in range(args.candidates):
+            value = {
+                "query_id": query_id, "query": f"what is interop number {q}",
+                "doc_id": f"{query_id}-d{d}", "text": f"passage {d} for query {q} about kafka avro and registries",
+                "retrieval_score": None, "retrieval_rank": d + 1, "candidate_count": args.candidates,
+                "model": None, "top_k": None, "metadata": {"writer": "confluent-kafka-python"}, "event_time": None,
+            }
+            if args.evolved:
+                value["tenant"] = "tenant-" + str(q % 3)
+            ctx = SerializationContext(args.topic, MessageField.VALUE)
+            producer.produce(args.topic, key=keys(query_id), value=serializer(value, ctx))
+            sent += 1
+    remaining = producer.flush(60)
+    if remaining:
+        raise SystemExit(f"{remaining} candidates not delivered within 60 s")
+    subject = f"{args.topic}-value"
+    latest = registry.get_latest_version(subject)
+    print(json.dumps({"sent": sent, "subject": subject, "schema_id": latest.schema_id, "version": latest.version}))
+
+
+def consume(args):
+    registry = SchemaRegistryClient({"url": args.registry})
+    deserializer = AvroDeserializer(registry)
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": f"confluent-python-{args.topic}",
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                         "enable.auto.commit": False})
+    consumer.subscribe([args.topic])
+    per_query = {}
+    docs = set()
+    schema_ids = set()
+    errors = []
+    deadline = time.monotonic() + args.timeout
+    last_news = time.monotonic()
+    while time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            if len(per_query) >= args.expect and time.monotonic() - last_news > args.quiet:
+                break
+            continue
+        if msg.error():
+            errors.append(str(msg.error()))
+            continue
+        last_news = time.monotonic()
+        raw = msg.value()
+        schema_ids.add(int.from_bytes(raw[1:5], "big"))
+        result = deserializer(raw, SerializationContext(args.topic, MessageField.VALUE))
+        per_query[result["query_id"]] = per_query.get(result["query_id"], 0) + 1
+        for doc in result["results"]:
+            docs.add(doc["doc_id"])
+    consumer.close()
+    print(json.dumps({"queries": len(per_query), "results": sum(per_query.values()),
+                      "queries_with_more_than_one_result": sum(1 for c in per_query.values() if c > 1),
+                      "candidates_in_results": len(docs), "result_schema_ids": sorted(schema_ids), "errors": errors}))
+
+
+def refused(args):
+    registry = SchemaRegistryClient({"url": args.registry})
+    schema = candidate_schema(args.schema, INCOMPATIBLE_FIELD)
+    try:
+        schema_id = registry.register_schema(f"{args.topic}-value", Schema(schema, "AVRO"))
+        print(json.dumps({"status": 200, "schema_id": schema_id}))
+    except SchemaRegistryError as e:
+        print(json.dumps({"status": e.http_status_code, "error_code": e.error_code, "message": e.error_message}))
+
+
+def lookup(args):
+    registry = SchemaRegistryClient({"url": args.registry})
+    with open(args.schema, encoding="utf-8") as f:
+        schema = f.read()
+    try:
+        found = registry.lookup_schema(f"{args.topic}-value", Schema(schema, "AVRO"))
+        print(json.dumps({"status": 200, "schema_id": found.schema_id, "version": found.version}))
+    except SchemaRegistryError as e:
+        print(json.dumps({"status": e.http_status_code, "error_code": e.error_code, "message": e.error_message}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["produce", "consume", "refused", "lookup"])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--registry", required=True, help="Confluent-compatible URL (Apicurio: .../apis/ccompat/v7)")
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--schema", help="an .avsc file (RetrievalCandidate.avsc for produce and refused)")
+    parser.add_argument("--prefix", default="py-q")
+    parser.add_argument("--queries", type=int, default=10)
+    parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument("--evolved", action="store_true")
+    parser.add_argument("--expect", type=int, default=0, help="queries to wait for")
+    parser.add_argument("--quiet", type=float, default=5.0, help="seconds without news before stopping")
+    parser.add_argument("--timeout", type=float, default=240.0)
+    args = parser.parse_args()
+    {"produce": produce, "consume": consume, "refused": refused, "lookup": lookup}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
