@@ -50,6 +50,7 @@ class RerankTopologyTest {
     private TestInputTopic<byte[], byte[]> rawCandidates;
     private TestOutputTopic<String, RankedResults> results;
     private TestOutputTopic<byte[], byte[]> deadLetters;
+    private org.apache.kafka.common.serialization.Serializer<RetrievalCandidate> candidateBytes;
     private final StatedScoreScorer scorer = new StatedScoreScorer("stated");
 
     @BeforeEach
@@ -57,7 +58,18 @@ class RerankTopologyTest {
         startWith(ScorerRouter.single(scorer));
     }
 
+    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
+
     private void startWith(ScorerRouter router) throws Exception {
+        startWith(router, SETTINGS, null, null);
+    }
+
+    /**
+     * @param appResults    the topology's results serde, null: the registry serde the test reads with
+     * @param appCandidates the topology's candidates serde, null: the registry serde the test writes with
+     */
+    private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
+                           Serde<RetrievalCandidate> appCandidates) throws Exception {
         if (driver != null) {
             driver.close();
         }
@@ -66,18 +78,19 @@ class RerankTopologyTest {
         Serde<RetrievalCandidate> candidateSerde = serde(config);
         Serde<RankedResults> resultSerde = serde(config);
         Serde<QueryState> pendingSerde = serde(config);
-        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
         Map<String, Object> props = new HashMap<>(config);
         props.put("bootstrap.servers", "unused:9092");
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
         Properties streamsProps = new RerankerConfig(props).streamsProperties();
         driver = new TopologyTestDriver(RerankTopology.build(TOPICS,
-                new RerankTopology.Serdes3(candidateSerde, resultSerde, pendingSerde), router, settings),
+                new RerankTopology.Serdes3(appCandidates != null ? appCandidates : candidateSerde,
+                        appResults != null ? appResults : resultSerde, pendingSerde), router, settings),
                 streamsProps, Instant.parse("2026-01-01T00:00:00Z"));
         candidates = driver.createInputTopic(TOPICS.candidates(), new StringSerializer(), candidateSerde.serializer());
         rawCandidates = driver.createInputTopic(TOPICS.candidates(), new ByteArraySerializer(), new ByteArraySerializer());
         results = driver.createOutputTopic(TOPICS.results(), new StringDeserializer(), resultSerde.deserializer());
         deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        candidateBytes = candidateSerde.serializer();
     }
 
     private static <T extends org.apache.avro.specific.SpecificRecord> Serde<T> serde(Map<String, Object> config) {
@@ -265,20 +278,21 @@ class RerankTopologyTest {
     }
 
     @Test
-    void deadLettersEveryCandidateOfAQueryForAnUnknownModel() {
+    void aCandidateNamingAnUnknownModelIsADeadLetterAloneAndItsQueryGoesOn() {
         RetrievalCandidate a = candidate("q1", "a", "score=0.1", 1, 2);
         a.setModel("no-such-model");
         candidates.pipeInput("q1", a);
         candidates.pipeInput("q1", candidate("q1", "b", "score=0.2", 2, 2));
 
         List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
-        assertEquals(2, dead.size());
-        for (TestRecord<byte[], byte[]> d : dead) {
-            assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(d, DeadLetters.HEADER_REASON));
-            assertTrue(header(d, DeadLetters.HEADER_MESSAGE).contains("no-such-model"));
-        }
-        assertTrue(results.isEmpty());
-        assertEquals(0, scorer.calls.get(), "nothing is scored for an unknown model");
+        assertEquals(1, dead.size(), "only the candidate that names the unknown model");
+        assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(dead.get(0), DeadLetters.HEADER_REASON));
+        assertTrue(header(dead.get(0), DeadLetters.HEADER_MESSAGE).contains("no-such-model"));
+        assertTrue(results.isEmpty(), "b waits for its second candidate");
+        driver.advanceWallClockTime(MAX_WAIT.plusMillis(200));
+        RankedResults r = results.readValue();
+        assertEquals(List.of("b"), docIds(r));
+        assertFalse(r.getComplete());
     }
 
     @Test
