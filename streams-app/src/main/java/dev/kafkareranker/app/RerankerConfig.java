@@ -292,6 +292,10 @@ public final class RerankerConfig extends AbstractConfig {
         props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000");
         // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
         props.put("processing.exception.handler.global.enabled", "true");
+        // Kafka Streams' partition assignor builds a second StreamsConfig from the main consumer's settings,
+        // which lack this key, and warns "Processing exception handler is not enabled for the GlobalThread"
+        // at every start and rebalance although it is set: handing it to the main consumer too silences that.
+        props.put(StreamsConfig.mainConsumerPrefix("processing.exception.handler.global.enabled"), "true");
         originals.forEach((key, value) -> {
             if (!DEFINITION.names().contains(key)) {
                 props.put(key, value);

@@ -36,7 +36,12 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
     @Override
     public void process(Record<String, byte[]> record) {
         var source = context.recordMetadata().orElseThrow();
-        RetrievalCandidate candidate = Candidates.validate(Candidates.decode(deserializer, source.topic(), record.value()), limits);
+        RetrievalCandidate candidate;
+        try {
+            candidate = Candidates.validate(Candidates.decode(deserializer, source.topic(), record.value()), limits);
+        } catch (RuntimeException e) {
+            throw Failures.failTask(context.taskId(), e);
+        }
         String queryId = candidate.getQueryId();
         Headers headers = new RecordHeaders(record.headers().toArray());
         Origin.stamp(headers, source, record.key(), queryId);

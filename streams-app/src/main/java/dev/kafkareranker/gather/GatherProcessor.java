@@ -128,9 +128,17 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         }
         listener.pendingChanged(pendingQueries);
         resubmitInterruptedScoring();
-        context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, this::punctuate);
+        context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> failingTask(() -> punctuate(now)));
         if (settings.overlapScoring()) {
-            context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forwardScored());
+            context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> failingTask(this::forwardScored));
+        }
+    }
+
+    private void failingTask(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            throw Failures.failTask(context.taskId(), e);
         }
     }
 
@@ -154,6 +162,14 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
 
     @Override
     public void process(Record<String, byte[]> record) {
+        try {
+            gather(record);
+        } catch (RuntimeException e) {
+            throw Failures.failTask(context.taskId(), e);
+        }
+    }
+
+    private void gather(Record<String, byte[]> record) {
         // Checks first: a record at fault throws before any store changes (the handler dead-letters it).
         String sourceTopic = Origin.topic(record.headers(), context.recordMetadata().map(m -> m.topic()).orElse(topics.candidates()));
         RetrievalCandidate candidate = cap(Candidates.validate(Candidates.decode(codecs.candidates(), sourceTopic, record.value()),
