@@ -20,6 +20,8 @@ public final class Candidates {
     public static final String REASON_METADATA_TOO_LARGE = "metadata-too-large";
     public static final String REASON_INVALID_COUNT = "invalid-candidate-count";
     public static final String REASON_INVALID_TOP_K = "invalid-top-k";
+    /** Too large for the repartition topic even with its texts cut to gather.max.passage.chars. */
+    public static final String REASON_TOO_LARGE = "record-too-large";
 
     private Candidates() {
     }
@@ -92,6 +94,20 @@ public final class Candidates {
         if (metadataChars > limits.maxMetadataChars()) {
             throw new InvalidCandidateException(REASON_METADATA_TOO_LARGE, "candidate " + docId + " of query " + queryId
                     + " has " + metadataChars + " characters of metadata, more than gather.max.metadata.chars=" + limits.maxMetadataChars());
+        }
+        return candidate;
+    }
+
+    /**
+     * Cuts texts to gather.max.passage.chars before they enter the store: a model reads at most its
+     * max length in tokens, so beyond that the characters only cost state and changelog bytes.
+     */
+    static RetrievalCandidate cap(RetrievalCandidate candidate, int max) {
+        if (candidate.getText().length() > max) {
+            candidate.setText(candidate.getText().substring(0, max));
+        }
+        if (candidate.getQuery().length() > max) {
+            candidate.setQuery(candidate.getQuery().substring(0, max));
         }
         return candidate;
     }

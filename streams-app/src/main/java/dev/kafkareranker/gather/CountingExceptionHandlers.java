@@ -137,12 +137,15 @@ public final class CountingExceptionHandlers {
     }
 
     /**
-     * Writes the producer refused. A record too large for the producer or broker: a dead letter is cut to
-     * {@value #FALLBACK_MAX_BYTES} bytes and written again (the truncation in its headers), a result is
-     * written as a dead letter of that size with reason {@value #REASON_TOO_LARGE} (GatherProcessor keeps
-     * results within {@code results.max.bytes}, so this is a broker whose limit is below that setting):
-     * either way counted, logged and never lost silently. Serialization failures and every other error
-     * fail the task (Kafka's default), so that nothing is skipped for a fault of the registry or the network.
+     * Writes the producer refused. The pipeline does not send what a default broker or producer refuses
+     * (candidates over {@value CandidateIntake#MAX_RAW_BYTES} bytes are cut at intake, results kept within
+     * results.max.bytes, dead letters within dead.letters.max.bytes), because under exactly-once a refused
+     * write aborts the transaction whatever a handler answers, and the task would fail again on every retry.
+     * This handler is for what remains, a broker or topic with a smaller limit: a record too large is
+     * written to the dead-letter topic cut to {@value #FALLBACK_MAX_BYTES} bytes, reason
+     * {@value #REASON_TOO_LARGE}, counted and logged (at_least_once keeps it; exactly-once aborts and
+     * retries, and the log says why). Serialization failures and every other error fail the task (Kafka's
+     * default), so that nothing is skipped for a fault of the registry or the network.
      */
     public static final class Production extends DefaultProductionExceptionHandler {
         private String dlqTopic;

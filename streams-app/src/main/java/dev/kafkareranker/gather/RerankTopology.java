@@ -86,7 +86,7 @@ public final class RerankTopology {
         // stop the stream thread.
         KStream<String, CandidateIntake.Intake> intake = builder.stream(inputTopics,
                         Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("candidates-source"))
-                .process(() -> new CandidateIntake(serdes.candidates().deserializer(), settings.limits()), Named.as("decode-validate"));
+                .process(() -> new CandidateIntake(serdes.candidates().deserializer(), serdes.candidates().serializer(), settings), Named.as("decode-validate"));
 
         KStream<String, byte[]> keyed;
         if (settings.limits().copartitioned()) {
