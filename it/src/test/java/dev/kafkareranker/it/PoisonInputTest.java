@@ -231,7 +231,8 @@ class PoisonInputTest {
         generic.configure(Map.of("schema.registry.url", REGISTRY), false);
         send("x4", generic.serialize(TOPICS.candidates(), record));
         ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("text"));
-        assertTrue(header(dead, DeadLetters.HEADER_EXCEPTION).contains("SerializationException"));
+        assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
+        assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("SerializationException"), header(dead, DeadLetters.HEADER_MESSAGE));
         canary("missing-field");
     }
 

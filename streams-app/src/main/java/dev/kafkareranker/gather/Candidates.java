@@ -2,7 +2,6 @@ package dev.kafkareranker.gather;
 
 import dev.kafkareranker.avro.RetrievalCandidate;
 import java.util.Map;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
@@ -42,8 +41,8 @@ public final class Candidates {
             if (Failures.registryUnavailable(e)) {
                 throw e;
             }
-            throw new InvalidCandidateException(REASON_DESERIALIZATION, e instanceof SerializationException
-                    ? String.valueOf(e.getMessage()) : "cannot decode the record: " + e);
+            // The decoder's own exception type leads the message: the dead letter's exception header names ours.
+            throw new InvalidCandidateException(REASON_DESERIALIZATION, e.getClass().getName() + ": " + e.getMessage());
         }
         if (!(value instanceof RetrievalCandidate candidate)) {
             throw new InvalidCandidateException(REASON_WRONG_TYPE, "the record decodes to "
