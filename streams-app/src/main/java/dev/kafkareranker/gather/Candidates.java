@@ -82,9 +82,10 @@ public final class Candidates {
                     + " has candidate_count " + count + "; expected at least 1, or null when unknown");
         }
         Integer topK = candidate.getTopK();
-        if (topK != null && topK <= 0) {
+        // 0 keeps every result, as rank.top.k=0 does (producers use it); below 0 means nothing.
+        if (topK != null && topK < 0) {
             throw new InvalidCandidateException(REASON_INVALID_TOP_K, "candidate " + docId + " of query " + queryId
-                    + " has top_k " + topK + "; expected at least 1, or null for rank.top.k");
+                    + " has top_k " + topK + "; expected 0 (keep all), a positive count, or null for rank.top.k");
         }
         long metadataChars = 0;
         for (Map.Entry<String, String> e : candidate.getMetadata().entrySet()) {
