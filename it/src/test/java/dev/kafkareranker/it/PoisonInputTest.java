@@ -230,7 +230,7 @@ class PoisonInputTest {
         AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
         generic.configure(Map.of("schema.registry.url", REGISTRY), false);
         send("x4", generic.serialize(TOPICS.candidates(), record));
-        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("text"));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("SerializationException") && m.contains("text"));
         assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
         assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("SerializationException"), header(dead, DeadLetters.HEADER_MESSAGE));
         canary("missing-field");
