@@ -71,8 +71,8 @@ class PoisonInputTest {
     static void start() throws Exception {
         MockSchemaRegistry.drop(REGISTRY_SCOPE);
         kafka = EmbeddedKafka.start();
-        // Room for the 1 MB passage: the broker's default record limit is 1 MB.
-        kafka.createTopics(2, Map.of("max.message.bytes", "4194304"), TOPICS.candidates());
+        // Room for the 1 MB passage and 5 MB of garbage: the broker's default record limit is 1 MB.
+        kafka.createTopics(2, Map.of("max.message.bytes", "8388608"), TOPICS.candidates());
         kafka.createTopics(2, TOPICS.results(), TOPICS.deadLetters());
         Map<String, Object> props = new HashMap<>();
         props.put("bootstrap.servers", kafka.bootstrapServers());
@@ -94,7 +94,7 @@ class PoisonInputTest {
             Thread.sleep(20);
         }
 
-        producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "max.request.size", 4194304),
+        producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "max.request.size", 8388608),
                 new ByteArraySerializer(), new ByteArraySerializer());
         serializer = new AvroSerializer<>();
         serializer.configure(Map.of("schema.registry.url", REGISTRY), false);
@@ -230,8 +230,9 @@ class PoisonInputTest {
         AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
         generic.configure(Map.of("schema.registry.url", REGISTRY), false);
         send("x4", generic.serialize(TOPICS.candidates(), record));
-        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("text"));
-        assertTrue(header(dead, DeadLetters.HEADER_EXCEPTION).contains("SerializationException"));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("SerializationException") && m.contains("text"));
+        assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
+        assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("SerializationException"), header(dead, DeadLetters.HEADER_MESSAGE));
         canary("missing-field");
     }
 
@@ -320,19 +321,120 @@ class PoisonInputTest {
     }
 
     @Test
-    void anUnknownModel() throws Exception {
+    void anUnknownModelDeadLettersThatCandidateAloneAndItsQueryGoesOn() throws Exception {
         RetrievalCandidate a = candidate("x13", "d1", "one", 2);
         a.setModel("no-such-model");
         send("x13", a);
-        send("x13", candidate("x13", "d2", "two", 2));
-        awaitDeadLetter(m -> m.contains("no-such-model"));
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (deadLettersFor("x13") < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
+        send("x13", candidate("x13", "d2", "two", 1));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("no-such-model"));
+        assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(dead, DeadLetters.HEADER_REASON));
+        RankedResults r = awaitResult("x13");
+        assertEquals(1, r.getCandidatesReceived(), "the other candidate is ranked");
+        assertEquals(1, deadLettersFor("x13"), "1 in the result + 1 dead letter = 2 in");
+    }
+
+
+    // ---- Records that used to stop the pipeline on every restart (issue 14, item 1) ----
+
+    @Test
+    void aRecordWrittenWithTheRankedResultsSchemaIsADeadLetter() throws Exception {
+        AvroSerializer<RankedResults> other = new AvroSerializer<>();
+        other.configure(Map.of("schema.registry.url", REGISTRY), false);
+        RankedResults notACandidate = RankedResults.newBuilder().setQueryId("y1").setQuery("q").setResults(List.of())
+                .setModel(new dev.kafkareranker.avro.ModelInfo("m", "v")).setComplete(true).setCandidatesReceived(0)
+                .setFirstCandidateTime(java.time.Instant.EPOCH).setEmittedTime(java.time.Instant.EPOCH).setScoringMs(0).build();
+        send("y1", other.serialize(TOPICS.candidates(), notACandidate));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("RankedResults, not a RetrievalCandidate"));
+        assertEquals("wrong-type", header(dead, DeadLetters.HEADER_REASON));
+        canary("wrong-type");
+    }
+
+    @Test
+    void fiveMegabytesOfGarbageBecomeADeadLetterCutToFit() throws Exception {
+        byte[] garbage = new byte[5 * 1024 * 1024];
+        new java.util.Random(14).nextBytes(garbage);
+        garbage[0] = 0x7f;
+        send("y2", garbage);
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("magic byte 0x7f"));
+        assertEquals("value=" + garbage.length, header(dead, DeadLetters.HEADER_TRUNCATED));
+        assertTrue(dead.value().length < 1_000_000, "cut to dead.letters.max.bytes: " + dead.value().length);
+        canary("garbage-5mb");
+    }
+
+    @Test
+    void garbageJustUnderAMegabyteWhoseCopyWithHeadersWouldNotFit() throws Exception {
+        byte[] garbage = new byte[1_047_500];
+        java.util.Arrays.fill(garbage, (byte) 0x41);
+        send("y3", garbage);
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("magic byte 0x41"));
+        assertEquals("value=1047500", header(dead, DeadLetters.HEADER_TRUNCATED));
+        canary("garbage-1mb");
+    }
+
+    @Test
+    void fiveMegabytesOfTextWithABlankQueryIdIsADeadLetterCutToFit() throws Exception {
+        RetrievalCandidate c = candidate(" ", "d", "kafka ".repeat(5 * 1024 * 1024 / 6), 1);
+        send("y4", c);
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("has a blank query_id"));
+        assertEquals("blank-field", header(dead, DeadLetters.HEADER_REASON));
+        assertTrue(header(dead, DeadLetters.HEADER_TRUNCATED).startsWith("value="));
+        canary("blank-5mb");
+    }
+
+    @Test
+    void aResultOverAMegabyteIsCutAndSaysSo() throws Exception {
+        for (int d = 0; d < 20; d++) {
+            RetrievalCandidate c = candidate("y5", "d" + d, "kafka passage " + d, 20);
+            Map<String, String> metadata = new HashMap<>();
+            for (int e = 0; e < 6_000; e++) {
+                metadata.put("k" + e, "v".repeat(4));
+            }
+            c.setMetadata(metadata);
+            c.setTopK(20);
+            send("y5", c);
         }
-        assertEquals(2, deadLettersFor("x13"), "both candidates of the query are dead letters");
-        assertFalse(results.containsKey("x13"));
-        canary("model");
+        RankedResults r = awaitResult("y5");
+        assertEquals(20, r.getCandidatesReceived());
+        assertNotNull(r.getTruncated(), "20 x 6,000 metadata entries are over results.max.bytes");
+        assertFalse(r.getResults().get(0).getMetadata().isEmpty(), "the best keeps its metadata");
+        assertEquals(0, deadLettersFor("y5"));
+    }
+
+    @Test
+    void anEightHundredKilobyteDocIdIsADeadLetterAndNeverAStoreKey() throws Exception {
+        send("y6", candidate("y6", "d".repeat(800 * 1024), "kafka", 1));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("gather.max.id.chars"));
+        assertEquals("id-too-long", header(dead, DeadLetters.HEADER_REASON));
+        canary("long-id");
+    }
+
+    @Test
+    void aNulInAQueryIdDoesNotMixTwoQueries() throws Exception {
+        send("y7", candidate("y7", "a", "kafka", 2));
+        send("y7\u0000z", candidate("y7\u0000z", "b", "kafka", 3));
+        send("y7\u0000z", candidate("y7\u0000z", "c", "streams", 3));
+        send("y7", candidate("y7", "d", "streams", 2));
+        send("y7\u0000z", candidate("y7\u0000z", "e", "log", 3));
+        assertEquals(2, awaitResult("y7").getCandidatesReceived());
+        RankedResults other = awaitResult("y7\u0000z");
+        assertEquals(3, other.getCandidatesReceived());
+        assertTrue(other.getComplete());
+    }
+
+    @Test
+    void aCandidateCountOfZeroIsADeadLetter() throws Exception {
+        send("y8", candidate("y8", "a", "kafka", 0));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("candidate_count 0"));
+        assertEquals("invalid-candidate-count", header(dead, DeadLetters.HEADER_REASON));
+        canary("count-zero");
+    }
+
+    @Test
+    void aTextOfOnlyZeroWidthAndNoBreakSpacesIsBlank() throws Exception {
+        send("y9", candidate("y9", "a", "\u200b\u00a0", 1));
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("y9 has a blank text"));
+        assertEquals("blank-field", header(dead, DeadLetters.HEADER_REASON));
+        canary("invisible");
     }
 
     @Test

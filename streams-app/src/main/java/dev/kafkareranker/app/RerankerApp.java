@@ -60,6 +60,7 @@ public final class RerankerApp implements AutoCloseable {
                 streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
             }
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
+            streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
@@ -69,6 +70,23 @@ public final class RerankerApp implements AutoCloseable {
             models.close();
             throw e;
         }
+    }
+
+    /**
+     * A stream thread that died of an error that was not one record's fault (the handlers fail the task for
+     * those: registry unavailable, serializer, store, engine) is replaced: its transaction aborted, its tasks
+     * are revived from their changelogs and the input is processed again. Waiting a second first keeps a
+     * persistent failure from spinning through thread replacements; the default, shutting the client down,
+     * would stop the whole pipeline for a fault that is often gone seconds later.
+     */
+    static org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse replaceThread(Throwable error) {
+        LOG.error("A stream thread failed; replacing it in 1 s, its tasks process their input again from the last commit", error);
+        try {
+            Thread.sleep(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */

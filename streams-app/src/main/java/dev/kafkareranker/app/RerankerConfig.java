@@ -49,6 +49,11 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String GATHER_EMITTED_RETENTION_MS = "gather.emitted.retention.ms";
     public static final String GATHER_MAX_IN_FLIGHT_QUERIES = "gather.max.in.flight.queries";
     public static final String GATHER_SCORING_OVERLAP = "gather.scoring.overlap";
+    public static final String GATHER_INPUT_COPARTITIONED = "gather.input.copartitioned";
+    public static final String GATHER_MAX_ID_CHARS = "gather.max.id.chars";
+    public static final String GATHER_MAX_METADATA_CHARS = "gather.max.metadata.chars";
+    public static final String RESULTS_MAX_BYTES = "results.max.bytes";
+    public static final String DEAD_LETTERS_MAX_BYTES = CountingExceptionHandlers.MAX_BYTES_CONFIG;
     public static final String RANK_TOP_K = "rank.top.k";
     public static final String MODEL_DIR = "model.dir";
     public static final String MODELS = "models";
@@ -102,6 +107,16 @@ public final class RerankerConfig extends AbstractConfig {
                     "Per task: queries handed to the model and not yet written out. The stream thread goes on gathering while they are scored; at this many it waits for the oldest, which bounds memory when the model is slower than the input.")
             .define(GATHER_SCORING_OVERLAP, Type.STRING, "auto", ConfigDef.ValidString.in("auto", "on", "off"), Importance.MEDIUM,
                     "Whether a stream thread goes on gathering while its queries are scored (on) or waits for each query's scores (off). auto: on when a served model runs on CUDA, whose work leaves the CPU free; off when all run on the CPU, where the model needs every core and measured faster with the stream threads waiting (docs/benchmarks.md).")
+            .define(GATHER_INPUT_COPARTITIONED, Type.BOOLEAN, false, Importance.MEDIUM,
+                    "true declares the candidates topic keyed by query_id and partitioned by Kafka's default partitioner (murmur2 of the key): records keyed by their query_id then skip the repartition topic. false (default): every candidate goes through the repartition topic, partitioned by query_id by this app, so a query's candidates meet in one task whatever partitioner the producer used (librdkafka's default is CRC32).")
+            .define(GATHER_MAX_ID_CHARS, Type.INT, 1_024, Range.atLeast(1), Importance.LOW,
+                    "A candidate whose query_id or doc_id is longer than this many characters is a dead letter (reason id-too-long): ids are store and changelog keys.")
+            .define(GATHER_MAX_METADATA_CHARS, Type.INT, 65_536, Range.atLeast(0), Importance.LOW,
+                    "A candidate whose metadata keys and values add up to more characters than this is a dead letter (reason metadata-too-large): metadata is stored while the query gathers and copied into its result.")
+            .define(RESULTS_MAX_BYTES, Type.INT, 1_000_000, Range.atLeast(1024), Importance.LOW,
+                    "A result is kept within about this many bytes (below the producer's max.request.size, 1 MiB by default): the lowest-ranked documents' metadata, then those documents, are cut, and RankedResults.truncated says what was cut.")
+            .define(DEAD_LETTERS_MAX_BYTES, Type.INT, CountingExceptionHandlers.DEFAULT_MAX_BYTES, Range.atLeast(4096), Importance.LOW,
+                    "A dead letter (value, key and headers) is cut to fit this many bytes, with header rerank.dlq.truncated giving the original sizes; keep it below the producer's max.request.size and the topic's max.message.bytes.")
             .define(RANK_TOP_K, Type.INT, 10, Importance.HIGH,
                     "Results kept per query when its candidates name no top_k; 0 or less keeps all.")
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
@@ -199,7 +214,9 @@ public final class RerankerConfig extends AbstractConfig {
         return new GatherSettings(Duration.ofMillis(getLong(GATHER_MAX_WAIT_MS)), Duration.ofMillis(getLong(GATHER_PUNCTUATE_INTERVAL_MS)),
                 getInt(RANK_TOP_K), getInt(GATHER_MAX_CANDIDATES_PER_QUERY), getInt(GATHER_MAX_PENDING_QUERIES),
                 getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)),
-                getInt(GATHER_MAX_IN_FLIGHT_QUERIES), !"off".equals(getString(GATHER_SCORING_OVERLAP)));
+                getInt(GATHER_MAX_IN_FLIGHT_QUERIES), !"off".equals(getString(GATHER_SCORING_OVERLAP)),
+                new GatherSettings.Limits(getInt(GATHER_MAX_ID_CHARS), getInt(GATHER_MAX_METADATA_CHARS), getInt(RESULTS_MAX_BYTES),
+                        getBoolean(GATHER_INPUT_COPARTITIONED)));
     }
 
     public Optional<Path> modelDir() {
@@ -289,15 +306,22 @@ public final class RerankerConfig extends AbstractConfig {
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         // Built-in dead-letter queue (KIP-1034): the continue handlers write the failed record there.
         props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, getString(TOPIC_DEAD_LETTERS));
-        // Kafka's log-and-continue handlers (which write the dead-letter queue), counting by reason for the metrics.
+        // A bad record goes to the dead-letter queue, any other failure fails the task so that its transaction
+        // aborts and the input is processed again (CountingExceptionHandlers says which is which); counted by reason.
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Deserialization.class.getName());
         props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Processing.class.getName());
+        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Production.class.getName());
+        props.put(DEAD_LETTERS_MAX_BYTES, Integer.toString(getInt(DEAD_LETTERS_MAX_BYTES)));
         // Exactly-once sets 10 s, and a transaction spans the scoring of the queries a stream thread completes
         // in one pass: a large model on a CPU can take longer, and a timed-out transaction fences the thread.
         // The cost of more: a crashed instance that never returns holds read_committed readers back this long.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000");
         // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
         props.put("processing.exception.handler.global.enabled", "true");
+        // Kafka Streams' partition assignor builds a second StreamsConfig from the main consumer's settings,
+        // which lack this key, and warns "Processing exception handler is not enabled for the GlobalThread"
+        // at every start and rebalance although it is set: handing it to the main consumer too silences that.
+        props.put(StreamsConfig.mainConsumerPrefix("processing.exception.handler.global.enabled"), "true");
         originals.forEach((key, value) -> {
             if (!DEFINITION.names().contains(key)) {
                 props.put(key, value);

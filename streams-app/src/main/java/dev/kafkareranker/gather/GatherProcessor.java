@@ -6,6 +6,7 @@ import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
 import dev.kafkareranker.inference.Scorer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,12 +14,15 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -37,10 +41,18 @@ import org.slf4j.LoggerFactory;
  * result (late, unknown model, model failure) as dead letters; the topology routes the two by type.
  *
  * <p>State is kept in three stores so that no changelog record grows with the query: one small
- * {@link QueryState} per query, one entry per candidate (key {@code query_id NUL doc_id}, found by
- * prefix scan), and deadlines keyed so that they sort by time, so the punctuator reads only the
- * expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
+ * {@link QueryState} per query, one entry per candidate (key: the query_id's length, a colon, the
+ * query_id and the doc_id, found by prefix scan: length-prefixed, so that no query_id, NUL or not, is a
+ * prefix of another's keys), and deadlines keyed so that they sort by time, so the punctuator reads only
+ * the expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
  * candidates.
+ *
+ * <p>Failure paths: everything that can fail for one record (decoding, its model, a conflict, lateness)
+ * is checked before any store changes, and thrown as a {@link BadRecordException} that the processing
+ * handler dead-letters. When a query is finished, its result (or its dead letters) is ranked and
+ * serialized before its store entries are removed, and any failure that is not a record's own (the
+ * registry, a serializer, the model engine unavailable) is thrown, failing the task: its transaction,
+ * store changes included, aborts and the input is processed again. Nothing is ever committed half done.
  *
  * <p>With {@code overlapScoring} (a GPU), scoring does not hold the stream thread: while the model runs,
  * the thread goes on gathering (and feeding the engine other queries to batch with), which also keeps
@@ -48,10 +60,18 @@ import org.slf4j.LoggerFactory;
  * thread waits for each query's scores. Either way a query being scored is marked in the store, so
  * exactly-once survives a stop in between.
  */
-final class GatherProcessor implements Processor<String, RetrievalCandidate, String, SpecificRecord> {
+final class GatherProcessor implements Processor<String, byte[], String, GatherProcessor.Outcome> {
+
+    /** A record for the results topic ({@code result}) or the dead-letter topic, already serialized. */
+    record Outcome(boolean result, byte[] key, byte[] value) {}
+
+    /** The serdes of the topic edges: decoding candidates, writing results and re-encoded dead letters. */
+    record Codecs(Deserializer<RetrievalCandidate> candidates, Serializer<RetrievalCandidate> deadLetters, Serializer<RankedResults> results) {}
+
 
     private static final Logger LOG = LoggerFactory.getLogger(GatherProcessor.class);
-    private static final String SEPARATOR = "\u0000";
+    /** Store keys of earlier versions: query_id NUL doc_id, which let query X absorb query X NUL y's candidates. */
+    private static final String LEGACY_SEPARATOR = "\u0000";
     /** Max-wait deadlines of gathering queries. */
     private static final String WAIT = "W|";
     /** Expiry of emitted queries' state. */
@@ -67,7 +87,10 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     private final ScorerRouter scorers;
     private final RerankTopology.StoreNames stores;
     private final GatherListener listener;
-    private ProcessorContext<String, SpecificRecord> context;
+    private final Codecs codecs;
+    private final Topics topics;
+    private final Map<String, String> modelByTopic;
+    private ProcessorContext<String, Outcome> context;
     private KeyValueStore<String, QueryState> queries;
     private KeyValueStore<String, RetrievalCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
@@ -75,20 +98,28 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
-    GatherProcessor(GatherSettings settings, ScorerRouter scorers, RerankTopology.StoreNames stores, GatherListener listener) {
+    GatherProcessor(GatherSettings settings, ScorerRouter scorers, RerankTopology.StoreNames stores, GatherListener listener,
+                    Codecs codecs, Topics topics, Map<String, String> modelByTopic) {
         this.settings = settings;
         this.scorers = scorers;
         this.stores = stores;
         this.listener = listener;
+        this.codecs = codecs;
+        this.topics = topics;
+        this.modelByTopic = Map.copyOf(modelByTopic);
     }
 
     @Override
-    public void init(ProcessorContext<String, SpecificRecord> context) {
+    public void init(ProcessorContext<String, Outcome> context) {
         this.context = context;
         this.queries = context.getStateStore(stores.queries());
         this.candidates = context.getStateStore(stores.candidates());
         this.deadlines = context.getStateStore(stores.deadlines());
-        // Stores are restored before init: the pending count is derived from them, never kept apart.
+        // Kafka Streams may init the same instance again (suspend and resume, a revived task): what was
+        // derived from the stores before is dropped and derived again, never carried across.
+        listener.pendingChanged(-pendingQueries);
+        pendingQueries = 0;
+        inFlight.clear();
         try (KeyValueIterator<String, String> it = deadlines.prefixScan(WAIT, new StringSerializer())) {
             while (it.hasNext()) {
                 it.next();
@@ -97,9 +128,17 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         }
         listener.pendingChanged(pendingQueries);
         resubmitInterruptedScoring();
-        context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, this::punctuate);
+        context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> failingTask(() -> punctuate(now)));
         if (settings.overlapScoring()) {
-            context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> forwardScored());
+            context.schedule(FORWARD_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> failingTask(this::forwardScored));
+        }
+    }
+
+    private void failingTask(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            throw Failures.failTask(context.taskId(), e);
         }
     }
 
@@ -122,15 +161,41 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     }
 
     @Override
-    public void process(Record<String, RetrievalCandidate> record) {
-        RetrievalCandidate candidate = cap(validate(record.value()));
+    public void process(Record<String, byte[]> record) {
+        try {
+            gather(record);
+        } catch (RuntimeException e) {
+            throw Failures.failTask(context.taskId(), e);
+        }
+    }
+
+    private void gather(Record<String, byte[]> record) {
+        // Checks first: a record at fault throws before any store changes (the handler dead-letters it).
+        String sourceTopic = Origin.topic(record.headers(), context.recordMetadata().map(m -> m.topic()).orElse(topics.candidates()));
+        RetrievalCandidate candidate = cap(Candidates.validate(Candidates.decode(codecs.candidates(), sourceTopic, record.value()),
+                settings.limits()));
+        if (candidate.getModel() == null && modelByTopic.containsKey(sourceTopic)) {
+            candidate.setModel(modelByTopic.get(sourceTopic));
+        }
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
         QueryState query = queries.get(queryId);
         if (query != null && query.getEmittedMillis() != null) {
-            lateCandidate(record, candidate, query);
-            return;
+            throw new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
+                    + " arrived after the query was emitted at " + Instant.ofEpochMilli(query.getEmittedMillis()));
         }
+        if (query == null) {
+            // An unknown model is this record's fault: it alone is a dead letter (UnknownModelException).
+            scorers.forModel(candidate.getModel());
+        } else if (!sameModel(query.getModel(), candidate.getModel())) {
+            throw new ModelConflictException("candidate " + candidate.getDocId() + " of query " + queryId + " names model "
+                    + describe(candidate.getModel()) + " but the query's first candidate named " + describe(query.getModel())
+                    + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic");
+        }
+        String key = candidateKey(queryId, candidate.getDocId());
+        boolean duplicate = query != null && (candidates.get(key) != null || candidates.get(legacyKey(queryId, candidate.getDocId())) != null);
+
+        // From here on the stores change.
         if (query == null) {
             if (pendingQueries >= settings.maxPendingQueries()) {
                 emitOldest();
@@ -140,13 +205,21 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
                     .setQuery(candidate.getQuery())
                     .setFirstSeenMillis(now)
                     .setReceived(0)
+                    .setModel(candidate.getModel())
+                    .setTopK(candidate.getTopK())
+                    .setExpected(candidate.getCandidateCount())
                     .build();
             deadlines.put(deadlineKey(WAIT, now + settings.maxWait().toMillis(), queryId), queryId);
             pendingQueries++;
             listener.pendingChanged(1);
+        } else if (conflicts(query, candidate)) {
+            // First wins: the candidate is still a fair candidate for the query, and dropping it for a
+            // difference in a repeated field would lose it; the count in the result lets a producer see it.
+            query.setConflicts(query.getConflicts() + 1);
+            LOG.debug("Candidate {} of query {} differs from the query's first in query text, top_k or candidate_count; the first's are kept",
+                    candidate.getDocId(), queryId);
         }
-        String key = queryId + SEPARATOR + candidate.getDocId();
-        if (candidates.get(key) != null) {
+        if (duplicate) {
             query.setDuplicates(query.getDuplicates() + 1);
             queries.put(queryId, query);
             return;
@@ -155,9 +228,6 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         query.setReceived(query.getReceived() + 1);
         if (query.getExpected() == null) {
             query.setExpected(candidate.getCandidateCount());
-        }
-        if (query.getModel() == null) {
-            query.setModel(candidate.getModel());
         }
         if (query.getTopK() == null) {
             query.setTopK(candidate.getTopK());
@@ -175,23 +245,40 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         forwardScored();
     }
 
-    private static RetrievalCandidate validate(RetrievalCandidate candidate) {
-        if (candidate == null) {
-            throw new InvalidCandidateException("null value (a tombstone?) on the candidates topic: a candidate needs a RetrievalCandidate value");
+    /** Whether two candidates' model fields pick the same model (null is the default model, by name or not). */
+    private boolean sameModel(String a, String b) {
+        if (Objects.equals(a, b)) {
+            return true;
         }
-        if (candidate.getQueryId().isBlank()) {
-            throw new InvalidCandidateException("candidate " + candidate.getDocId() + " has a blank query_id");
+        try {
+            return scorers.forModel(a).modelName().equals(scorers.forModel(b).modelName());
+        } catch (UnknownModelException e) {
+            return false;
         }
-        if (candidate.getDocId().isBlank()) {
-            throw new InvalidCandidateException("candidate of query " + candidate.getQueryId() + " has a blank doc_id");
-        }
-        if (candidate.getQuery().isBlank()) {
-            throw new InvalidCandidateException("candidate " + candidate.getDocId() + " of query " + candidate.getQueryId() + " has a blank query");
-        }
-        if (candidate.getText().isBlank()) {
-            throw new InvalidCandidateException("candidate " + candidate.getDocId() + " of query " + candidate.getQueryId() + " has a blank text");
-        }
-        return candidate;
+    }
+
+    private static String describe(String model) {
+        return model == null ? "none (the default model)" : "'" + model + "'";
+    }
+
+    /** A later candidate's repeated fields differ from those the query took from its first. */
+    private static boolean conflicts(QueryState query, RetrievalCandidate candidate) {
+        return !query.getQuery().equals(candidate.getQuery())
+                || (query.getTopK() != null && candidate.getTopK() != null && !query.getTopK().equals(candidate.getTopK()))
+                || (query.getExpected() != null && candidate.getCandidateCount() != null && !query.getExpected().equals(candidate.getCandidateCount()));
+    }
+
+    /** Length-prefixed: the keys of query X never begin with query X NUL y's prefix, nor the other way round. */
+    static String candidatePrefix(String queryId) {
+        return queryId.length() + ":" + queryId;
+    }
+
+    static String candidateKey(String queryId, String docId) {
+        return candidatePrefix(queryId) + docId;
+    }
+
+    private static String legacyKey(String queryId, String docId) {
+        return queryId + LEGACY_SEPARATOR + docId;
     }
 
     /**
@@ -201,7 +288,7 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     private RetrievalCandidate cap(RetrievalCandidate candidate) {
         int max = settings.maxPassageChars();
         if (candidate.getText().length() > max) {
-            LOG.warn("Candidate {} of query {} has {} characters; keeping the first gather.max.passage.chars={}",
+            LOG.debug("Candidate {} of query {} has {} characters; keeping the first gather.max.passage.chars={}",
                     candidate.getDocId(), candidate.getQueryId(), candidate.getText().length(), max);
             candidate.setText(candidate.getText().substring(0, max));
         }
@@ -209,17 +296,6 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
             candidate.setQuery(candidate.getQuery().substring(0, max));
         }
         return candidate;
-    }
-
-    private void lateCandidate(Record<String, RetrievalCandidate> record, RetrievalCandidate candidate, QueryState query) {
-        LateCandidateException late = new LateCandidateException("candidate " + candidate.getDocId() + " of query "
-                + candidate.getQueryId() + " arrived after the query was emitted at " + Instant.ofEpochMilli(query.getEmittedMillis()));
-        LOG.warn("{}; it goes to the dead-letter topic", late.getMessage());
-        var headers = context.recordMetadata()
-                .map(source -> DeadLetters.headers(DeadLetters.REASON_LATE, late, source))
-                .orElseGet(() -> DeadLetters.headers(DeadLetters.REASON_LATE, late));
-        context.forward(new Record<>(candidate.getQueryId(), (SpecificRecord) candidate, record.timestamp(), headers));
-        listener.deadLettered(DeadLetters.REASON_LATE, 1);
     }
 
     private void punctuate(long now) {
@@ -302,10 +378,20 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         // Prefix order is doc-id order: a fixed order keeps a query's own batches the same whatever the
         // arrival order was. A dynamically quantized model can still move by about 1e-3 when the engine
         // merges this query's pairs with another's (its activation scale spans the whole batch).
-        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(queryId + SEPARATOR, new StringSerializer())) {
+        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
             it.forEachRemaining(kv -> {
                 keys.add(kv.key);
                 gathered.add(kv.value);
+            });
+        }
+        // Entries stored by earlier versions under query_id NUL doc_id, taken only when the key is exactly
+        // that query's: the prefix alone would also match query X NUL y's.
+        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(queryId + LEGACY_SEPARATOR, new StringSerializer())) {
+            it.forEachRemaining(kv -> {
+                if (kv.value.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, kv.value.getDocId()))) {
+                    keys.add(kv.key);
+                    gathered.add(kv.value);
+                }
             });
         }
         long start = System.nanoTime();
@@ -351,10 +437,58 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
         }
     }
 
+    /**
+     * Writes a scored query out: ranked and serialized first, so that a failure there (the registry, the
+     * serializer) is thrown before the store changes and fails the task with nothing half done; then the
+     * query's candidates and mark leave the store and the result or dead letters are forwarded.
+     */
     private void forward(InFlight done) {
         QueryState query = done.query();
         String queryId = query.getQueryId();
         long now = context.currentSystemTimeMs();
+        List<Record<String, Outcome>> out = new ArrayList<>();
+        Scorer.Scoring scoring = null;
+        String reason = null;
+        Throwable cause = null;
+        try {
+            scoring = done.scoring().join();
+        } catch (CompletionException | CancellationException e) {
+            cause = e.getCause() != null ? e.getCause() : e;
+            if (Failures.engineUnavailable(cause)) {
+                // Not the query's fault: the model is down or timed out. Failing the task scores it again later.
+                throw new IllegalStateException("The model engine could not score query " + queryId + ": " + cause.getMessage(), cause);
+            }
+            reason = cause instanceof UnknownModelException ? DeadLetters.REASON_UNKNOWN_MODEL : DeadLetters.REASON_SCORING_FAILED;
+        }
+        byte[] key = queryId.getBytes(StandardCharsets.UTF_8);
+        long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
+        if (scoring == null) {
+            Headers headers = DeadLetters.headers(reason, cause);
+            for (RetrievalCandidate c : done.gathered()) {
+                out.add(new Record<>(queryId, new Outcome(false, key, codecs.deadLetters().serialize(topics.deadLetters(), c)),
+                        done.timestamp(), headers));
+            }
+        } else {
+            List<RetrievalCandidate> gathered = done.gathered();
+            List<RankedDocument> ranked = Ranking.rank(gathered, scoring.scores(), query.getTopK() != null ? query.getTopK() : settings.defaultTopK());
+            RankedResults results = RankedResults.newBuilder()
+                    .setQueryId(queryId)
+                    .setQuery(query.getQuery())
+                    .setResults(ranked)
+                    .setModel(new ModelInfo(scoring.modelName(), scoring.modelVersion()))
+                    .setComplete(done.complete())
+                    .setCandidatesReceived(gathered.size())
+                    .setCandidatesExpected(query.getExpected())
+                    .setDuplicates(query.getDuplicates())
+                    .setConflicts(query.getConflicts())
+                    .setFirstCandidateTime(Instant.ofEpochMilli(query.getFirstSeenMillis()))
+                    .setEmittedTime(Instant.ofEpochMilli(query.getEmittedMillis()))
+                    .setScoringMs(scoringMs)
+                    .build();
+            byte[] value = ResultSize.fit(results, r -> codecs.results().serialize(topics.results(), r), settings.limits().maxResultBytes());
+            out.add(new Record<>(queryId, new Outcome(true, key, value), done.timestamp(), new RecordHeaders()));
+        }
+
         done.keys().forEach(candidates::delete);
         // By the mark, not the current setting: a query marked under overlap=on and rescored after a restart
         // with it off must still lose its mark, or every later restart would score it again.
@@ -362,33 +496,13 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
             deadlines.delete(SCORING + queryId);
         }
         deadlines.put(deadlineKey(EXPIRE, now + settings.emittedRetention().toMillis(), queryId), queryId);
-        Scorer.Scoring scoring;
-        try {
-            scoring = done.scoring().join();
-        } catch (CompletionException | CancellationException e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            String reason = cause instanceof UnknownModelException ? DeadLetters.REASON_UNKNOWN_MODEL : DeadLetters.REASON_SCORING_FAILED;
-            deadLetter(query, done.gathered(), reason, cause, done.timestamp());
-            return;
+        out.forEach(context::forward);
+        if (scoring == null) {
+            DeadLetterLog.deadLetter(reason, "query " + queryId + " (" + done.gathered().size() + " candidates)", cause.getMessage(), cause);
+            listener.deadLettered(reason, done.gathered().size());
+        } else {
+            listener.queryEmitted(scoring.modelName(), done.gathered().size(), scoringMs, now - query.getFirstSeenMillis(), done.complete());
         }
-        long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
-        List<RetrievalCandidate> gathered = done.gathered();
-        List<RankedDocument> ranked = Ranking.rank(gathered, scoring.scores(), query.getTopK() != null ? query.getTopK() : settings.defaultTopK());
-        RankedResults results = RankedResults.newBuilder()
-                .setQueryId(queryId)
-                .setQuery(query.getQuery())
-                .setResults(ranked)
-                .setModel(new ModelInfo(scoring.modelName(), scoring.modelVersion()))
-                .setComplete(done.complete())
-                .setCandidatesReceived(gathered.size())
-                .setCandidatesExpected(query.getExpected())
-                .setDuplicates(query.getDuplicates())
-                .setFirstCandidateTime(Instant.ofEpochMilli(query.getFirstSeenMillis()))
-                .setEmittedTime(Instant.ofEpochMilli(query.getEmittedMillis()))
-                .setScoringMs(scoringMs)
-                .build();
-        context.forward(new Record<>(queryId, (SpecificRecord) results, done.timestamp(), new RecordHeaders()));
-        listener.queryEmitted(scoring.modelName(), gathered.size(), scoringMs, now - query.getFirstSeenMillis(), done.complete());
     }
 
     /** A query with the model: what its result needs once the scores are in. */
@@ -399,15 +513,9 @@ final class GatherProcessor implements Processor<String, RetrievalCandidate, Str
     @Override
     public void close() {
         inFlight.clear();
-    }
-
-    private void deadLetter(QueryState query, List<RetrievalCandidate> gathered, String reason, Throwable cause, long timestamp) {
-        LOG.warn("Query {} ({} candidates) goes to the dead-letter topic: {}: {}",
-                query.getQueryId(), gathered.size(), reason, cause.getMessage());
-        for (RetrievalCandidate c : gathered) {
-            context.forward(new Record<>(query.getQueryId(), (SpecificRecord) c, timestamp, DeadLetters.headers(reason, cause)));
-        }
-        listener.deadLettered(reason, gathered.size());
+        // This task's queries leave the process-wide gauge; whoever runs the task next counts them again.
+        listener.pendingChanged(-pendingQueries);
+        pendingQueries = 0;
     }
 
     /** Sorts by time as text within a prefix: 19 digits cover every non-negative long. */

@@ -21,12 +21,52 @@ import java.time.Duration;
  * @param overlapScoring          whether the stream thread goes on while a query is scored (true), or waits
  *                                for its scores (false): on a GPU the overlap keeps the device fed; on a CPU
  *                                the model wants every core, and a busy stream thread slows it down
+ * @param limits                  caps on what one record may bring in and one result may take out
  */
 public record GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
                              int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
-                             int maxInFlightQueries, boolean overlapScoring) {
+                             int maxInFlightQueries, boolean overlapScoring, Limits limits) {
+
+    /**
+     * Caps at the edges, each with its outcome when hit.
+     *
+     * @param maxIdChars        a query_id or doc_id longer than this is a dead letter (ids are store keys)
+     * @param maxMetadataChars  a candidate whose metadata keys and values sum to more characters is a dead letter
+     * @param maxResultBytes    a result is kept within about this many bytes of Avro: the lowest ranked
+     *                          documents' metadata, then the documents themselves, are cut, and the cut is
+     *                          stated in the result's {@code truncated} field
+     * @param copartitioned     whether the input is declared partitioned by query_id with Kafka's default
+     *                          partitioner (murmur2 of the key bytes) and keyed by query_id; only then are
+     *                          records keyed by their query_id read without the repartition topic
+     */
+    public record Limits(int maxIdChars, int maxMetadataChars, int maxResultBytes, boolean copartitioned) {
+        public Limits {
+            if (maxIdChars < 1) {
+                throw new IllegalArgumentException("maxIdChars < 1: " + maxIdChars);
+            }
+            if (maxMetadataChars < 0) {
+                throw new IllegalArgumentException("maxMetadataChars < 0: " + maxMetadataChars);
+            }
+            if (maxResultBytes < 1024) {
+                throw new IllegalArgumentException("maxResultBytes < 1024: " + maxResultBytes);
+            }
+        }
+
+        public static Limits defaults() {
+            return new Limits(1_024, 65_536, 1_000_000, false);
+        }
+    }
+
+    /** With the default limits. */
+    public GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
+                          int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
+                          int maxInFlightQueries, boolean overlapScoring) {
+        this(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars, emittedRetention,
+                maxInFlightQueries, overlapScoring, Limits.defaults());
+    }
 
     public GatherSettings {
+        java.util.Objects.requireNonNull(limits, "limits");
         if (maxWait.isNegative() || maxWait.isZero()) {
             throw new IllegalArgumentException("maxWait must be positive: " + maxWait);
         }
@@ -56,11 +96,16 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
 
     public GatherSettings withOverlapScoring(boolean overlap) {
         return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
-                emittedRetention, maxInFlightQueries, overlap);
+                emittedRetention, maxInFlightQueries, overlap, limits);
     }
 
     public GatherSettings withCaps(int candidatesPerQuery, int pendingQueries, int passageChars) {
         return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention,
-                maxInFlightQueries, overlapScoring);
+                maxInFlightQueries, overlapScoring, limits);
+    }
+
+    public GatherSettings withLimits(Limits newLimits) {
+        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
+                emittedRetention, maxInFlightQueries, overlapScoring, newLimits);
     }
 }

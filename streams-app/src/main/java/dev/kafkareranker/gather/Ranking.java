@@ -7,13 +7,15 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** Orders scored candidates deterministically: score descending, then retrieval rank, then doc id. */
+/** Orders scored candidates deterministically: finite scores first, score descending, then retrieval rank, then doc id. */
 final class Ranking {
 
     private record Scored(RetrievalCandidate candidate, Score score) {}
 
     private static final Comparator<Scored> ORDER = Comparator
-            .comparingDouble((Scored s) -> s.score().score()).reversed()
+            // A NaN or infinite score is a model fault, never the best document: such rows rank last (false sorts first).
+            .comparing((Scored s) -> !Double.isFinite(s.score().score()))
+            .thenComparing(Comparator.comparingDouble((Scored s) -> s.score().score()).reversed())
             // A candidate without a retrieval rank sorts after those with one.
             .thenComparing(s -> s.candidate().getRetrievalRank(), Comparator.nullsLast(Comparator.naturalOrder()))
             .thenComparing(s -> s.candidate().getDocId());

@@ -5,9 +5,9 @@ import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
@@ -21,11 +21,17 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * The reranking topology:
  * <pre>
- * candidates ─┬─ keyed by query_id ──────────────────────────┬─ gather-score-rank ─┬─► results
- *             └─ keyed otherwise ─► re-key ─► repartition ───┘                     └─► dead letters
+ * candidates ─► decode, validate ─► re-key by query_id ─► repartition ─► gather-score-rank ─┬─► results
+ *                  └─► (bad record: dead letter)                                            └─► dead letters
  * </pre>
- * Records already keyed by their query_id skip the repartition topic; both paths are partitioned by
- * the same key bytes with the default partitioner, so a query's candidates meet in one task.
+ * Every candidate goes through the repartition topic, partitioned by its query_id with Kafka's default
+ * partitioner, so a query's candidates meet in one task however the producer keyed and partitioned them
+ * (librdkafka's default partitioner is CRC32, not Java's murmur2). With gather.input.copartitioned=true a
+ * user declares the input keyed by query_id and murmur2-partitioned: records keyed by their query_id
+ * then skip the repartition topic. The repartition topic carries the producer's bytes unchanged.
+ *
+ * <p>The stores, their changelogs and the repartition topic need no Schema Registry ({@link StoreSerde});
+ * only the candidates, results and dead-letter topics use the configured serde.
  */
 public final class RerankTopology {
 
@@ -35,7 +41,11 @@ public final class RerankTopology {
     private RerankTopology() {
     }
 
-    /** The serdes of the three record types, all configured by the caller for its registry. */
+    /**
+     * The serdes of the three record types, configured by the caller for its registry. The candidates and
+     * results serdes are the topics'; the stores use {@link StoreSerde}, and read records in the registry's
+     * wire format (changelogs written by earlier versions) through {@code candidates} and {@code queries}.
+     */
     public record Serdes3(Serde<RetrievalCandidate> candidates, Serde<RankedResults> results, Serde<QueryState> queries) {}
 
     /** The gathering stores: per-query state, one entry per candidate, and time-ordered deadlines. */
@@ -58,44 +68,55 @@ public final class RerankTopology {
     public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings,
                                  Map<String, String> modelByTopic, GatherListener listener) {
         StreamsBuilder builder = new StreamsBuilder();
+        StoreSerde<QueryState> queryStore = new StoreSerde<>(QueryState.class, serdes.queries().deserializer());
+        StoreSerde<RetrievalCandidate> candidateStore = new StoreSerde<>(RetrievalCandidate.class, serdes.candidates().deserializer());
         // Cached: a query's state is rewritten with every candidate and its entries deleted when it is
         // emitted, often within one commit interval; the cache turns those into one write or none,
         // in RocksDB and in the changelog.
         builder.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(STORES.queries()), Serdes.String(), serdes.queries()).withCachingEnabled());
+                Stores.persistentKeyValueStore(STORES.queries()), Serdes.String(), queryStore).withCachingEnabled());
         builder.addStateStore(Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(STORES.candidates()), Serdes.String(), serdes.candidates()).withCachingEnabled());
+                Stores.persistentKeyValueStore(STORES.candidates()), Serdes.String(), candidateStore).withCachingEnabled());
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(STORES.deadlines()), Serdes.String(), Serdes.String()).withCachingEnabled());
 
         List<String> inputTopics = java.util.Arrays.stream(topics.candidates().split(",")).map(String::trim).toList();
-        KStream<String, RetrievalCandidate> input = builder.stream(inputTopics,
-                Consumed.with(Serdes.String(), serdes.candidates()).withName("candidates-source"));
-        if (!modelByTopic.isEmpty()) {
-            // Before any repartition: afterwards the source topic is no longer known.
-            input = input.processValues(() -> new TopicDefaultModel(Map.copyOf(modelByTopic)), Named.as("default-model-by-topic"));
+        // Bytes, decoded by the intake step: a record whose bytes fail is dead-lettered with its reason there,
+        // and a record of another Avro type (RankedResults, QueryState) is refused without a cast that would
+        // stop the stream thread.
+        KStream<String, CandidateIntake.Intake> intake = builder.stream(inputTopics,
+                        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("candidates-source"))
+                .process(() -> new CandidateIntake(serdes.candidates().deserializer(), serdes.candidates().serializer(), settings), Named.as("decode-validate"));
+
+        KStream<String, byte[]> keyed;
+        if (settings.limits().copartitioned()) {
+            Map<String, KStream<String, CandidateIntake.Intake>> byKey = intake.split(Named.as("key-"))
+                    .branch((key, value) -> value.keyedByQueryId(), Branched.as("by-query-id"))
+                    .defaultBranch(Branched.as("other"));
+            KStream<String, byte[]> rekeyed = byKey.get("key-other")
+                    .mapValues(CandidateIntake.Intake::raw, Named.as("raw-other"))
+                    .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION_NAME));
+            keyed = byKey.get("key-by-query-id").mapValues(CandidateIntake.Intake::raw, Named.as("raw-by-query-id"))
+                    .merge(rekeyed, Named.as("keyed-candidates"));
+        } else {
+            keyed = intake.mapValues(CandidateIntake.Intake::raw, Named.as("raw"))
+                    .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION_NAME));
         }
 
-        Map<String, KStream<String, RetrievalCandidate>> byKey = input.split(Named.as("key-"))
-                // A null value stays on the direct path so that the processor dead-letters it with a reason.
-                .branch((key, value) -> value == null || value.getQueryId().equals(key), Branched.as("by-query-id"))
-                .defaultBranch(Branched.as("other"));
-        KStream<String, RetrievalCandidate> rekeyed = byKey.get("key-other")
-                .selectKey((key, value) -> value.getQueryId(), Named.as("rekey-by-query-id"))
-                .repartition(Repartitioned.with(Serdes.String(), serdes.candidates()).withName(REPARTITION_NAME));
-
-        KStream<String, SpecificRecord> outcomes = byKey.get("key-by-query-id")
-                .merge(rekeyed, Named.as("keyed-candidates"))
-                .process(() -> new GatherProcessor(settings, scorers, STORES, listener),
+        GatherProcessor.Codecs codecs = new GatherProcessor.Codecs(serdes.candidates().deserializer(), serdes.candidates().serializer(),
+                serdes.results().serializer());
+        KStream<String, GatherProcessor.Outcome> outcomes = keyed
+                .process(() -> new GatherProcessor(settings, scorers, STORES, listener, codecs, topics, modelByTopic),
                         Named.as("gather-score-rank"), STORES.queries(), STORES.candidates(), STORES.deadlines());
 
+        // Serialized by the gatherer, which checks a result's size and serializer before its store changes.
         outcomes.split(Named.as("outcome-"))
-                .branch((key, value) -> value instanceof RankedResults, Branched.withConsumer(results -> results
-                        .mapValues(value -> (RankedResults) value, Named.as("as-results"))
-                        .to(topics.results(), Produced.with(Serdes.String(), serdes.results()).withName("results-sink")), "results"))
+                .branch((key, value) -> value.result(), Branched.withConsumer(results -> results
+                        .map((key, value) -> KeyValue.pair(value.key(), value.value()), Named.as("as-results"))
+                        .to(topics.results(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("results-sink")), "results"))
                 .defaultBranch(Branched.withConsumer(dead -> dead
-                        .mapValues(value -> (RetrievalCandidate) value, Named.as("as-dead-letters"))
-                        .to(topics.deadLetters(), Produced.with(Serdes.String(), serdes.candidates()).withName("dead-letters-sink")), "dead-letters"));
+                        .map((key, value) -> KeyValue.pair(value.key(), value.value()), Named.as("as-dead-letters"))
+                        .to(topics.deadLetters(), Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("dead-letters-sink")), "dead-letters"));
         return builder.build();
     }
 }

@@ -50,6 +50,7 @@ class RerankTopologyTest {
     private TestInputTopic<byte[], byte[]> rawCandidates;
     private TestOutputTopic<String, RankedResults> results;
     private TestOutputTopic<byte[], byte[]> deadLetters;
+    private org.apache.kafka.common.serialization.Serializer<RetrievalCandidate> candidateBytes;
     private final StatedScoreScorer scorer = new StatedScoreScorer("stated");
 
     @BeforeEach
@@ -57,7 +58,18 @@ class RerankTopologyTest {
         startWith(ScorerRouter.single(scorer));
     }
 
+    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
+
     private void startWith(ScorerRouter router) throws Exception {
+        startWith(router, SETTINGS, null, null);
+    }
+
+    /**
+     * @param appResults    the topology's results serde, null: the registry serde the test reads with
+     * @param appCandidates the topology's candidates serde, null: the registry serde the test writes with
+     */
+    private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
+                           Serde<RetrievalCandidate> appCandidates) throws Exception {
         if (driver != null) {
             driver.close();
         }
@@ -66,18 +78,19 @@ class RerankTopologyTest {
         Serde<RetrievalCandidate> candidateSerde = serde(config);
         Serde<RankedResults> resultSerde = serde(config);
         Serde<QueryState> pendingSerde = serde(config);
-        GatherSettings settings = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
         Map<String, Object> props = new HashMap<>(config);
         props.put("bootstrap.servers", "unused:9092");
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
         Properties streamsProps = new RerankerConfig(props).streamsProperties();
         driver = new TopologyTestDriver(RerankTopology.build(TOPICS,
-                new RerankTopology.Serdes3(candidateSerde, resultSerde, pendingSerde), router, settings),
+                new RerankTopology.Serdes3(appCandidates != null ? appCandidates : candidateSerde,
+                        appResults != null ? appResults : resultSerde, pendingSerde), router, settings),
                 streamsProps, Instant.parse("2026-01-01T00:00:00Z"));
         candidates = driver.createInputTopic(TOPICS.candidates(), new StringSerializer(), candidateSerde.serializer());
         rawCandidates = driver.createInputTopic(TOPICS.candidates(), new ByteArraySerializer(), new ByteArraySerializer());
         results = driver.createOutputTopic(TOPICS.results(), new StringDeserializer(), resultSerde.deserializer());
         deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        candidateBytes = candidateSerde.serializer();
     }
 
     private static <T extends org.apache.avro.specific.SpecificRecord> Serde<T> serde(Map<String, Object> config) {
@@ -265,20 +278,21 @@ class RerankTopologyTest {
     }
 
     @Test
-    void deadLettersEveryCandidateOfAQueryForAnUnknownModel() {
+    void aCandidateNamingAnUnknownModelIsADeadLetterAloneAndItsQueryGoesOn() {
         RetrievalCandidate a = candidate("q1", "a", "score=0.1", 1, 2);
         a.setModel("no-such-model");
         candidates.pipeInput("q1", a);
         candidates.pipeInput("q1", candidate("q1", "b", "score=0.2", 2, 2));
 
         List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
-        assertEquals(2, dead.size());
-        for (TestRecord<byte[], byte[]> d : dead) {
-            assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(d, DeadLetters.HEADER_REASON));
-            assertTrue(header(d, DeadLetters.HEADER_MESSAGE).contains("no-such-model"));
-        }
-        assertTrue(results.isEmpty());
-        assertEquals(0, scorer.calls.get(), "nothing is scored for an unknown model");
+        assertEquals(1, dead.size(), "only the candidate that names the unknown model");
+        assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(dead.get(0), DeadLetters.HEADER_REASON));
+        assertTrue(header(dead.get(0), DeadLetters.HEADER_MESSAGE).contains("no-such-model"));
+        assertTrue(results.isEmpty(), "b waits for its second candidate");
+        driver.advanceWallClockTime(MAX_WAIT.plusMillis(200));
+        RankedResults r = results.readValue();
+        assertEquals(List.of("b"), docIds(r));
+        assertFalse(r.getComplete());
     }
 
     @Test
@@ -436,6 +450,253 @@ class RerankTopologyTest {
         }
         assertEquals(4, gated.mostOutstanding.get(), "gather.max.in.flight.queries=4 in this test's settings");
         assertEquals(10, results.readValuesToList().size());
+    }
+
+
+    // ---- Failure paths: a record's own fault is a dead letter, anything else fails the task ----
+
+    /** A results serde whose serializer fails, as when the registry cannot be reached to register the schema. */
+    private Serde<RankedResults> failingResults() {
+        Serde<RankedResults> real = serde(Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
+        return org.apache.kafka.common.serialization.Serdes.serdeFrom((topic, r) -> {
+            throw new org.apache.kafka.common.errors.SerializationException("injected: the registry is unreachable");
+        }, real.deserializer());
+    }
+
+    @Test
+    void aResultThatCannotBeSerializedFailsTheTaskInsteadOfDeadLetteringItsCandidates() throws Exception {
+        startWith(ScorerRouter.single(scorer), SETTINGS.withOverlapScoring(false), failingResults(), null);
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        org.apache.kafka.streams.errors.StreamsException failed = org.junit.jupiter.api.Assertions.assertThrows(
+                org.apache.kafka.streams.errors.StreamsException.class,
+                () -> candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2)));
+        assertTrue(String.valueOf(rootCause(failed).getMessage()).contains("injected"), failed.toString());
+        assertTrue(deadLetters.isEmpty(), "no candidate of the query is a dead letter: the input is processed again");
+        assertTrue(results.isEmpty());
+    }
+
+    private static Throwable rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** A Schema Registry that answers every request with {@code status}. */
+    private static com.sun.net.httpserver.HttpServer registryAnswering(int status) throws java.io.IOException {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = ("{\"error_code\":" + status + "01,\"message\":\"injected\"}").getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        return server;
+    }
+
+    private void startReadingThroughRegistry(String url) throws Exception {
+        SpecificAvroSerde<RetrievalCandidate> app = new SpecificAvroSerde<>();
+        app.configure(Map.of("schema.registry.url", url), false);
+        startWith(ScorerRouter.single(scorer), SETTINGS, null, app);
+    }
+
+    @Test
+    void aRegistryThatCannotBeReachedOrAnswers503FailsTheTaskRatherThanDeadLetteringValidInput() throws Exception {
+        java.net.ServerSocket closed = new java.net.ServerSocket(0);
+        int refusedPort = closed.getLocalPort();
+        closed.close();
+        com.sun.net.httpserver.HttpServer unavailable = registryAnswering(503);
+        com.sun.net.httpserver.HttpServer throttling = registryAnswering(429);
+        try {
+            for (String url : List.of("http://127.0.0.1:" + refusedPort, "http://127.0.0.1:" + unavailable.getAddress().getPort(),
+                    "http://127.0.0.1:" + throttling.getAddress().getPort())) {
+                startReadingThroughRegistry(url);
+                RetrievalCandidate valid = candidate("q1", "a", "score=0.2", 1, 1);
+                org.junit.jupiter.api.Assertions.assertThrows(org.apache.kafka.streams.errors.StreamsException.class,
+                        () -> candidates.pipeInput("q1", valid), url);
+                assertTrue(deadLetters.isEmpty(), "registry at " + url + ": a valid candidate must not become a dead letter");
+            }
+        } finally {
+            unavailable.stop(0);
+            throttling.stop(0);
+        }
+    }
+
+    @Test
+    void anUnknownSchemaIdIsADeadLetterWithItsReason() throws Exception {
+        com.sun.net.httpserver.HttpServer notFound = registryAnswering(404);
+        try {
+            startReadingThroughRegistry("http://127.0.0.1:" + notFound.getAddress().getPort());
+            candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 1));
+            TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+            assertEquals(Candidates.REASON_DESERIALIZATION, header(dead, DeadLetters.HEADER_REASON));
+            assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("Unknown schema id"), header(dead, DeadLetters.HEADER_MESSAGE));
+        } finally {
+            notFound.stop(0);
+        }
+    }
+
+    @Test
+    void bytesThatAreNotAvroAreADeadLetterWithTheirOriginalBytesAndKey() {
+        rawCandidates.pipeInput("k".getBytes(StandardCharsets.UTF_8), "not avro at all".getBytes(StandardCharsets.UTF_8));
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals("not avro at all", new String(dead.value(), StandardCharsets.UTF_8));
+        assertEquals("k", new String(dead.key(), StandardCharsets.UTF_8));
+        assertEquals(Candidates.REASON_DESERIALIZATION, header(dead, DeadLetters.HEADER_REASON));
+        assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC));
+        assertEquals("0", header(dead, DeadLetters.HEADER_OFFSET));
+    }
+
+    @Test
+    void aRecordWrittenWithAnotherRecordTypesSchemaIsADeadLetterNotACrash() {
+        Serde<RankedResults> other = serde(Map.of("schema.registry.url", "mock://" + scope));
+        RankedResults notACandidate = RankedResults.newBuilder().setQueryId("q1").setQuery("q").setResults(List.of())
+                .setModel(new dev.kafkareranker.avro.ModelInfo("m", "v")).setComplete(true).setCandidatesReceived(0)
+                .setFirstCandidateTime(Instant.EPOCH).setEmittedTime(Instant.EPOCH).setScoringMs(0).build();
+        rawCandidates.pipeInput("q1".getBytes(StandardCharsets.UTF_8), other.serializer().serialize(TOPICS.candidates(), notACandidate));
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(Candidates.REASON_WRONG_TYPE, header(dead, DeadLetters.HEADER_REASON));
+        candidates.pipeInput("q2", candidate("q2", "a", "score=0.1", 1, 1));
+        assertEquals("q2", results.readValue().getQueryId(), "the pipeline keeps running");
+    }
+
+    @Test
+    void aNulInAQueryIdNeverMixesTwoQueries() {
+        String x = "X";
+        String xy = "X\u0000y";
+        candidates.pipeInput(x, candidate(x, "a", "score=0.1", 1, 2));
+        candidates.pipeInput(xy, candidate(xy, "\u0000d", "score=0.2", 1, 3));
+        candidates.pipeInput(xy, candidate(xy, "e", "score=0.3", 2, 3));
+        candidates.pipeInput(x, candidate(x, "b", "score=0.4", 2, 2));
+        RankedResults rx = results.readValue();
+        assertEquals(x, rx.getQueryId());
+        assertEquals(List.of("b", "a"), docIds(rx), "query X holds its own two candidates only");
+        candidates.pipeInput(xy, candidate(xy, "f", "score=0.5", 3, 3));
+        RankedResults rxy = results.readValue();
+        assertEquals(xy, rxy.getQueryId());
+        assertEquals(List.of("f", "e", "\u0000d"), docIds(rxy));
+        assertTrue(rxy.getComplete());
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    private void assertDeadLetterReason(RetrievalCandidate c, String reason) {
+        candidates.pipeInput(c.getQueryId(), c);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(reason, header(dead, DeadLetters.HEADER_REASON), header(dead, DeadLetters.HEADER_MESSAGE));
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void impossibleValuesAreDeadLettersWithTheirReason() throws Exception {
+        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(16, 40, 100_000, false)), null, null);
+        assertDeadLetterReason(candidate("v1", "a", "score=0.1", 1, 0), Candidates.REASON_INVALID_COUNT);
+        assertDeadLetterReason(candidate("v2", "a", "score=0.1", 1, -3), Candidates.REASON_INVALID_COUNT);
+        RetrievalCandidate negativeTopK = candidate("v3", "a", "score=0.1", 1, 1);
+        negativeTopK.setTopK(-1);
+        assertDeadLetterReason(negativeTopK, Candidates.REASON_INVALID_TOP_K);
+        assertDeadLetterReason(candidate("v4", "a", "\u200b\u00a0", 1, 1), Candidates.REASON_BLANK_FIELD);
+        assertDeadLetterReason(candidate("v5", "\ufeff \u2060", "score=0.1", 1, 1), Candidates.REASON_BLANK_FIELD);
+        assertDeadLetterReason(candidate("q".repeat(17), "a", "score=0.1", 1, 1), Candidates.REASON_ID_TOO_LONG);
+        assertDeadLetterReason(candidate("v6", "d".repeat(17), "score=0.1", 1, 1), Candidates.REASON_ID_TOO_LONG);
+        RetrievalCandidate bigMetadata = candidate("v7", "a", "score=0.1", 1, 1);
+        bigMetadata.setMetadata(Map.of("k", "v".repeat(40)));
+        assertDeadLetterReason(bigMetadata, Candidates.REASON_METADATA_TOO_LARGE);
+        assertTrue(results.isEmpty(), "none of them started a query");
+        candidates.pipeInput("ok", candidate("ok", "a", "score=0.1", 1, 1));
+        assertEquals("ok", results.readValue().getQueryId());
+    }
+
+    @Test
+    void conflictingQueryTextTopKOrCountKeepTheFirstsAndAreCountedInTheResult() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 3));
+        RetrievalCandidate otherText = candidate("q1", "b", "score=0.2", 2, 3);
+        otherText.setQuery("another query text");
+        candidates.pipeInput("q1", otherText);
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.3", 3, 7));
+        RankedResults r = results.readValue();
+        assertEquals("query q1", r.getQuery(), "the first candidate's query text");
+        assertEquals(3, r.getCandidatesExpected(), "the first candidate's count");
+        assertEquals(2, r.getConflicts());
+        assertEquals(3, r.getCandidatesReceived(), "conflicting candidates are still ranked");
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void aCandidateNamingAnotherModelThanItsQuerysFirstIsADeadLetterAloneAndTheQueryGoesOn() throws Exception {
+        StatedScoreScorer other = new StatedScoreScorer("other");
+        startWith(model -> model == null || model.equals("stated") ? scorer : model.equals("other") ? other : ScorerRouter.single(scorer).forModel(model),
+                SETTINGS, null, null);
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 2));
+        RetrievalCandidate b = candidate("q1", "b", "score=0.9", 2, 2);
+        b.setModel("other");
+        candidates.pipeInput("q1", b);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_MODEL_CONFLICT, header(dead, DeadLetters.HEADER_REASON));
+        RetrievalCandidate c = candidate("q1", "c", "score=0.5", 3, 2);
+        c.setModel("stated");
+        candidates.pipeInput("q1", c);
+        RankedResults r = results.readValue();
+        assertEquals(List.of("c", "a"), docIds(r), "the default model by name is the query's model");
+        assertEquals("stated", r.getModel().getName());
+        assertEquals(0, other.calls.get());
+    }
+
+    @Test
+    void aNanScoreNeverRanksFirst() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=NaN", 1, 3));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.1", 2, 3));
+        candidates.pipeInput("q1", candidate("q1", "c", "score=0.3", 3, 3));
+        assertEquals(List.of("c", "b", "a"), docIds(results.readValue()));
+    }
+
+    @Test
+    void aResultOverResultsMaxBytesLosesItsLowestRankedMetadataFirstAndSaysSo() throws Exception {
+        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(64, 65_536, 4_096, false)), null, null);
+        for (int i = 0; i < 3; i++) {
+            RetrievalCandidate c = candidate("q1", "d" + i, "score=0." + (i + 1), i + 1, 3);
+            c.setMetadata(Map.of("blob", "m".repeat(1_500)));
+            candidates.pipeInput("q1", c);
+        }
+        TestRecord<String, RankedResults> out = results.readRecord();
+        RankedResults r = out.value();
+        assertEquals(List.of("d2", "d1", "d0"), docIds(r), "every document is still there");
+        assertFalse(r.getResults().get(0).getMetadata().isEmpty(), "the best keeps its metadata");
+        assertTrue(r.getResults().get(2).getMetadata().isEmpty(), "the lowest ranked lost its metadata");
+        assertNotNull(r.getTruncated());
+        assertTrue(r.getTruncated().contains("metadata of"), r.getTruncated());
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void aDeadLetterWrittenAfterTheRepartitionCarriesTheProducersBytesKeyAndPosition() {
+        // A newer producer schema with a field this app does not know.
+        org.apache.avro.Schema newer = org.apache.avro.SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
+                .requiredString("query_id").requiredString("query").requiredString("doc_id").requiredString("text")
+                .name("candidate_count").type().optional().intType()
+                .name("language").type().stringType().stringDefault("en").endRecord();
+        org.apache.avro.generic.GenericRecord late = new org.apache.avro.generic.GenericData.Record(newer);
+        late.put("query_id", "q1");
+        late.put("query", "query q1");
+        late.put("doc_id", "b");
+        late.put("text", "score=0.3");
+        late.put("candidate_count", 1);
+        late.put("language", "de");
+        dev.kafkareranker.serde.AvroSerializer<org.apache.avro.generic.GenericRecord> generic = new dev.kafkareranker.serde.AvroSerializer<>();
+        generic.configure(Map.of("schema.registry.url", "mock://" + scope), false);
+        byte[] produced = generic.serialize(TOPICS.candidates(), late);
+
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        results.readValue();
+        rawCandidates.pipeInput("producer-key".getBytes(StandardCharsets.UTF_8), produced);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(produced, dead.value(), "the producer's bytes, schema id and new field included");
+        assertEquals("producer-key", new String(dead.key(), StandardCharsets.UTF_8));
+        assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC), "the candidates topic, not the repartition topic");
+        assertEquals("1", header(dead, DeadLetters.HEADER_OFFSET));
+        assertEquals(null, dead.headers().lastHeader("rerank.source.topic"), "the internal headers stay internal");
     }
 
     private static String header(TestRecord<?, ?> record, String name) {

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  */
 class StatedScoreScorer implements Scorer {
 
-    private static final Pattern STATED = Pattern.compile("score=(-?[0-9.]+)");
+    private static final Pattern STATED = Pattern.compile("score=(-?[0-9.]+|NaN)");
 
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger longestPassage = new AtomicInteger();
