@@ -3,6 +3,7 @@ package dev.kafkareranker.app;
 import dev.kafkareranker.gather.GatherSettings;
 import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.inference.Device;
+import dev.kafkareranker.inference.GpuOptions;
 import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.model.BundledModel;
 import dev.kafkareranker.model.ModelDirectory;
@@ -78,6 +79,15 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String INFERENCE_BREAKER_FAILURES = "inference.breaker.failures";
     public static final String INFERENCE_BREAKER_BACKOFF_MS = "inference.breaker.backoff.ms";
     public static final String MODELS_WATCH_SETTLE_MS = "models.watch.settle.ms";
+    // Feeding a GPU (issue 15).
+    public static final String INFERENCE_TOKENIZER_THREADS = "inference.tokenizer.threads";
+    public static final String INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES = "inference.cuda.gpu.mem.limit.bytes";
+    public static final String INFERENCE_CUDA_ARENA_EXTEND_STRATEGY = "inference.cuda.arena.extend.strategy";
+    public static final String INFERENCE_CUDA_CUDNN_CONV_ALGO_SEARCH = "inference.cuda.cudnn.conv.algo.search";
+    public static final String INFERENCE_CUDA_COPY_IN_DEFAULT_STREAM = "inference.cuda.copy.in.default.stream";
+    public static final String INFERENCE_TENSORRT_ENABLED = "inference.tensorrt.enabled";
+    public static final String INFERENCE_TENSORRT_ENGINE_CACHE_DIR = "inference.tensorrt.engine.cache.dir";
+    public static final String INFERENCE_TENSORRT_FP16 = "inference.tensorrt.fp16";
     public static final String ADMIN_BIND_ADDRESS = "admin.bind.address";
     public static final String ADMIN_RELOAD_ENABLED = "admin.reload.enabled";
 
@@ -138,7 +148,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
-                    "Most sequences in one model run.")
+                    "Most sequences in one model run. When none of inference.batch.max.rows, .max.tokens and .max.padding.ratio is set, a session that opens on CUDA uses 256 rows, 65536 tokens and padding 1.5 instead (docs/benchmarks.md, GPU defaults).")
             .define(INFERENCE_BATCH_MAX_TOKENS, Type.INT, 8_192, Range.atLeast(1), Importance.MEDIUM,
                     "Most rows x padded length in one model run: bounds activation memory whatever the passage lengths.")
             .define(INFERENCE_BATCH_MAX_DELAY_MS, Type.LONG, 2L, Range.atLeast(0), Importance.MEDIUM,
@@ -156,6 +166,24 @@ public final class RerankerConfig extends AbstractConfig {
                     "Model faults in a row (a failed batch whose probe batch failed too, or a timeout) that open the model's circuit breaker: /health/ready turns 503 and the model refuses work until a probe batch succeeds or a new version loads.")
             .define(INFERENCE_BREAKER_BACKOFF_MS, Type.LONG, 5_000L, Range.atLeast(1), Importance.LOW,
                     "How long an open circuit breaker waits before the engine runs its own probe batch; doubles after each failed probe, up to 16 times this.")
+            .define(INFERENCE_TOKENIZER_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+                    "Threads that tokenize requests for all stream threads (a request's passages are split across them); 0 = one per core.")
+            .define(INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
+                    "CUDA provider gpu_mem_limit: most bytes ONNX Runtime's GPU arena may hold; 0 = no limit. Also TensorRT's workspace limit.")
+            .define(INFERENCE_CUDA_ARENA_EXTEND_STRATEGY, Type.STRING, "kNextPowerOfTwo",
+                    ConfigDef.ValidString.in("kNextPowerOfTwo", "kSameAsRequested"), Importance.LOW,
+                    "CUDA provider arena_extend_strategy: kSameAsRequested wastes less memory on a GPU shared with other processes.")
+            .define(INFERENCE_CUDA_CUDNN_CONV_ALGO_SEARCH, Type.STRING, "HEURISTIC",
+                    ConfigDef.ValidString.in("EXHAUSTIVE", "HEURISTIC", "DEFAULT"), Importance.LOW,
+                    "CUDA provider cudnn_conv_algo_search; transformers have almost no convolutions, so the exhaustive first-run search buys nothing.")
+            .define(INFERENCE_CUDA_COPY_IN_DEFAULT_STREAM, Type.BOOLEAN, true, Importance.LOW,
+                    "CUDA provider do_copy_in_default_stream: copies ordered with compute on one stream.")
+            .define(INFERENCE_TENSORRT_ENABLED, Type.BOOLEAN, false, Importance.LOW,
+                    "Run the graph with TensorRT first (nodes it cannot take run on CUDA); only when the session opens on a GPU.")
+            .define(INFERENCE_TENSORRT_ENGINE_CACHE_DIR, Type.STRING, "", Importance.LOW,
+                    "Where TensorRT keeps its built engines and timing cache, so a restart does not rebuild them; empty = no cache.")
+            .define(INFERENCE_TENSORRT_FP16, Type.BOOLEAN, true, Importance.LOW,
+                    "Whether TensorRT may build fp16 kernels.")
             .define(MODELS_WATCH_SETTLE_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
                     "A changed model directory is loaded only after no file in it changed (name, size, modification time) for this long, so a slow or paused copy is never loaded half-done. Copying into a new directory and switching a symlink to it is atomic and needs no settling.")
             .define(ADMIN_BIND_ADDRESS, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -287,7 +315,20 @@ public final class RerankerConfig extends AbstractConfig {
                 getDouble(INFERENCE_BATCH_MAX_PADDING_RATIO),
                 new InferenceOptions.Health(Duration.ofMillis(getLong(INFERENCE_BATCH_TIMEOUT_MS)),
                         Duration.ofMillis(getLong(INFERENCE_REQUEST_TIMEOUT_MS)), getInt(INFERENCE_BREAKER_FAILURES),
-                        Duration.ofMillis(getLong(INFERENCE_BREAKER_BACKOFF_MS))));
+                        Duration.ofMillis(getLong(INFERENCE_BREAKER_BACKOFF_MS))),
+                gpuOptions(),
+                getInt(INFERENCE_TOKENIZER_THREADS),
+                // The device's defaults only when the user set none of the three: a partial setting is kept as a whole.
+                !originals.containsKey(INFERENCE_BATCH_MAX_ROWS) && !originals.containsKey(INFERENCE_BATCH_MAX_TOKENS)
+                        && !originals.containsKey(INFERENCE_BATCH_MAX_PADDING_RATIO));
+    }
+
+    public GpuOptions gpuOptions() {
+        String cache = getString(INFERENCE_TENSORRT_ENGINE_CACHE_DIR);
+        return new GpuOptions(getLong(INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES), getString(INFERENCE_CUDA_ARENA_EXTEND_STRATEGY),
+                getString(INFERENCE_CUDA_CUDNN_CONV_ALGO_SEARCH), getBoolean(INFERENCE_CUDA_COPY_IN_DEFAULT_STREAM),
+                getBoolean(INFERENCE_TENSORRT_ENABLED), cache.isBlank() ? Optional.empty() : Optional.of(Path.of(cache)),
+                getBoolean(INFERENCE_TENSORRT_FP16));
     }
 
     /** The settings handed to serdes: everything, so registry keys reach them whatever they are. */

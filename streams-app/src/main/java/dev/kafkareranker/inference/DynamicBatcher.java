@@ -21,6 +21,14 @@ import org.slf4j.LoggerFactory;
  * thread: rows are sorted by length so each batch pads little, each batch stays within a row cap and
  * a token budget (rows × padded length), and a lone request waits at most {@code maxDelay} for company.
  *
+ * <p>Three stages, so the device never waits for the host: the worker takes a <em>pool</em> of rows in
+ * arrival order (at most {@value #POOL_BATCHES} full batches), sorts only that pool by length and plans
+ * its batches; it prepares (pads into reused direct buffers) the next batch while the run thread runs the
+ * current one; and the futures are completed on a finisher thread, so callers' callbacks never run on
+ * the run thread or hold up the worker. Bounding the pool is the fairness: a request that arrives while
+ * a pool runs goes into the next one, so no request waits behind more than one pool (draining and
+ * sorting the whole queue would let every later, shorter request overtake it).
+ *
  * <p>Failures, by whose fault they are:
  * <ul>
  *   <li>A batch that fails as a whole is followed by a tiny probe batch. If the probe succeeds the model
@@ -46,6 +54,11 @@ final class DynamicBatcher implements AutoCloseable {
     /** Three in a row: one bad batch is noise, three with a failed probe each is a broken model. */
     static final int DEFAULT_BREAKER_FAILURES = 3;
     static final Duration DEFAULT_BREAKER_BACKOFF = Duration.ofSeconds(5);
+    /**
+     * A pool holds at most this many full batches: enough rows that sorting by length pads little, few
+     * enough that a request's wait is bounded by one pool, not by the whole backlog.
+     */
+    static final int POOL_BATCHES = 4;
 
     /**
      * @param maxRows         most rows in one run
@@ -111,6 +124,8 @@ final class DynamicBatcher implements AutoCloseable {
     /** Runs model calls so the worker can give up on one that hangs; replaced when one is abandoned. */
     private volatile ExecutorService runner;
     private int runnerGeneration;
+    /** Completes futures, so callbacks run neither on the run thread nor on the worker. */
+    private final ExecutorService finisher;
     private final Thread worker;
 
     /**
@@ -125,6 +140,11 @@ final class DynamicBatcher implements AutoCloseable {
         this.probe = List.copyOf(probe);
         this.breaker = new CircuitBreaker(name, options.breakerFailures(), options.breakerBackoff());
         this.runner = newRunner();
+        this.finisher = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "inference-" + name + "-finish");
+            t.setDaemon(true);
+            return t;
+        });
         this.worker = new Thread(this::work, "inference-" + name);
         this.worker.setDaemon(true);
         this.worker.start();
@@ -156,18 +176,9 @@ final class DynamicBatcher implements AutoCloseable {
         long now = System.nanoTime();
         lock.lock();
         try {
-            if (died != null) {
-                request.future.completeExceptionally(new ModelUnavailableException("The inference worker of " + name
-                        + " died (" + died + "); nothing will be scored until the model is reloaded or the app restarts", died));
-                return request.future;
-            }
-            if (!running) {
-                request.future.completeExceptionally(new ModelUnavailableException("the inference engine of " + name + " is closed"));
-                return request.future;
-            }
-            // Refused at once rather than queued: a request the model will fail anyway only holds its caller.
-            if (breaker.rejecting()) {
-                request.future.completeExceptionally(breaker.refusal());
+            ModelUnavailableException refused = refusalLocked();
+            if (refused != null) {
+                request.future.completeExceptionally(refused);
                 return request.future;
             }
             for (int i = 0; i < rows.size(); i++) {
@@ -179,6 +190,34 @@ final class DynamicBatcher implements AutoCloseable {
             lock.unlock();
         }
         return request.future;
+    }
+
+    /**
+     * Why a request would be refused right now (dead, closed, breaker open), or null when it would be taken:
+     * so a caller can refuse at once, before tokenizing.
+     */
+    ModelUnavailableException refusal() {
+        lock.lock();
+        try {
+            return refusalLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ModelUnavailableException refusalLocked() {
+        if (died != null) {
+            return new ModelUnavailableException("The inference worker of " + name
+                    + " died (" + died + "); nothing will be scored until the model is reloaded or the app restarts", died);
+        }
+        if (!running) {
+            return new ModelUnavailableException("the inference engine of " + name + " is closed");
+        }
+        // Refused at once rather than queued: a request the model will fail anyway only holds its caller.
+        if (breaker.rejecting()) {
+            return breaker.refusal();
+        }
+        return null;
     }
 
     private void work() {
@@ -209,10 +248,8 @@ final class DynamicBatcher implements AutoCloseable {
                             awaitNanos(left);
                         }
                     }
-                    pool = new ArrayList<>(queue);
+                    pool = takePool();
                     inHand = pool;
-                    queue.clear();
-                    queuedMaxLength = 0;
                 } finally {
                     lock.unlock();
                 }
@@ -257,39 +294,89 @@ final class DynamicBatcher implements AutoCloseable {
         runner.shutdownNow();
     }
 
+    /** Rows in arrival order, up to {@value #POOL_BATCHES} batches' worth of rows and tokens. Under the lock. */
+    private List<Row> takePool() {
+        long maxRows = (long) options.maxRows() * POOL_BATCHES;
+        long maxTokens = (long) options.maxTokens() * POOL_BATCHES;
+        List<Row> pool = new ArrayList<>((int) Math.min(queue.size(), maxRows));
+        long tokens = 0;
+        while (!queue.isEmpty() && pool.size() < maxRows) {
+            Row next = queue.peekFirst();
+            if (!pool.isEmpty() && tokens + next.encoded().length() > maxTokens) {
+                break;
+            }
+            pool.add(queue.pollFirst());
+            tokens += next.encoded().length();
+        }
+        queuedMaxLength = 0;
+        for (Row row : queue) {
+            queuedMaxLength = Math.max(queuedMaxLength, row.encoded().length());
+        }
+        return pool;
+    }
+
     private boolean fullBatchQueued() {
         return queue.size() >= options.maxRows() || (long) queue.size() * queuedMaxLength >= options.maxTokens();
     }
+
+    /** A batch of rows with its prepared input, made while the previous batch ran. */
+    private record Planned(List<Row> rows, RowModel.Batch input) {}
 
     private void runPool(List<Row> pool) throws Throwable {
         int[] lengths = new int[pool.size()];
         for (int i = 0; i < lengths.length; i++) {
             lengths[i] = pool.get(i).encoded().length();
         }
-        for (int[] planned : BatchPlanner.plan(lengths, options.maxRows(), options.maxTokens(), options.maxPaddingRatio())) {
-            List<Row> batch = new ArrayList<>(planned.length);
-            long start = System.nanoTime();
-            for (int index : planned) {
-                Row row = pool.get(index);
-                if (!row.request().future.isDone()) {
-                    batch.add(row);
-                    stats.recordQueueDelay(start - row.enqueuedNanos());
-                }
-            }
-            if (batch.isEmpty()) {
+        List<int[]> plan = BatchPlanner.plan(lengths, options.maxRows(), options.maxTokens(), options.maxPaddingRatio());
+        if (plan.isEmpty()) {
+            return;  // woken for a probe only
+        }
+        Planned next = prepare(pool, plan.get(0));
+        for (int b = 0; b < plan.size(); b++) {
+            Planned current = next;
+            if (current == null) {
+                next = b + 1 < plan.size() ? prepare(pool, plan.get(b + 1)) : null;
                 continue;
             }
             if (breaker.rejecting()) {
-                fail(batch, breaker.refusal());
-            } else {
-                runPlanned(batch);
+                current.input().close();
+                fail(current.rows(), breaker.refusal());
+                next = b + 1 < plan.size() ? prepare(pool, plan.get(b + 1)) : null;
+                continue;
             }
+            Pending pending = submit(current.input());
+            // The next batch is padded while this one runs: the device does not wait for the host.
+            next = b + 1 < plan.size() ? prepare(pool, plan.get(b + 1)) : null;
+            runPlanned(current.rows(), await(pending));
         }
     }
 
+    /** The planned rows still wanted (a cancelled request's are dropped), padded ahead; null when none is left. */
+    private Planned prepare(List<Row> pool, int[] planned) {
+        List<Row> batch = new ArrayList<>(planned.length);
+        long now = System.nanoTime();
+        for (int index : planned) {
+            Row row = pool.get(index);
+            if (!row.request().future.isDone()) {
+                batch.add(row);
+                stats.recordQueueDelay(now - row.enqueuedNanos());
+            }
+        }
+        if (batch.isEmpty()) {
+            return null;
+        }
+        RowModel.Batch input;
+        try {
+            input = model.prepare(rowsOf(batch));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // Not prepared: the run pads the rows itself, and a failure there is handled as the run's own.
+            input = RowModel.unprepared(rowsOf(batch));
+        }
+        return new Planned(batch, input);
+    }
+
     /** One planned batch: on a whole-batch failure, the probe tells a broken model from bad rows. */
-    private void runPlanned(List<Row> batch) throws Throwable {
-        Attempt attempt = attempt(rowsOf(batch));
+    private void runPlanned(List<Row> batch, Attempt attempt) throws Throwable {
         if (attempt.failure() == null) {
             int answered = deliver(batch, attempt.outputs());
             if (answered > 0 || probeHealthy()) {
@@ -335,7 +422,7 @@ final class DynamicBatcher implements AutoCloseable {
     private void splitAfterFailure(List<Row> batch, Throwable e) throws Throwable {
         if (batch.size() == 1) {
             LOG.warn("A row of {} failed alone while the model scores others; its request fails: {}", name, e.toString());
-            batch.get(0).request().future.completeExceptionally(e instanceof InferenceException ? e
+            finish(batch.get(0).request().future, null, e instanceof InferenceException ? e
                     : new InferenceException("Scoring a row with " + name + " failed: " + e, e));
             return;
         }
@@ -350,9 +437,28 @@ final class DynamicBatcher implements AutoCloseable {
         fail(batch, failure);
     }
 
-    private static void fail(List<Row> batch, Throwable failure) {
+    private void fail(List<Row> batch, Throwable failure) {
         for (Row row : batch) {
-            row.request().future.completeExceptionally(failure);
+            finish(row.request().future, null, failure);
+        }
+    }
+
+    /**
+     * Completes a caller's future on the finisher thread: its callbacks (scores, the gatherer's
+     * continuation) then never run on the run thread and never delay the worker's next batch.
+     */
+    private void finish(CompletableFuture<float[][]> future, float[][] outputs, Throwable failure) {
+        Runnable complete = () -> {
+            if (failure == null) {
+                future.complete(outputs);
+            } else {
+                future.completeExceptionally(failure);
+            }
+        };
+        try {
+            finisher.execute(complete);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            complete.run();
         }
     }
 
@@ -392,16 +498,42 @@ final class DynamicBatcher implements AutoCloseable {
      * OutOfMemoryError are rethrown: the runtime itself is broken, and the worker dies of them.
      */
     private Attempt attempt(List<Encoded> rows) throws Throwable {
-        long start = System.nanoTime();
-        Future<float[][]> call;
+        RowModel.Batch input;
         try {
-            call = runner.submit(() -> model.run(rows));
+            input = model.prepare(rows);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            stats.recordFailedBatch();
+            return new Attempt(null, e, false);
+        }
+        return await(submit(input));
+    }
+
+    /** A model call handed to the run thread. */
+    private record Pending(RowModel.Batch input, Future<float[][]> call, long startNanos, Throwable refused) {}
+
+    private Pending submit(RowModel.Batch input) {
+        long start = System.nanoTime();
+        try {
+            return new Pending(input, runner.submit(() -> model.run(input)), start, null);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Closed under us: the rows fail as the engine's are.
-            return new Attempt(null, new ModelUnavailableException("the inference engine of " + name + " is closed"), false);
+            return new Pending(input, null, start, new ModelUnavailableException("the inference engine of " + name + " is closed"));
         }
+    }
+
+    /**
+     * Waits for one model call on the runner thread, given up after the batch timeout. Errors other than an
+     * OutOfMemoryError are rethrown: the runtime itself is broken, and the worker dies of them.
+     */
+    private Attempt await(Pending pending) throws Throwable {
+        List<Encoded> rows = pending.input().rows();
+        if (pending.refused() != null) {
+            pending.input().close();
+            return new Attempt(null, pending.refused(), false);
+        }
+        boolean release = true;
         try {
-            float[][] outputs = call.get(options.batchTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            float[][] outputs = pending.call().get(options.batchTimeout().toNanos(), TimeUnit.NANOSECONDS);
             if (outputs == null || outputs.length != rows.size()) {
                 stats.recordFailedBatch();
                 return new Attempt(null, new InferenceException("Model " + name + " returned " + (outputs == null ? "no" : outputs.length)
@@ -413,7 +545,7 @@ final class DynamicBatcher implements AutoCloseable {
                 real += row.length();
                 width = Math.max(width, row.length());
             }
-            stats.recordBatch(rows.size(), real, (long) width * rows.size(), System.nanoTime() - start);
+            stats.recordBatch(rows.size(), real, (long) width * rows.size(), System.nanoTime() - pending.startNanos());
             return new Attempt(outputs, null, false);
         } catch (ExecutionException e) {
             stats.recordFailedBatch();
@@ -424,13 +556,19 @@ final class DynamicBatcher implements AutoCloseable {
             return new Attempt(null, cause, false);
         } catch (TimeoutException e) {
             stats.recordFailedBatch();
-            abandon(call);
+            // The hung call may still read its input buffers: they are left to it, never reused.
+            release = false;
+            abandon(pending.call());
             return new Attempt(null, new InferenceTimeoutException("A batch of " + rows.size() + " rows of " + name + " ran longer than "
                     + options.batchTimeout().toMillis() + " ms and was abandoned (inference.batch.timeout.ms; a hung device or a "
                     + "model far too slow for it)"), true);
         } catch (InterruptedException e) {
             Thread.interrupted();
             return new Attempt(null, new InferenceException("interrupted while waiting for " + name, e), false);
+        } finally {
+            if (release) {
+                pending.input().close();
+            }
         }
     }
 
@@ -450,7 +588,7 @@ final class DynamicBatcher implements AutoCloseable {
     }
 
     /** Completes the requests whose rows are all in; returns how many rows had finite outputs. */
-    private static int deliver(List<Row> batch, float[][] outputs) {
+    private int deliver(List<Row> batch, float[][] outputs) {
         int finite = 0;
         for (int i = 0; i < batch.size(); i++) {
             if (!isFinite(outputs[i])) {
@@ -461,7 +599,7 @@ final class DynamicBatcher implements AutoCloseable {
             Request request = row.request();
             request.outputs[row.index()] = outputs[i];
             if (--request.remaining == 0) {
-                request.future.complete(request.outputs);
+                finish(request.future, request.outputs, null);
             }
         }
         return finite;
@@ -471,7 +609,7 @@ final class DynamicBatcher implements AutoCloseable {
         for (int i = 0; i < batch.size(); i++) {
             if (!isFinite(outputs[i])) {
                 LOG.warn("A row of {} gave a non-finite output {}; its request fails", name, java.util.Arrays.toString(outputs[i]));
-                batch.get(i).request().future.completeExceptionally(new NonFiniteScoreException("Model " + name
+                finish(batch.get(i).request().future, null, new NonFiniteScoreException("Model " + name
                         + " gave a non-finite output for a row (" + java.util.Arrays.toString(outputs[i])
                         + "): it cannot be ranked, so its query is not scored"));
             }
@@ -524,5 +662,7 @@ final class DynamicBatcher implements AutoCloseable {
             }
         }
         runner.shutdown();
+        // Queued completions still run: every future this batcher took ends.
+        finisher.shutdown();
     }
 }

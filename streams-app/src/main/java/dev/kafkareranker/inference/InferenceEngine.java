@@ -2,7 +2,12 @@ package dev.kafkareranker.inference;
 
 import dev.kafkareranker.model.ModelSpec;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -12,9 +17,9 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One model, shared by all stream threads. The caller tokenizes its own request (so tokenization of
- * the next requests overlaps the batch running now), the batcher runs rows of all callers together,
- * and the caller turns its rows' outputs into scores.
+ * One model, shared by all stream threads. A small tokenizer pool tokenizes requests (so tokenization of
+ * the next requests overlaps the batch running now, on every core), the batcher runs rows of all callers
+ * together, and its finisher thread turns each request's outputs into scores.
  *
  * <p>Every future this engine returns ends: with scores, with an {@link InferenceException}
  * (permanent for that input), or with a {@link ModelUnavailableException} (transient: the model is at
@@ -34,15 +39,27 @@ public final class InferenceEngine implements Scorer {
     private final EngineStats stats = new EngineStats();
     private final String executionProvider;
     private final Duration requestTimeout;
+    /** Tokenizes requests for every caller, so tokenizing uses all cores whatever the number of stream threads. */
+    private final ExecutorService tokenizers;
+    private final int tokenizerThreads;
+    /** Fewer passages per chunk than this and splitting costs more than it saves. */
+    private static final int MIN_CHUNK = 8;
 
     InferenceEngine(ModelSpec spec, ScoringMethod method, RowModel model, AutoCloseable encoder,
-                    DynamicBatcher.Options options, String executionProvider, Duration requestTimeout) {
+                    DynamicBatcher.Options options, String executionProvider, Duration requestTimeout, int tokenizerThreads) {
         this.spec = spec;
         this.method = method;
         this.model = model;
         this.encoder = encoder;
         this.executionProvider = executionProvider;
         this.requestTimeout = requestTimeout;
+        this.tokenizerThreads = tokenizerThreads;
+        AtomicInteger threadCount = new AtomicInteger();
+        this.tokenizers = Executors.newFixedThreadPool(tokenizerThreads, r -> {
+            Thread t = new Thread(r, "inference-" + spec.name() + "-tokenize-" + threadCount.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
         // A known-good request tells a broken model from bad rows, and tests an open circuit breaker.
         this.batcher = new DynamicBatcher(model, options, stats, spec.name(), method.encode("probe query", List.of("probe passage")));
     }
@@ -69,29 +86,46 @@ public final class InferenceEngine implements Scorer {
         }
     }
 
-    /** Tokenizes on the calling thread, so the next request is ready while the current batch runs. */
+    /**
+     * Tokenizes on the engine's tokenizer pool, a request's passages split across its threads, so the
+     * caller (a stream thread) is free at once and one large request uses every core; rows then go to the
+     * batcher, and the scores are made on its finisher thread.
+     */
     @Override
     public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
         if (passages.isEmpty()) {
             return CompletableFuture.completedFuture(new Scoring(List.of(), modelName(), modelVersion()));
         }
-        List<Encoded> rows;
-        try {
-            rows = method.encode(query, passages);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(asInferenceException(e));
+        ModelUnavailableException refused = batcher.refusal();
+        if (refused != null) {
+            // Not worth tokenizing: the batcher would refuse the rows.
+            return CompletableFuture.failedFuture(refused);
         }
         CompletableFuture<Scoring> scoring = new CompletableFuture<>();
-        CompletableFuture<float[][]> submitted = batcher.submit(rows);
-        submitted.whenComplete((outputs, failure) -> {
-            if (failure != null) {
-                scoring.completeExceptionally(asInferenceException(failure));
+        AtomicReference<CompletableFuture<float[][]>> submittedRef = new AtomicReference<>();
+        encode(query, passages).whenComplete((rows, encodeFailure) -> {
+            if (encodeFailure != null) {
+                scoring.completeExceptionally(asInferenceException(encodeFailure));
                 return;
             }
-            try {
-                scoring.complete(new Scoring(checkFinite(method.finish(outputs)), modelName(), modelVersion()));
-            } catch (RuntimeException e) {
-                scoring.completeExceptionally(asInferenceException(e));
+            if (scoring.isDone()) {
+                return;  // timed out or cancelled while tokenizing: nothing to run
+            }
+            CompletableFuture<float[][]> submitted = batcher.submit(rows);
+            submittedRef.set(submitted);
+            submitted.whenComplete((outputs, failure) -> {
+                if (failure != null) {
+                    scoring.completeExceptionally(asInferenceException(failure));
+                    return;
+                }
+                try {
+                    scoring.complete(new Scoring(checkFinite(method.finish(outputs)), modelName(), modelVersion()));
+                } catch (RuntimeException e) {
+                    scoring.completeExceptionally(asInferenceException(e));
+                }
+            });
+            if (scoring.isDone()) {
+                dropRows(submitted, scoring);
             }
         });
         if (!scoring.isDone()) {
@@ -100,14 +134,59 @@ public final class InferenceEngine implements Scorer {
                             + " (the model is hung or far behind its input)")), requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
             scoring.whenComplete((done, failure) -> {
                 timeout.cancel(false);
-                // Ended by the timeout or by the caller's cancel: the rows not yet run are dropped from the queue.
-                if (failure != null) {
-                    submitted.completeExceptionally(failure instanceof CancellationException
-                            ? new CancellationException("the caller cancelled") : failure);
+                CompletableFuture<float[][]> submitted = submittedRef.get();
+                if (submitted != null) {
+                    dropRows(submitted, scoring);
                 }
             });
         }
         return scoring;
+    }
+
+    /** Ended by the timeout or by the caller's cancel: the rows not yet run are dropped from the queue. */
+    private static void dropRows(CompletableFuture<float[][]> submitted, CompletableFuture<Scoring> scoring) {
+        if (!scoring.isCompletedExceptionally()) {
+            return;
+        }
+        Throwable failure;
+        try {
+            scoring.getNow(null);
+            return;
+        } catch (CancellationException e) {
+            failure = new CancellationException("the caller cancelled");
+        } catch (CompletionException e) {
+            failure = e.getCause() != null ? e.getCause() : e;
+        }
+        submitted.completeExceptionally(failure);
+    }
+
+    /**
+     * The rows of a request, in order, tokenized in chunks on the pool. A bi-encoder's first row is the
+     * query's own, so its request is tokenized whole (on one pool thread) rather than split.
+     */
+    private CompletableFuture<List<Encoded>> encode(String query, List<String> passages) {
+        int chunks = method instanceof BiEncoderMethod ? 1
+                : Math.max(1, Math.min(tokenizerThreads, passages.size() / MIN_CHUNK));
+        try {
+            if (chunks == 1) {
+                return CompletableFuture.supplyAsync(() -> method.encode(query, passages), tokenizers);
+            }
+            List<CompletableFuture<List<Encoded>>> parts = new ArrayList<>(chunks);
+            int size = (passages.size() + chunks - 1) / chunks;
+            for (int from = 0; from < passages.size(); from += size) {
+                List<String> chunk = passages.subList(from, Math.min(passages.size(), from + size));
+                parts.add(CompletableFuture.supplyAsync(() -> method.encode(query, chunk), tokenizers));
+            }
+            return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
+                List<Encoded> rows = new ArrayList<>(passages.size());
+                for (CompletableFuture<List<Encoded>> part : parts) {
+                    rows.addAll(part.join());
+                }
+                return rows;
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new ModelUnavailableException("the inference engine of " + spec.name() + " is closed"));
+        }
     }
 
     /** A score from finite logits can still overflow in an activation; NaN would rank first. */
@@ -163,6 +242,7 @@ public final class InferenceEngine implements Scorer {
 
     @Override
     public void close() {
+        tokenizers.shutdown();
         batcher.close();
         model.close();
         try {

@@ -16,6 +16,10 @@ import java.util.Optional;
  * @param maxQueueDelay     how long a batch that is not full waits for rows of other requests
  * @param maxPaddingRatio   most padded over real tokens in one batch
  * @param health            timeouts and the circuit breaker
+ * @param gpu               CUDA and TensorRT provider options, used only when a session opens on a GPU
+ * @param tokenizerThreads  threads that tokenize requests, shared by the stream threads; 0 = one per core
+ * @param batchFromDevice   whether rows, tokens and padding cap are the defaults of the device the session
+ *                          opens on ({@link #forProvider}) rather than set by the user
  */
 public record InferenceOptions(
         Device device,
@@ -26,7 +30,25 @@ public record InferenceOptions(
         int maxBatchTokens,
         java.time.Duration maxQueueDelay,
         double maxPaddingRatio,
-        Health health) {
+        Health health,
+        GpuOptions gpu,
+        int tokenizerThreads,
+        boolean batchFromDevice) {
+
+    /** CPU batching (tuned on this project's 2-core bench): 32 rows, 8,192 tokens, padding at most 1.1×. */
+    public static final int CPU_MAX_ROWS = 32;
+    public static final int CPU_MAX_TOKENS = 8192;
+    public static final double CPU_MAX_PADDING_RATIO = 1.1;
+    /**
+     * GPU batching: a GPU pays a fixed cost per run (a kernel launch per operator, a host-device copy) that
+     * a CPU does not, and its throughput keeps rising up to thousands of tokens per run, so batches are
+     * far larger, and padding, which costs only idle lanes of a wide device, is allowed up to 1.5×.
+     * 65,536 tokens of a BERT-base model are 200 MB per fp32 hidden-state activation; see
+     * docs/benchmarks.md ("GPU defaults") for the reasoning. Unmeasured here: no GPU in this workplace.
+     */
+    public static final int CUDA_MAX_ROWS = 256;
+    public static final int CUDA_MAX_TOKENS = 65_536;
+    public static final double CUDA_MAX_PADDING_RATIO = 1.5;
 
     /**
      * How the engine notices a broken model.
@@ -65,6 +87,32 @@ public record InferenceOptions(
         this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, Health.defaults());
     }
 
+    /** Batching as given (not from the device), default GPU options, one tokenizer thread per core. */
+    public InferenceOptions(Device device, Optional<Variant> variant, int intraOpThreads, int interOpThreads, int maxBatchRows,
+                            int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio, Health health) {
+        this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
+                GpuOptions.defaults(), 0, false);
+    }
+
+    /**
+     * These options for a session that opened on {@code provider}: when batching is the device's default,
+     * the GPU's larger batches on CUDA or TensorRT, the CPU's otherwise.
+     */
+    public InferenceOptions forProvider(String provider) {
+        if (!batchFromDevice) {
+            return this;
+        }
+        boolean gpu = provider.startsWith("CUDA") || provider.startsWith("Tensorrt");
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, gpu ? CUDA_MAX_ROWS : CPU_MAX_ROWS,
+                gpu ? CUDA_MAX_TOKENS : CPU_MAX_TOKENS, maxQueueDelay, gpu ? CUDA_MAX_PADDING_RATIO : CPU_MAX_PADDING_RATIO, health, this.gpu,
+                tokenizerThreads, true);
+    }
+
+    /** Threads of the tokenizer pool: the setting, or one per core. */
+    public int tokenizerPoolSize() {
+        return tokenizerThreads > 0 ? tokenizerThreads : Runtime.getRuntime().availableProcessors();
+    }
+
     public InferenceOptions {
         if (maxBatchRows < 1) {
             throw new IllegalArgumentException("maxBatchRows < 1: " + maxBatchRows);
@@ -75,34 +123,55 @@ public record InferenceOptions(
         if (maxBatchTokens < 1) {
             throw new IllegalArgumentException("maxBatchTokens < 1: " + maxBatchTokens);
         }
+        if (tokenizerThreads < 0) {
+            throw new IllegalArgumentException("inference.tokenizer.threads < 0: " + tokenizerThreads);
+        }
+        java.util.Objects.requireNonNull(gpu, "gpu");
     }
 
     public static InferenceOptions defaults() {
         // 2 ms: long enough for a second stream thread's request to join, short beside any model run.
-        return new InferenceOptions(Device.parse("auto"), Optional.empty(), 0, 0, 32, 8192, java.time.Duration.ofMillis(2), 1.1);
+        return new InferenceOptions(Device.parse("auto"), Optional.empty(), 0, 0, CPU_MAX_ROWS, CPU_MAX_TOKENS, java.time.Duration.ofMillis(2),
+                CPU_MAX_PADDING_RATIO, Health.defaults(), GpuOptions.defaults(), 0, true);
     }
 
     public InferenceOptions withDevice(Device newDevice) {
-        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health);
+        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
     }
 
     public InferenceOptions withBatch(int rows, int tokens) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, false);
     }
 
     public InferenceOptions withMaxQueueDelay(java.time.Duration delay) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
     }
 
     public InferenceOptions withMaxPaddingRatio(double ratio) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health, gpu, tokenizerThreads, false);
     }
 
     public InferenceOptions withVariant(Variant newVariant) {
-        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health);
+        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
     }
 
     public InferenceOptions withHealth(Health newHealth) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth, gpu, tokenizerThreads, batchFromDevice);
+    }
+
+    public InferenceOptions withGpu(GpuOptions newGpu) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
+                newGpu, tokenizerThreads, batchFromDevice);
+    }
+
+    public InferenceOptions withTokenizerThreads(int threads) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
+                gpu, threads, batchFromDevice);
+    }
+
+    /** Batching that {@link #forProvider} leaves alone (set by the user) or fills in (false/true). */
+    public InferenceOptions withBatchFromDevice(boolean fromDevice) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
+                gpu, tokenizerThreads, fromDevice);
     }
 }

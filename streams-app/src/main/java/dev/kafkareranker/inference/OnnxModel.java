@@ -67,9 +67,11 @@ final class OnnxModel implements AutoCloseable {
         public OrtSession onCuda(Path file, int deviceId) throws SessionPlan.ProviderUnavailable, SessionPlan.LoadFailed {
             try (OrtSession.SessionOptions so = baseOptions(options)) {
                 try {
-                    so.addCUDA(deviceId);
-                } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
-                    throw new SessionPlan.ProviderUnavailable("CUDA provider " + deviceId + " did not start", e);
+                    options.gpu().apply(new OrtProviders(so), deviceId);
+                } catch (Exception | UnsatisfiedLinkError e) {
+                    throw new SessionPlan.ProviderUnavailable("CUDA provider " + deviceId + " did not start (options "
+                            + options.gpu().cuda(deviceId) + (options.gpu().tensorRt() ? ", TensorRT " + options.gpu().tensorRt(deviceId) : "")
+                            + ")", e);
                 }
                 return create(file, so);
             } catch (OrtException e) {
@@ -95,12 +97,36 @@ final class OnnxModel implements AutoCloseable {
         }
     }
 
+    /** The provider options onto real session options; the options objects are closed once applied (the session copies them). */
+    private record OrtProviders(OrtSession.SessionOptions so) implements GpuOptions.ProviderSink {
+        @Override
+        public void addTensorRt(Map<String, String> values) throws OrtException {
+            ai.onnxruntime.providers.OrtTensorRTProviderOptions trt =
+                    new ai.onnxruntime.providers.OrtTensorRTProviderOptions(Integer.parseInt(values.get("device_id")));
+            for (Map.Entry<String, String> e : values.entrySet()) {
+                trt.add(e.getKey(), e.getValue());
+            }
+            so.addTensorrt(trt);
+        }
+
+        @Override
+        public void addCuda(Map<String, String> values) throws OrtException {
+            ai.onnxruntime.providers.OrtCUDAProviderOptions cuda =
+                    new ai.onnxruntime.providers.OrtCUDAProviderOptions(Integer.parseInt(values.get("device_id")));
+            for (Map.Entry<String, String> e : values.entrySet()) {
+                cuda.add(e.getKey(), e.getValue());
+            }
+            so.addCUDA(cuda);
+        }
+    }
+
     /**
-     * ONNX Runtime's native logger would print the failed CUDA load as a second, red line beside our
-     * WARN; every native error also reaches us as an OrtException, so only fatal ones are printed.
+     * WARNING and above from ONNX Runtime's native logger: that is where "nodes were placed on the CPU"
+     * (a GPU session silently running part of the graph on the host) and similar warnings appear. A failed
+     * CUDA load with device=auto is printed there too, beside our own WARN saying what we fell back to.
      */
     static OrtEnvironment environment() {
-        return OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "reranker");
+        return OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "reranker");
     }
 
     private static OrtSession.SessionOptions baseOptions(InferenceOptions options) throws OrtException {
@@ -164,6 +190,25 @@ final class OnnxModel implements AutoCloseable {
 
     OrtSession.Result run(Map<String, OnnxTensor> inputs, OrtSession.RunOptions runOptions) throws OrtException {
         return session.run(inputs, runOptions);
+    }
+
+    /** A run that writes the named outputs into the given pre-allocated tensors (which the caller keeps and closes). */
+    OrtSession.Result run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
+            throws OrtException {
+        return session.run(inputs, Set.of(), pinnedOutputs, runOptions);
+    }
+
+    /** The declared shape of an fp32 output (-1 for dynamic dimensions), or null when it is not fp32 or not a tensor. */
+    long[] floatOutputShape(String name) {
+        try {
+            NodeInfo info = session.getOutputInfo().get(name);
+            if (info != null && info.getInfo() instanceof TensorInfo t && t.type == ai.onnxruntime.OnnxJavaType.FLOAT) {
+                return t.getShape();
+            }
+            return null;
+        } catch (OrtException e) {
+            return null;
+        }
     }
 
     @Override

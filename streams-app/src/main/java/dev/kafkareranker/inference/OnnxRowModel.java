@@ -10,6 +10,7 @@ import dev.kafkareranker.model.Pooling;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A batch of rows through the ONNX session: pads them into tensors, runs, and reads each row's output:
@@ -23,6 +24,10 @@ final class OnnxRowModel implements RowModel {
     private final boolean typeIds;
     /** The run options of calls in progress, so a hung one can be told to terminate. */
     private final java.util.Set<OrtSession.RunOptions> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Sets of direct buffers not in use: two in steady state, one preparing while one runs. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<TokenBatch.Buffers> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** The output's declared fp32 shape, when it can be pre-allocated; null when ONNX Runtime must allocate it. */
+    private final long[] declaredShape;
 
     OnnxRowModel(ModelSpec spec, OnnxModel model) {
         this.spec = spec;
@@ -32,6 +37,7 @@ final class OnnxRowModel implements RowModel {
                 ? ModelInputs.outputName(model, "last_hidden_state", "token_embeddings", "sentence_embedding")
                 : ModelInputs.outputName(model, "logits");
         checkOutputRank();
+        this.declaredShape = model.floatOutputShape(outputName);
     }
 
     /** Fails at load time, not on the first query, when the output cannot be what this kind needs. */
@@ -53,19 +59,124 @@ final class OnnxRowModel implements RowModel {
 
     @Override
     public float[][] run(List<Encoded> rows) {
+        try (Batch batch = prepare(rows)) {
+            return run(batch);
+        }
+    }
+
+    /**
+     * Pads the rows into a free set of reused direct buffers (another set may be in a run at the same
+     * time). A hung call that was abandoned keeps its set; a new one is made when none is free.
+     */
+    @Override
+    public Batch prepare(List<Encoded> rows) {
+        TokenBatch.Buffers buffers = free.poll();
+        if (buffers == null) {
+            buffers = new TokenBatch.Buffers();
+        }
+        try {
+            return new Prepared(new TokenBatch(List.copyOf(rows), spec.padTokenId(), spec.padLeft(), typeIds, buffers), buffers);
+        } catch (OrtException e) {
+            free.add(buffers);
+            throw new InferenceException("ONNX Runtime could not make the input tensors of a batch of " + rows.size() + " rows of "
+                    + spec.name() + ": " + e.getMessage(), e);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            free.add(buffers);
+            throw e;
+        }
+    }
+
+    /** A batch padded into one set of buffers; closing it hands the set back. */
+    private final class Prepared implements Batch {
+        final TokenBatch tokens;
+        final TokenBatch.Buffers buffers;
+        private boolean closed;
+
+        Prepared(TokenBatch tokens, TokenBatch.Buffers buffers) {
+            this.tokens = tokens;
+            this.buffers = buffers;
+        }
+
+        @Override
+        public List<Encoded> rows() {
+            return tokens.sequences();
+        }
+
+        @Override
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                tokens.close();
+                free.add(buffers);
+            }
+        }
+    }
+
+    @Override
+    public float[][] run(Batch batch) {
+        if (!(batch instanceof Prepared prepared) || prepared.closed) {
+            return run(batch.rows());
+        }
+        TokenBatch tokens = prepared.tokens;
         try (OrtSession.RunOptions runOptions = new OrtSession.RunOptions()) {
             running.add(runOptions);
-            try (TokenBatch batch = new TokenBatch(rows, spec.padTokenId(), spec.padLeft(), typeIds);
-                 OrtSession.Result result = model.run(batch.tensors(), runOptions)) {
-                OnnxTensor tensor = (OnnxTensor) result.get(outputName).orElseThrow();
-                return spec.kind() == ModelKind.BI_ENCODER ? pool(tensor, batch) : logits(tensor, batch.rows());
+            try {
+                long[] pinnedShape = pinnedShape(tokens);
+                if (pinnedShape == null) {
+                    try (OrtSession.Result result = model.run(tokens.tensors(), runOptions)) {
+                        OnnxTensor tensor = (OnnxTensor) result.get(outputName).orElseThrow();
+                        // getFloatBuffer copies the whole output: only taken when the output cannot be pinned.
+                        return read(tensor.getInfo().getShape(), tensor.getFloatBuffer(), tokens);
+                    }
+                }
+                FloatBuffer out = prepared.buffers.output(Math.toIntExact(product(pinnedShape)));
+                try (OnnxTensor pinned = OnnxTensor.createTensor(OnnxModel.environment(), out, pinnedShape)) {
+                    model.run(tokens.tensors(), Map.of(outputName, pinned), runOptions).close();
+                    // Read in place: ONNX Runtime wrote into our direct buffer, nothing was copied back.
+                    return read(pinnedShape, out, tokens);
+                }
             } finally {
                 running.remove(runOptions);
             }
         } catch (OrtException e) {
-            throw new InferenceException("ONNX Runtime failed on a batch of " + rows.size() + " rows of " + spec.name()
+            throw new InferenceException("ONNX Runtime failed on a batch of " + tokens.rows() + " rows of " + spec.name()
                     + ": " + e.getMessage(), e);
         }
+    }
+
+    private float[][] read(long[] shape, FloatBuffer flat, TokenBatch tokens) {
+        return spec.kind() == ModelKind.BI_ENCODER ? pool(shape, flat, tokens) : logits(shape, flat, tokens.rows());
+    }
+
+    private static long product(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    /**
+     * The output's shape for this batch when every dimension other than batch (and sequence, for token
+     * embeddings) is fixed in the graph and the output is fp32, so it can be written into our buffer;
+     * else null. Dimensions: [batch] or [batch, labels] for rerankers, [batch, hidden] or
+     * [batch, seq, hidden] for bi-encoders.
+     */
+    private long[] pinnedShape(TokenBatch tokens) {
+        if (declaredShape == null) {
+            return null;
+        }
+        long[] shape = declaredShape.clone();
+        shape[0] = tokens.rows();
+        if (shape.length == 3) {
+            shape[1] = tokens.width();
+        }
+        for (long d : shape) {
+            if (d <= 0) {
+                return null;
+            }
+        }
+        return shape;
     }
 
     /** ONNX Runtime checks the terminate flag between operators: a run stuck inside one kernel may not stop. */
@@ -80,8 +191,7 @@ final class OnnxRowModel implements RowModel {
         }
     }
 
-    private float[][] logits(OnnxTensor tensor, int rows) {
-        long[] shape = tensor.getInfo().getShape();
+    private float[][] logits(long[] shape, FloatBuffer flat, int rows) {
         if (!(shape.length == 2 && shape[0] == rows) && !(shape.length == 1 && shape[0] == rows)) {
             throw new ModelLoadException(model.file() + ": output '" + outputName + "' has shape " + Arrays.toString(shape)
                     + "; a reranker must return [batch, labels] (or [batch])");
@@ -90,7 +200,6 @@ final class OnnxRowModel implements RowModel {
         if (spec.labelIndex() >= labels) {
             throw new ModelLoadException(model.file() + " returns " + labels + " logits per pair but label_index is " + spec.labelIndex());
         }
-        FloatBuffer flat = tensor.getFloatBuffer();
         float[][] out = new float[rows][labels];
         for (int r = 0; r < rows; r++) {
             flat.get(out[r]);
@@ -98,9 +207,8 @@ final class OnnxRowModel implements RowModel {
         return out;
     }
 
-    private float[][] pool(OnnxTensor tensor, TokenBatch batch) {
-        long[] shape = tensor.getInfo().getShape();
-        FloatBuffer flat = tensor.getFloatBuffer();
+    /** Reads only the positions pooling needs, straight from the flat buffer: no [batch, seq, hidden] array. */
+    private float[][] pool(long[] shape, FloatBuffer flat, TokenBatch batch) {
         int rows = batch.rows();
         if (shape.length == 2 && shape[0] == rows) {
             float[][] out = new float[rows][(int) shape[1]];
@@ -115,20 +223,19 @@ final class OnnxRowModel implements RowModel {
         }
         int width = batch.width();
         int hidden = (int) shape[2];
-        long[] mask = batch.mask();
         float[][] out = new float[rows][hidden];
         for (int r = 0; r < rows; r++) {
             if (spec.pooling() == Pooling.CLS) {
                 // The first real token: with left padding it is not at position 0.
                 int first = 0;
-                while (mask[r * width + first] == 0) {
+                while (batch.mask(r, first) == 0) {
                     first++;
                 }
                 flat.get((r * width + first) * hidden, out[r]);
             } else {
                 int count = 0;
                 for (int t = 0; t < width; t++) {
-                    if (mask[r * width + t] == 1) {
+                    if (batch.mask(r, t) == 1) {
                         count++;
                         int base = (r * width + t) * hidden;
                         for (int h = 0; h < hidden; h++) {

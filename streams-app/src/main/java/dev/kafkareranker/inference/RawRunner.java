@@ -31,7 +31,7 @@ public final class RawRunner implements AutoCloseable {
         ModelInputs.check(model);
         TextEncoder encoder = new TextEncoder(spec);
         ScoringMethod method = Scorers.method(spec, encoder);
-        return new RawRunner(spec, options, new OnnxRowModel(spec, model), method, encoder);
+        return new RawRunner(spec, options.forProvider(model.executionProvider()), new OnnxRowModel(spec, model), method, encoder);
     }
 
     /** A query and its passages. */

@@ -33,14 +33,18 @@ public final class Scorers {
             ModelInputs.check(model);
             TextEncoder encoder = new TextEncoder(spec);
             ScoringMethod method = method(spec, encoder);
-            InferenceOptions.Health health = options.health();
+            // Batching for the device the session actually opened on (device=auto may have fallen back to the CPU).
+            InferenceOptions resolved = options.forProvider(model.executionProvider());
+            InferenceOptions.Health health = resolved.health();
             InferenceEngine scorer = new InferenceEngine(spec, method, wrap.apply(new OnnxRowModel(spec, model)), encoder,
-                    new DynamicBatcher.Options(options.maxBatchRows(), options.maxBatchTokens(), options.maxQueueDelay(),
-                            options.maxPaddingRatio(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff()),
-                    model.executionProvider(), health.requestTimeout());
-            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {} tokens (from {})",
+                    new DynamicBatcher.Options(resolved.maxBatchRows(), resolved.maxBatchTokens(), resolved.maxQueueDelay(),
+                            resolved.maxPaddingRatio(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff()),
+                    model.executionProvider(), health.requestTimeout(), resolved.tokenizerPoolSize());
+            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {} tokens (from {}); batches of at most {} rows, "
+                            + "{} tokens, padding {}x{}; {} tokenizer threads",
                     spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
-                    model.inputNames(), encoder.maxLength(), spec.maxLengthSource());
+                    model.inputNames(), encoder.maxLength(), spec.maxLengthSource(), resolved.maxBatchRows(), resolved.maxBatchTokens(),
+                    resolved.maxPaddingRatio(), resolved.batchFromDevice() ? " (the device's defaults)" : "", resolved.tokenizerPoolSize());
             return scorer;
         } catch (RuntimeException e) {
             model.close();

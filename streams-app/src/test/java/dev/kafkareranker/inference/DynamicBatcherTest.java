@@ -358,4 +358,108 @@ class DynamicBatcherTest {
             assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
         }
     }
+
+    /** Blocks its first call until released; records each batch's request ids (a row's first id / 100) and the thread. */
+    private static final class GatedRowModel implements RowModel {
+        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final List<java.util.Set<Long>> batches = Collections.synchronizedList(new ArrayList<>());
+        final java.util.Set<String> runThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private volatile boolean first = true;
+
+        @Override
+        public float[][] run(List<Encoded> rows) {
+            runThreads.add(Thread.currentThread().getName());
+            if (first) {
+                first = false;
+                entered.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            java.util.Set<Long> requests = new java.util.TreeSet<>();
+            float[][] out = new float[rows.size()][1];
+            for (int i = 0; i < rows.size(); i++) {
+                requests.add(rows.get(i).ids()[0] / 100);
+                out[i][0] = rows.get(i).ids()[0];
+            }
+            batches.add(requests);
+            return out;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void noRequestWaitsBehindMoreThanOnePoolEvenWhenLaterRequestsAreShorter() throws Exception {
+        GatedRowModel model = new GatedRowModel();
+        // 4 rows a batch, so a pool is POOL_BATCHES × 4 = 16 rows: four of the requests below.
+        int poolRequests = DynamicBatcher.POOL_BATCHES;
+        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)),
+                new EngineStats(), "test")) {
+            CompletableFuture<float[][]> blocker = batcher.submit(List.of(row(9_900, 3)));
+            assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+            List<CompletableFuture<float[][]>> futures = new ArrayList<>();
+            int requests = 3 * poolRequests;
+            for (int r = 0; r < requests; r++) {
+                List<Encoded> rows = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    // Later requests are shorter: sorting the whole backlog by length would run them first.
+                    rows.add(row(100L * (r + 1) + i, 60 - 4 * r));
+                }
+                futures.add(batcher.submit(rows));
+            }
+            model.release.countDown();
+            blocker.get(30, TimeUnit.SECONDS);
+            for (int r = 0; r < requests; r++) {
+                assertEquals(100f * (r + 1) + 3, futures.get(r).get(30, TimeUnit.SECONDS)[3][0], 0f, "results to the right caller");
+            }
+            // Request r (ids 100(r+1)..) belongs to pool r / poolRequests: every batch of an earlier pool ran first.
+            int lastPool = -1;
+            for (java.util.Set<Long> batch : model.batches.subList(1, model.batches.size())) {
+                int minPool = Integer.MAX_VALUE;
+                int maxPool = -1;
+                for (long request : batch) {
+                    int pool = (int) (request - 1) / poolRequests;
+                    minPool = Math.min(minPool, pool);
+                    maxPool = Math.max(maxPool, pool);
+                }
+                assertEquals(minPool, maxPool, "a batch mixes pools: " + model.batches);
+                assertTrue(minPool >= lastPool, "a later pool ran before an earlier one: " + model.batches);
+                lastPool = minPool;
+            }
+            assertEquals(2, lastPool, "three pools: " + model.batches);
+        }
+    }
+
+    @Test
+    void callbacksRunOnTheFinisherThreadNeverOnTheRunThread() throws Exception {
+        GatedRowModel model = new GatedRowModel();
+        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)),
+                new EngineStats(), "test")) {
+            CompletableFuture<float[][]> blocker = batcher.submit(List.of(row(100, 3)));
+            assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+            List<String> callbackThreads = Collections.synchronizedList(new ArrayList<>());
+            // Attached while the model is held, so the callbacks run where the futures are completed.
+            List<CompletableFuture<float[][]>> callbacks = new ArrayList<>();
+            callbacks.add(blocker.whenComplete((out, failure) -> callbackThreads.add(Thread.currentThread().getName())));
+            for (int r = 0; r < 6; r++) {
+                callbacks.add(batcher.submit(List.of(row(200 + r, 5), row(300 + r, 7)))
+                        .whenComplete((out, failure) -> callbackThreads.add(Thread.currentThread().getName())));
+            }
+            model.release.countDown();
+            for (CompletableFuture<float[][]> f : callbacks) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(7, callbackThreads.size());
+            assertTrue(model.runThreads.stream().allMatch(t -> t.startsWith("inference-test-run-")), model.runThreads.toString());
+            for (String thread : callbackThreads) {
+                assertEquals("inference-test-finish", thread, "a callback ran on " + thread + " (run threads: " + model.runThreads + ")");
+            }
+        }
+    }
 }
