@@ -36,7 +36,8 @@ public final class Main {
             "usage: reranker run --config FILE",
             "       reranker demo [KEY=VALUE ...]",
             "       reranker score [--config FILE] [--model-dir DIR] [--device auto|cpu|cuda[:N]] [FILE]",
-            "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [KEY=VALUE ...]",
+            "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT]",
+            "                      [--peers-python PYTHON] [--minilm-weights DIR] [KEY=VALUE ...]",
             "       " + EvalCommand.USAGE);
 
     private Main() {
@@ -153,6 +154,9 @@ public final class Main {
         int threads = 2;
         long seed = 42;
         Optional<Path> report = Optional.empty();
+        Optional<String> bootstrap = Optional.empty();
+        Optional<Path> peersPython = Optional.empty();
+        Optional<Path> minilmWeights = Optional.empty();
         Map<String, String> overrides = new HashMap<>();
         while (!args.isEmpty()) {
             String arg = args.removeFirst();
@@ -162,11 +166,15 @@ public final class Main {
                 case "--threads" -> threads = positive(arg, required(args, arg));
                 case "--seed" -> seed = Long.parseLong(required(args, arg));
                 case "--report" -> report = Optional.of(Path.of(required(args, arg)));
+                case "--bootstrap" -> bootstrap = Optional.of(required(args, arg));
+                case "--peers-python" -> peersPython = Optional.of(Path.of(required(args, arg)));
+                case "--minilm-weights" -> minilmWeights = Optional.of(Path.of(required(args, arg)));
                 default -> overrides.putAll(keyValues(new ArrayDeque<>(List.of(arg))));
             }
         }
         return new dev.kafkareranker.bench.BenchCommand(System.out)
-                .run(new dev.kafkareranker.bench.BenchCommand.Settings(queries, candidates, threads, seed, report, overrides));
+                .run(new dev.kafkareranker.bench.BenchCommand.Settings(queries, candidates, threads, seed, report, overrides, bootstrap,
+                        peersPython, minilmWeights));
     }
 
     private static int positive(String option, String value) {

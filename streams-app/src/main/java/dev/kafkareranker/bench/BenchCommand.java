@@ -44,10 +44,14 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * {@code reranker bench}: one seeded workload, measured three ways on the same model and pairs:
+ * {@code reranker bench}: one seeded workload, measured on the same model and pairs:
  * (a) raw ONNX Runtime on ideal pre-tokenized batches, (b) the inference engine alone, fed by several
- * threads, (c) the whole pipeline through a real broker; then (d) latency through the pipeline at half
- * of (a)'s throughput.
+ * threads, (c) the whole pipeline through a real broker (embedded, or {@code --bootstrap}'s); (d) latency
+ * through the pipeline at half of (a)'s throughput; (e) feed capacity: (b) and (c) again with a
+ * near-zero-cost model of the same contract and tokenizer, beside (t) the tokenizer alone on the same
+ * pairs and cores; and with {@code --peers-python}, (f) sentence-transformers' CrossEncoder.predict and
+ * raw ONNX Runtime from Python on the same model and pairs, beside this project's fp32 and int8 on the
+ * same globally length-sorted batches of 32.
  */
 public final class BenchCommand {
 
@@ -60,7 +64,14 @@ public final class BenchCommand {
      * @param overrides   configuration keys (model.dir, inference.*)
      */
     public record Settings(int queries, int candidates, int threads, long seed, Optional<Path> report,
-                           Map<String, String> overrides) {}
+                           Map<String, String> overrides, Optional<String> bootstrap, Optional<Path> peersPython,
+                           Optional<Path> minilmWeights) {
+
+        /** With the embedded broker and no peers. */
+        public Settings(int queries, int candidates, int threads, long seed, Optional<Path> report, Map<String, String> overrides) {
+            this(queries, candidates, threads, seed, report, overrides, Optional.empty(), Optional.empty(), Optional.empty());
+        }
+    }
 
     private static final String REGISTRY = "mock://reranker-bench";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -76,45 +87,74 @@ public final class BenchCommand {
         Map<String, Object> base = new HashMap<>(settings.overrides());
         base.putIfAbsent("schema.registry.url", REGISTRY);
         RerankerConfig config = new RerankerConfig(base);
-        Path modelDir = config.modelDir().orElseGet(BundledModel::extract);
+        Optional<Path> tools = findTools();
+        Path modelDir = config.modelDir().orElseGet(() -> settings.minilmWeights().isPresent()
+                ? buildMiniLm(settings, tools) : BundledModel.extract());
         ModelSpec spec = ModelDirectory.load(modelDir);
         InferenceOptions options = config.inferenceOptions();
         Optional<Path> med = findMed();
         Workload workload = Workload.generate(settings.seed(), settings.queries(), settings.candidates(), med);
         int pairs = workload.pairs();
-        out.printf(Locale.ROOT, "bench: model %s (%s), %d queries x %d candidates = %d pairs, vocabulary %s, %d cores%n",
+        int cores = Runtime.getRuntime().availableProcessors();
+        out.printf(Locale.ROOT, "bench: model %s (%s), %d queries x %d candidates = %d pairs, vocabulary %s, %d cores, load average %.2f%n",
                 spec.name(), spec.kind().configName(), settings.queries(), settings.candidates(), pairs,
-                med.isPresent() ? "MED" : "built-in", Runtime.getRuntime().availableProcessors());
+                med.isPresent() ? "MED" : "built-in", cores, loadAverage());
 
         ObjectNode report = JSON.createObjectNode();
         report.put("model", spec.name());
+        report.put("model_dir", modelDir.toString());
         report.put("queries", settings.queries());
         report.put("candidates_per_query", settings.candidates());
         report.put("pairs", pairs);
         report.put("threads", settings.threads());
         report.put("seed", settings.seed());
-        report.put("cores", Runtime.getRuntime().availableProcessors());
+        report.put("cores", cores);
         report.put("batch_max_rows", options.maxBatchRows());
         report.put("batch_max_tokens", options.maxBatchTokens());
+        report.put("broker", settings.bootstrap().orElse("embedded"));
+        report.put("load_average_start", loadAverage());
 
         Phase raw = measureRaw(spec, options, workload);
         report.set("raw", raw.json());
-        Phase engine = measureEngine(spec, options, workload, settings.threads());
+        Phase engine = measureEngine(spec, options, workload, settings.threads(), "engine");
         report.set("engine", engine.json());
-        PipelineResult pipeline = measurePipeline(modelDir, settings, workload, raw.pairsPerSecond());
+        PipelineResult pipeline = measurePipeline(modelDir, settings, workload, raw.pairsPerSecond(), true, "pipeline");
         report.set("pipeline", pipeline.throughput().json());
         report.set("latency", pipeline.latencyJson());
         report.put("pipeline_over_raw", pipeline.throughput().pairsPerSecond() / raw.pairsPerSecond());
         report.put("engine_over_raw", engine.pairsPerSecond() / raw.pairsPerSecond());
         report.put("execution_provider", raw.provider());
+
+        Phase tokenizer = measureTokenizer(spec, options, workload, cores);
+        report.set("tokenizer", tokenizer.json());
+        List<Phase> feed = new ArrayList<>();
+        Optional<Path> nullModel = nullModel(modelDir, spec);
+        if (nullModel.isPresent()) {
+            ModelSpec nullSpec = ModelDirectory.load(nullModel.get());
+            Phase feedEngine = measureEngine(nullSpec, options, workload, settings.threads(), "feed-engine");
+            PipelineResult feedPipeline = measurePipeline(nullModel.get(), settings, workload, 0, false, "feed");
+            feed.add(feedEngine);
+            feed.add(feedPipeline.throughput());
+            report.set("feed_engine", feedEngine.json());
+            report.set("feed", feedPipeline.throughput().json());
+            report.put("feed_over_tokenizer", feedPipeline.throughput().pairsPerSecond() / tokenizer.pairsPerSecond());
+            report.put("feed_engine_over_tokenizer", feedEngine.pairsPerSecond() / tokenizer.pairsPerSecond());
+        }
+        Optional<Peers> peers = Optional.empty();
+        if (settings.peersPython().isPresent()) {
+            peers = Optional.of(measurePeers(settings, tools, modelDir, spec, options, workload, cores));
+            report.set("peers", peers.get().json());
+            peers.get().ratios(report);
+        }
+        report.put("load_average_end", loadAverage());
         report.put("seconds", (System.nanoTime() - started) / 1e9);
 
-        printTable(raw, engine, pipeline);
+        printTable(raw, engine, pipeline, tokenizer, feed, peers);
         if (settings.report().isPresent()) {
             Files.writeString(settings.report().get(), JSON.writeValueAsString(report));
             out.println("bench: report written to " + settings.report().get());
         }
-        out.printf(Locale.ROOT, "bench: done in %.1f s%n", (System.nanoTime() - started) / 1e9);
+        out.printf(Locale.ROOT, "bench: done in %.1f s, load average %.2f%n", (System.nanoTime() - started) / 1e9, loadAverage());
         return 0;
     }
 
@@ -145,10 +185,7 @@ public final class BenchCommand {
 
     private Phase measureRaw(ModelSpec spec, InferenceOptions options, Workload workload) {
         try (RawRunner runner = RawRunner.open(spec, options)) {
-            List<RawRunner.Request> requests = new ArrayList<>();
-            for (Workload.Query q : workload.queries()) {
-                requests.add(new RawRunner.Request(q.text(), q.passages()));
-            }
+            List<RawRunner.Request> requests = requests(workload);
             RawRunner.Prepared prepared = runner.prepare(requests);
             // A whole untimed pass first: every batch shape is new to ONNX Runtime's allocator once.
             long firstPass = runner.run(prepared);
@@ -160,7 +197,7 @@ public final class BenchCommand {
         }
     }
 
-    private Phase measureEngine(ModelSpec spec, InferenceOptions options, Workload workload, int threads) throws Exception {
+    private Phase measureEngine(ModelSpec spec, InferenceOptions options, Workload workload, int threads, String name) throws Exception {
         try (InferenceEngine engine = Scorers.open(spec, options)) {
             Workload.Query warm = workload.queries().get(0);
             engine.score(warm.text(), warm.passages());
@@ -184,8 +221,9 @@ public final class BenchCommand {
             long nanos = System.nanoTime() - start;
             pool.shutdown();
             EngineStats.Snapshot stats = engine.stats().minus(before);
-            out.printf(Locale.ROOT, "bench: (b) engine alone done: %.1f pairs/s%n", workload.pairs() / (nanos / 1e9));
-            return new Phase("engine", workload.pairs(), stats.realTokens(), nanos, stats.paddingRatio(), stats.batchRows(),
+            out.printf(Locale.ROOT, "bench: (%s) %s alone done: %.1f pairs/s%n", name.equals("engine") ? "b" : "e", name,
+                    workload.pairs() / (nanos / 1e9));
+            return new Phase(name, workload.pairs(), stats.realTokens(), nanos, stats.paddingRatio(), stats.batchRows(),
                     engine.executionProvider());
         }
     }
@@ -212,15 +250,53 @@ public final class BenchCommand {
         }
     }
 
-    private PipelineResult measurePipeline(Path modelDir, Settings settings, Workload workload, double rawPairsPerSecond)
-            throws Exception {
-        Topics topics = Topics.defaults();
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+    /** A broker for one pipeline phase: the embedded one, or an external one that outlives the bench. */
+    private record Broker(String bootstrapServers, EmbeddedKafka embedded) implements AutoCloseable {
+        static Broker open(Optional<String> external) {
+            return external.map(b -> new Broker(b, null)).orElseGet(() -> {
+                EmbeddedKafka kafka = EmbeddedKafka.start();
+                return new Broker(kafka.bootstrapServers(), kafka);
+            });
+        }
+
+        void createTopics(int partitions, String... names) throws Exception {
+            if (embedded != null) {
+                embedded.createTopics(partitions, names);
+                return;
+            }
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of("bootstrap.servers", bootstrapServers))) {
+                List<org.apache.kafka.clients.admin.NewTopic> topics = new ArrayList<>();
+                for (String name : names) {
+                    topics.add(new org.apache.kafka.clients.admin.NewTopic(name, Optional.of(partitions), Optional.empty()));
+                }
+                admin.createTopics(topics).all().get();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    private PipelineResult measurePipeline(Path modelDir, Settings settings, Workload workload, double rawPairsPerSecond,
+                                           boolean withLatency, String name) throws Exception {
+        // Fresh names on an external broker: an earlier run's records and committed offsets must not count.
+        String run = settings.bootstrap().isPresent() ? "-" + name + "-" + Long.toHexString(System.nanoTime()) : "";
+        Topics topics = settings.bootstrap().isPresent()
+                ? new Topics("bench" + run + "-candidates", "bench" + run + "-results", "bench" + run + "-dlq") : Topics.defaults();
+        try (Broker kafka = Broker.open(settings.bootstrap())) {
             kafka.createTopics(4, topics.candidates(), topics.results(), topics.deadLetters());
             Map<String, Object> props = new HashMap<>(settings.overrides());
             props.put("bootstrap.servers", kafka.bootstrapServers());
             props.put("schema.registry.url", REGISTRY);
-            props.put("application.id", "reranker-bench");
+            props.put("application.id", "reranker-bench" + run);
+            props.put(RerankerConfig.TOPIC_CANDIDATES, topics.candidates());
+            props.put(RerankerConfig.TOPIC_RESULTS, topics.results());
+            props.put(RerankerConfig.TOPIC_DEAD_LETTERS, topics.deadLetters());
             props.put(RerankerConfig.ADMIN_PORT, "0");
             props.put("state.dir", Files.createTempDirectory("reranker-bench-state").toString());
             props.put(RerankerConfig.MODEL_DIR, modelDir.toString());
@@ -228,7 +304,7 @@ public final class BenchCommand {
             RerankerConfig config = new RerankerConfig(props);
             Object commitInterval = config.streamsProperties().getOrDefault("commit.interval.ms", "100 (exactly-once default)");
             try (RerankerApp app = RerankerApp.create(config);
-                 ResultCollector collector = new ResultCollector(kafka.bootstrapServers(), topics.results())) {
+                 ResultCollector collector = new ResultCollector(kafka.bootstrapServers(), topics.results(), "bench-results" + run)) {
                 app.start();
                 InferenceEngine engine = (InferenceEngine) app.scorer();  // the default model's current engine
                 try (KafkaProducer<String, RetrievalCandidate> producer = producer(kafka.bootstrapServers())) {
@@ -246,9 +322,14 @@ public final class BenchCommand {
                     collector.await(1 + workload.queries().size(), Duration.ofMinutes(10));
                     long nanos = System.nanoTime() - start;
                     EngineStats.Snapshot stats = engine.stats().minus(before);
-                    Phase throughput = new Phase("pipeline", workload.pairs(), stats.realTokens(), nanos, stats.paddingRatio(),
+                    Phase throughput = new Phase(name, workload.pairs(), stats.realTokens(), nanos, stats.paddingRatio(),
                             stats.batchRows(), engine.executionProvider());
-                    out.printf(Locale.ROOT, "bench: (c) pipeline done: %.1f pairs/s%n", throughput.pairsPerSecond());
+                    out.printf(Locale.ROOT, "bench: (%s) %s done: %.1f pairs/s, load average %.2f%n", withLatency ? "c" : "e", name,
+                            throughput.pairsPerSecond(), loadAverage());
+                    if (!withLatency) {
+                        return new PipelineResult(throughput, 0, Percentiles.of(new double[] {0}), Percentiles.of(new double[] {0}),
+                                Percentiles.of(new double[] {0}), 0, parseLong(commitInterval));
+                    }
 
                     // Half of peak: the engine is busy half the time, so queueing shows without saturation.
                     double queriesPerSecond = 0.5 * rawPairsPerSecond / settings.candidates();
@@ -319,12 +400,12 @@ public final class BenchCommand {
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final Thread thread;
 
-        ResultCollector(String bootstrap, String topic) {
+        ResultCollector(String bootstrap, String topic, String group) {
             AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
             deserializer.configure(Map.of("schema.registry.url", REGISTRY, "specific.avro.reader", true), false);
             Map<String, Object> props = new HashMap<>();
             props.put("bootstrap.servers", bootstrap);
-            props.put("group.id", "bench-results");
+            props.put("group.id", group);
             props.put("auto.offset.reset", "earliest");
             props.put("isolation.level", "read_committed");
             KafkaConsumer<String, RankedResults> consumer = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
@@ -362,14 +443,22 @@ public final class BenchCommand {
         }
     }
 
-    private void printTable(Phase raw, Phase engine, PipelineResult pipeline) {
+    private void printTable(Phase raw, Phase engine, PipelineResult pipeline, Phase tokenizer, List<Phase> feed, Optional<Peers> peers) {
         out.println();
         out.println("| phase | pairs/s | tokens/s | vs raw | padding ratio | batch rows (count) |");
         out.println("|---|---:|---:|---:|---:|---|");
-        for (Phase p : List.of(raw, engine, pipeline.throughput())) {
+        List<Phase> phases = new ArrayList<>(List.of(raw, engine, pipeline.throughput()));
+        phases.addAll(feed);
+        phases.add(tokenizer);
+        for (Phase p : phases) {
             out.printf(Locale.ROOT, "| %s | %.1f | %.0f | %.3f | %.3f | %s |%n", p.name(), p.pairsPerSecond(), p.tokensPerSecond(),
                     p.pairsPerSecond() / raw.pairsPerSecond(), p.paddingRatio(), p.batchRows());
         }
+        if (feed.size() == 2) {
+            out.printf(Locale.ROOT, "%nfeed_over_tokenizer %.3f (feed-engine over tokenizer %.3f)%n",
+                    feed.get(1).pairsPerSecond() / tokenizer.pairsPerSecond(), feed.get(0).pairsPerSecond() / tokenizer.pairsPerSecond());
+        }
+        peers.ifPresent(p -> p.print(out));
         out.println();
         out.printf(Locale.ROOT, "latency at %.2f queries/s (half of raw peak), %d queries, commit.interval.ms=%d:%n",
                 pipeline.targetQueriesPerSecond(), pipeline.latencyQueries(), pipeline.commitIntervalMs());
@@ -379,6 +468,245 @@ public final class BenchCommand {
         row("scoring (model)", pipeline.scoringMs());
         row("added (latency - scoring)", pipeline.addedMs());
         out.println();
+    }
+
+    /** (t): the tokenizer alone, on the same pairs, one thread per core. */
+    private Phase measureTokenizer(ModelSpec spec, InferenceOptions options, Workload workload, int cores) throws InterruptedException {
+        try (RawRunner runner = RawRunner.open(spec, options)) {
+            List<RawRunner.Request> requests = requests(workload);
+            runner.tokenize(requests.subList(0, Math.min(4, requests.size())), cores);  // warm-up: the tokenizer's first calls
+            RawRunner.Tokenized t = runner.tokenize(requests, cores);
+            out.printf(Locale.ROOT, "bench: (t) tokenizer alone on %d threads: %.1f pairs/s%n", cores, workload.pairs() / (t.nanos() / 1e9));
+            return new Phase("tokenizer", workload.pairs(), t.tokens(), t.nanos(), 1.0, Map.of(), "none");
+        }
+    }
+
+    private static List<RawRunner.Request> requests(Workload workload) {
+        List<RawRunner.Request> requests = new ArrayList<>();
+        for (Workload.Query q : workload.queries()) {
+            requests.add(new RawRunner.Request(q.text(), q.passages()));
+        }
+        return requests;
+    }
+
+    /**
+     * The model directory with its ONNX files replaced by the near-zero-cost graph (tools/reranker_tools/
+     * null_model.py): same tokenizer, settings and contract, so only the model's own cost is gone.
+     * Cross-encoders only: the graph returns [batch, 1] logits.
+     */
+    Optional<Path> nullModel(Path modelDir, ModelSpec spec) throws IOException {
+        if (spec.kind() != dev.kafkareranker.model.ModelKind.CROSS_ENCODER) {
+            out.println("bench: (e) feed capacity skipped: the near-zero-cost graph is a cross-encoder, " + spec.name() + " is a "
+                    + spec.kind().configName());
+            return Optional.empty();
+        }
+        Path dir = Files.createTempDirectory("reranker-bench-null-model");
+        try (var files = Files.list(modelDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (Files.isRegularFile(f) && !name.endsWith(".onnx") && !name.endsWith(".onnx.data") && !name.equals("golden.json")) {
+                    Files.copy(f, dir.resolve(name));
+                }
+            }
+        }
+        try (var in = BenchCommand.class.getResourceAsStream("null-cross-encoder.onnx")) {
+            if (in == null) {
+                throw new IllegalStateException("null-cross-encoder.onnx is missing from the bench's resources (rebuild streams-app)");
+            }
+            Files.copy(in, dir.resolve("model.onnx"));
+        }
+        return Optional.of(dir);
+    }
+
+    private static Optional<Path> findTools() {
+        for (Path candidate : new Path[] {Path.of("tools"), Path.of("..", "tools")}) {
+            if (Files.isDirectory(candidate.resolve("reranker_tools"))) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Path requireTools(Optional<Path> tools) {
+        return tools.orElseThrow(() -> new IllegalStateException("bench: --peers-python and --minilm-weights need the repository's "
+                + "tools/ (run the bench from the repository root)"));
+    }
+
+    /** Where built bench models are cached between runs: never in the repository (90 MB). */
+    private static Path cacheDir() {
+        return Path.of(System.getProperty("user.home"), ".cache", "kafka-reranker", "bench");
+    }
+
+    /** The MiniLM-L6-H384 cross-encoder, built once into the cache by tools/reranker_tools/minilm_cross_encoder.py. */
+    private Path buildMiniLm(Settings settings, Optional<Path> tools) {
+        Path outDir = cacheDir().resolve("minilm-l6-cross-encoder");
+        if (Files.isRegularFile(outDir.resolve("model.int8.onnx"))) {
+            return outDir;
+        }
+        Path python = settings.peersPython().orElseThrow(() -> new IllegalStateException(
+                "bench: --minilm-weights needs --peers-python (the tools' venv python, with torch and transformers)"));
+        out.println("bench: building the MiniLM cross-encoder into " + outDir);
+        python(python, requireTools(tools), List.of("-m", "reranker_tools.minilm_cross_encoder", "--weights",
+                settings.minilmWeights().get().toAbsolutePath().toString(), "--out", outDir.toAbsolutePath().toString()));
+        return outDir;
+    }
+
+    private void python(Path python, Path tools, List<String> args) {
+        List<String> command = new ArrayList<>();
+        command.add(python.toString());
+        command.addAll(args);
+        try {
+            Process process = new ProcessBuilder(command).directory(tools.toFile()).redirectErrorStream(true).start();
+            try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                lines.lines().forEach(line -> out.println("  " + line));
+            }
+            int code = process.waitFor();
+            if (code != 0) {
+                throw new IllegalStateException("bench: " + String.join(" ", command) + " exited with " + code);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("bench: cannot run " + python + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("bench: interrupted while running " + python, e);
+        }
+    }
+
+    /** (f): the peers' figures and this project's on the same sorted batches. */
+    record Peers(com.fasterxml.jackson.databind.JsonNode python, Phase fp32, Phase int8, double top10Agreement, int queries) {
+
+        private double pairsPerSecond(String peer) {
+            return python.path(peer).path("pairs_per_second").asDouble(Double.NaN);
+        }
+
+        ObjectNode json() {
+            ObjectNode node = JSON.createObjectNode();
+            node.set("python", python);
+            node.set("java_fp32", fp32.json());
+            if (int8 != null) {
+                node.set("java_int8", int8.json());
+                node.put("int8_top10_same_order_fraction", top10Agreement);
+                node.put("int8_top10_queries", queries);
+            }
+            return node;
+        }
+
+        void ratios(ObjectNode report) {
+            double st = pairsPerSecond("sentence_transformers");
+            report.put("fp32_over_sentence_transformers", fp32.pairsPerSecond() / st);
+            report.put("onnxruntime_python_over_sentence_transformers", pairsPerSecond("onnxruntime_python_fp32") / st);
+            report.put("fp32_over_onnxruntime_python", fp32.pairsPerSecond() / pairsPerSecond("onnxruntime_python_fp32"));
+            if (int8 != null) {
+                report.put("int8_over_sentence_transformers", int8.pairsPerSecond() / st);
+            }
+        }
+
+        void print(PrintStream out) {
+            double st = pairsPerSecond("sentence_transformers");
+            out.println();
+            out.println("| peer (same model, pairs, threads; length-sorted batches of 32) | pairs/s | over sentence-transformers |");
+            out.println("|---|---:|---:|");
+            for (String peer : List.of("sentence_transformers", "onnxruntime_python_fp32", "onnxruntime_python_int8")) {
+                if (python.has(peer)) {
+                    out.printf(Locale.ROOT, "| %s | %.1f | %.3f |%n", peer, pairsPerSecond(peer), pairsPerSecond(peer) / st);
+                }
+            }
+            out.printf(Locale.ROOT, "| this project fp32 | %.1f | %.3f |%n", fp32.pairsPerSecond(), fp32.pairsPerSecond() / st);
+            if (int8 != null) {
+                out.printf(Locale.ROOT, "| this project int8 | %.1f | %.3f |%n", int8.pairsPerSecond(), int8.pairsPerSecond() / st);
+                out.printf(Locale.ROOT, "int8 top-10 in fp32's order on %.1f%% of %d queries%n", 100 * top10Agreement, queries);
+            }
+        }
+    }
+
+    private Peers measurePeers(Settings settings, Optional<Path> tools, Path modelDir, ModelSpec spec, InferenceOptions options,
+                               Workload workload, int cores) throws Exception {
+        if (!Files.isDirectory(modelDir.resolve("hf"))) {
+            throw new IllegalStateException("bench: (f) needs the PyTorch weights in " + modelDir.resolve("hf")
+                    + " for sentence-transformers (export with --save-hf, or use --minilm-weights)");
+        }
+        Path pairsFile = Files.createTempFile("reranker-bench-pairs", ".json");
+        Path result = Files.createTempFile("reranker-bench-peers", ".json");
+        ObjectNode pairsJson = JSON.createObjectNode();
+        var queries = pairsJson.putArray("queries");
+        for (Workload.Query q : workload.queries()) {
+            ObjectNode node = queries.addObject();
+            node.put("query", q.text());
+            var passages = node.putArray("passages");
+            q.passages().forEach(passages::add);
+        }
+        Files.writeString(pairsFile, JSON.writeValueAsString(pairsJson));
+        out.printf(Locale.ROOT, "bench: (f) peers on %d threads, load average %.2f%n", cores, loadAverage());
+        python(settings.peersPython().get(), requireTools(tools), List.of("-m", "reranker_tools.bench_peers", "--model-dir",
+                modelDir.toAbsolutePath().toString(), "--pairs", pairsFile.toAbsolutePath().toString(), "--threads", Integer.toString(cores),
+                "--batch-size", "32", "--max-length", "512", "--out", result.toAbsolutePath().toString()));
+        com.fasterxml.jackson.databind.JsonNode python = JSON.readTree(result.toFile());
+        // The peers' order: every pair sorted by length across queries, cut into batches of 32, no token budget or padding cap.
+        InferenceOptions sorted32 = options.withBatch(32, Integer.MAX_VALUE).withMaxPaddingRatio(Double.POSITIVE_INFINITY);
+        Phase fp32 = timedScore(spec, sorted32.withVariant(ModelDirectory.Variant.FP32), workload, "java-fp32");
+        Phase int8 = null;
+        double agreement = Double.NaN;
+        if (Files.isRegularFile(modelDir.resolve(ModelDirectory.Variant.INT8.fileName()))) {
+            int8 = timedScore(spec, sorted32.withVariant(ModelDirectory.Variant.INT8), workload, "java-int8");
+            agreement = top10Agreement(spec, options, workload);
+        }
+        Files.deleteIfExists(pairsFile);
+        Files.deleteIfExists(result);
+        return new Peers(python, fp32, int8, agreement, workload.queries().size());
+    }
+
+    /** Tokenizing and running every pair, timed together as the peers' are (with one untimed warm-up batch set). */
+    private Phase timedScore(ModelSpec spec, InferenceOptions options, Workload workload, String name) {
+        try (RawRunner runner = RawRunner.open(spec, options)) {
+            List<RawRunner.Request> requests = requests(workload);
+            runner.run(runner.prepare(requests.subList(0, 1)));
+            long start = System.nanoTime();
+            RawRunner.Prepared prepared = runner.prepare(requests);
+            runner.run(prepared);
+            long nanos = System.nanoTime() - start;
+            out.printf(Locale.ROOT, "bench: (f) %s: %.1f pairs/s, load average %.2f%n", name, workload.pairs() / (nanos / 1e9), loadAverage());
+            return new Phase(name, workload.pairs(), prepared.realTokens(), nanos,
+                    (double) prepared.paddedTokens() / prepared.realTokens(), prepared.batchRows(), runner.executionProvider());
+        }
+    }
+
+    /** The fraction of queries whose int8 top 10 is fp32's top 10 in the same order. */
+    private static double top10Agreement(ModelSpec spec, InferenceOptions options, Workload workload) {
+        List<RawRunner.Request> requests = requests(workload);
+        List<double[]> fp32;
+        List<double[]> int8;
+        try (RawRunner runner = RawRunner.open(spec, options.withVariant(ModelDirectory.Variant.FP32))) {
+            fp32 = runner.logits(requests);
+        }
+        try (RawRunner runner = RawRunner.open(spec, options.withVariant(ModelDirectory.Variant.INT8))) {
+            int8 = runner.logits(requests);
+        }
+        int same = 0;
+        for (int q = 0; q < requests.size(); q++) {
+            if (java.util.Arrays.equals(top(fp32.get(q), 10), top(int8.get(q), 10))) {
+                same++;
+            }
+        }
+        return (double) same / requests.size();
+    }
+
+    static int[] top(double[] scores, int k) {
+        Integer[] order = new Integer[scores.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));
+        int[] out = new int[Math.min(k, order.length)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = order[i];
+        }
+        return out;
+    }
+
+    /** The 1-minute load average, noted beside each figure: this machine is shared. */
+    static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
 
     private void row(String name, Percentiles p) {

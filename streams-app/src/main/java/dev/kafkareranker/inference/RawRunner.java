@@ -99,6 +99,68 @@ public final class RawRunner implements AutoCloseable {
         return System.nanoTime() - start;
     }
 
+    /** Tokenizing alone: every request's rows, as the engine would make them. */
+    public record Tokenized(long nanos, long tokens) {}
+
+    /**
+     * Tokenizes every request on {@code threads} threads (each takes the next request), as the engine's
+     * tokenizer pool does; nothing else runs. The tokenizer's ceiling for the same pairs and cores.
+     */
+    public Tokenized tokenize(List<Request> requests, int threads) throws InterruptedException {
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong tokens = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        List<Thread> workers = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+            Thread worker = new Thread(() -> {
+                try {
+                    for (int i = next.getAndIncrement(); i < requests.size(); i = next.getAndIncrement()) {
+                        long sum = 0;
+                        for (Encoded e : method.encode(requests.get(i).query(), requests.get(i).passages())) {
+                            sum += e.length();
+                        }
+                        tokens.addAndGet(sum);
+                    }
+                } catch (RuntimeException e) {
+                    failure.set(e);
+                }
+            }, "bench-tokenize-" + t);
+            workers.add(worker);
+            worker.start();
+        }
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        return new Tokenized(System.nanoTime() - start, tokens.get());
+    }
+
+    /** Each request's logits (the label's), in passage order: to compare the rankings of two variants. */
+    public List<double[]> logits(List<Request> requests) {
+        List<double[]> out = new ArrayList<>(requests.size());
+        for (Request r : requests) {
+            List<Encoded> rows = method.encode(r.query(), r.passages());
+            int[] lengths = rows.stream().mapToInt(Encoded::length).toArray();
+            float[][] outputs = new float[rows.size()][];
+            for (int[] plan : BatchPlanner.plan(lengths, options.maxBatchRows(), options.maxBatchTokens(), options.maxPaddingRatio())) {
+                List<Encoded> batch = new ArrayList<>(plan.length);
+                for (int i : plan) {
+                    batch.add(rows.get(i));
+                }
+                float[][] result = model.run(batch);
+                for (int k = 0; k < plan.length; k++) {
+                    outputs[plan[k]] = result[k];
+                }
+            }
+            List<Score> scores = method.finish(outputs);
+            out.add(scores.stream().mapToDouble(Score::logit).toArray());
+        }
+        return out;
+    }
+
     public String executionProvider() {
         return model.executionProvider();
     }
