@@ -47,7 +47,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * {@code reranker bench}: one seeded workload, measured on the same model and pairs:
  * (a) raw ONNX Runtime on ideal pre-tokenized batches, (b) the inference engine alone, fed by several
  * threads, (c) the whole pipeline through a real broker (embedded, or {@code --bootstrap}'s); (d) latency
- * through the pipeline at half of (a)'s throughput; (e) feed capacity: (b) and (c) again with a
+ * through the pipeline at half of (c)'s throughput; (e) feed capacity: (b) and (c) again with a
  * near-zero-cost model of the same contract and tokenizer, beside (t) the tokenizer alone on the same
  * pairs and cores; and with {@code --peers-python}, (f) sentence-transformers' CrossEncoder.predict and
  * raw ONNX Runtime from Python on the same model and pairs, beside this project's fp32 and int8 on the
@@ -118,7 +118,7 @@ public final class BenchCommand {
         report.set("raw", raw.json());
         Phase engine = measureEngine(spec, options, workload, settings.threads(), "engine");
         report.set("engine", engine.json());
-        PipelineResult pipeline = measurePipeline(modelDir, settings, workload, raw.pairsPerSecond(), true, "pipeline");
+        PipelineResult pipeline = measurePipeline(modelDir, settings, workload, true, "pipeline");
         report.set("pipeline", pipeline.throughput().json());
         report.set("latency", pipeline.latencyJson());
         report.put("pipeline_over_raw", pipeline.throughput().pairsPerSecond() / raw.pairsPerSecond());
@@ -132,7 +132,7 @@ public final class BenchCommand {
         if (nullModel.isPresent()) {
             ModelSpec nullSpec = ModelDirectory.load(nullModel.get());
             Phase feedEngine = measureEngine(nullSpec, options, workload, settings.threads(), "feed-engine");
-            PipelineResult feedPipeline = measurePipeline(nullModel.get(), settings, workload, 0, false, "feed");
+            PipelineResult feedPipeline = measurePipeline(nullModel.get(), settings, workload, false, "feed");
             feed.add(feedEngine);
             feed.add(feedPipeline.throughput());
             report.set("feed_engine", feedEngine.json());
@@ -282,7 +282,7 @@ public final class BenchCommand {
         }
     }
 
-    private PipelineResult measurePipeline(Path modelDir, Settings settings, Workload workload, double rawPairsPerSecond,
+    private PipelineResult measurePipeline(Path modelDir, Settings settings, Workload workload,
                                            boolean withLatency, String name) throws Exception {
         // Fresh names on an external broker: an earlier run's records and committed offsets must not count.
         String run = settings.bootstrap().isPresent() ? "-" + name + "-" + Long.toHexString(System.nanoTime()) : "";
@@ -331,8 +331,9 @@ public final class BenchCommand {
                                 Percentiles.of(new double[] {0}), 0, parseLong(commitInterval));
                     }
 
-                    // Half of peak: the engine is busy half the time, so queueing shows without saturation.
-                    double queriesPerSecond = 0.5 * rawPairsPerSecond / settings.candidates();
+                    // Half of the pipeline's own peak (c), so queueing shows without saturation; half of raw (a) would overload a
+                    // pipeline slower than half of raw, and the latency would then be the backlog's, not the pipeline's.
+                    double queriesPerSecond = 0.5 * throughput.pairsPerSecond() / settings.candidates();
                     long intervalNanos = (long) (1e9 / queriesPerSecond);
                     Map<String, Long> lastSent = new ConcurrentHashMap<>();
                     // Enough queries that p99 is not simply the maximum of a handful.
@@ -460,7 +461,7 @@ public final class BenchCommand {
         }
         peers.ifPresent(p -> p.print(out));
         out.println();
-        out.printf(Locale.ROOT, "latency at %.2f queries/s (half of raw peak), %d queries, commit.interval.ms=%d:%n",
+        out.printf(Locale.ROOT, "latency at %.2f queries/s (half of the pipeline's peak), %d queries, commit.interval.ms=%d:%n",
                 pipeline.targetQueriesPerSecond(), pipeline.latencyQueries(), pipeline.commitIntervalMs());
         out.println("| ms | p50 | p95 | p99 | max |");
         out.println("|---|---:|---:|---:|---:|");
