@@ -74,6 +74,8 @@ public final class BenchCommand {
     }
 
     private static final String REGISTRY = "mock://reranker-bench";
+    /** Twice the bench's 4 partitions: keys spread by hash, so this many reach every partition with high odds. */
+    private static final int WARM_UP_QUERIES = 8;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final PrintStream out;
@@ -311,18 +313,21 @@ public final class BenchCommand {
                 app.start();
                 InferenceEngine engine = (InferenceEngine) app.scorer();  // the default model's current engine
                 try (KafkaProducer<String, RetrievalCandidate> producer = producer(kafka.bootstrapServers())) {
-                    // Warm-up query: the first transaction and the first model run are not the steady state.
-                    Workload.Query warm = new Workload.Query("warm-up", workload.queries().get(0).text(),
-                            workload.queries().get(0).passages().subList(0, 5));
-                    send(producer, topics, workload.candidates(warm));
-                    collector.await(1, Duration.ofMinutes(2));
+                    // Warm-up queries, enough that every partition (so every stream thread) sees one: each thread's first
+                    // transaction and the first model run are not the steady state, and cost a short run up to a second.
+                    for (int w = 0; w < WARM_UP_QUERIES; w++) {
+                        Workload.Query warm = new Workload.Query("warm-up-" + w, workload.queries().get(0).text(),
+                                workload.queries().get(0).passages().subList(0, 5));
+                        send(producer, topics, workload.candidates(warm));
+                    }
+                    collector.await(WARM_UP_QUERIES, Duration.ofMinutes(2));
 
                     EngineStats.Snapshot before = engine.stats();
                     long start = System.nanoTime();
                     for (Workload.Query q : workload.queries()) {
                         send(producer, topics, workload.candidates(q));
                     }
-                    collector.await(1 + workload.queries().size(), Duration.ofMinutes(10));
+                    collector.await(WARM_UP_QUERIES + workload.queries().size(), Duration.ofMinutes(10));
                     long nanos = System.nanoTime() - start;
                     EngineStats.Snapshot stats = engine.stats().minus(before);
                     // Pairs the model scored, not pairs sent: what the pipeline did in that time.
@@ -355,7 +360,7 @@ public final class BenchCommand {
                         send(producer, topics, candidates.subList(candidates.size() - 1, candidates.size()));
                         next += intervalNanos;
                     }
-                    collector.await(1 + workload.queries().size() + latencyQueries, Duration.ofMinutes(10));
+                    collector.await(WARM_UP_QUERIES + workload.queries().size() + latencyQueries, Duration.ofMinutes(10));
                     double[] latency = new double[latencyQueries];
                     double[] added = new double[latencyQueries];
                     double[] scoring = new double[latencyQueries];
