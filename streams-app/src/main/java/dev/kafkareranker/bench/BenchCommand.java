@@ -317,7 +317,7 @@ public final class BenchCommand {
                     // transaction and the first model run are not the steady state, and cost a short run up to a second.
                     for (int w = 0; w < WARM_UP_QUERIES; w++) {
                         Workload.Query warm = new Workload.Query("warm-up-" + w, workload.queries().get(0).text(),
-                                workload.queries().get(0).passages().subList(0, 5));
+                                workload.queries().get(0).passages().subList(0, Math.min(5, settings.candidates())));
                         send(producer, topics, workload.candidates(warm));
                     }
                     collector.await(WARM_UP_QUERIES, Duration.ofMinutes(2));
