@@ -344,8 +344,11 @@ class PoisonInputTest {
                 .setModel(new dev.kafkareranker.avro.ModelInfo("m", "v")).setComplete(true).setCandidatesReceived(0)
                 .setFirstCandidateTime(java.time.Instant.EPOCH).setEmittedTime(java.time.Instant.EPOCH).setScoringMs(0).build();
         send("y1", other.serialize(TOPICS.candidates(), notACandidate));
-        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("RankedResults, not a RetrievalCandidate"));
-        assertEquals("wrong-type", header(dead, DeadLetters.HEADER_REASON));
+        // The deserializer reads with the declared reader type and refuses a writer it cannot resolve to it,
+        // naming both schemas: the record never becomes an instance of another class.
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("dev.kafkareranker.avro.RankedResults")
+                && m.contains("cannot be read with reader schema dev.kafkareranker.avro.RetrievalCandidate"));
+        assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
         canary("wrong-type");
     }
 
