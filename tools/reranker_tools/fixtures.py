@@ -46,6 +46,12 @@ def _training_texts() -> list[str]:
 # ---------------------------------------------------------------- tokenizers
 
 
+def _transformers_major() -> int:
+    import transformers
+
+    return int(transformers.__version__.split(".")[0])
+
+
 def bert_tokenizer(model_max_length: int = MAX_LEN):
     """WordPiece from a word list: short words whole, longer ones only as pieces, plus every character
     as a word start and as ##continuation, so any Latin text tokenizes without [UNK] (CJK/emoji -> [UNK])."""
@@ -88,12 +94,19 @@ def roberta_tokenizer(model_max_length: int = MAX_LEN):
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(_training_texts(), vocab_size=600, min_frequency=2, special_tokens=_ROBERTA_SPECIALS,
                             show_progress=False)
+    specials = dict(model_max_length=model_max_length, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                    cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    if _transformers_major() >= 5:
+        # transformers 5's tokenizer classes build their backend from vocab/merges and ignore
+        # tokenizer_object (the result would hold the 5 special tokens only); same vocabulary and ids.
+        data = json.loads(bpe._tokenizer.to_str())
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+        return RobertaTokenizerFast(vocab=data["model"]["vocab"], merges=merges, add_prefix_space=False,
+                                    trim_offsets=True, **specials)
     tok = bpe._tokenizer
     tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
                                                       add_prefix_space=False)
-    return RobertaTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, bos_token="<s>",
-                                eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
-                                pad_token="<pad>", mask_token="<mask>")
+    return RobertaTokenizerFast(tokenizer_object=tok, **specials)
 
 
 def xlmr_tokenizer(model_max_length: int = MAX_LEN):
@@ -116,6 +129,10 @@ def xlmr_tokenizer(model_max_length: int = MAX_LEN):
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "sentencepiece.bpe.model"
         path.write_bytes(model.getvalue())
+        if _transformers_major() >= 5:
+            # 5 ignores vocab_file in the constructor (its backend would hold the 5 special tokens only);
+            # from_pretrained converts the sentencepiece model, to the same vocabulary and ids as 4 does.
+            return XLMRobertaTokenizerFast.from_pretrained(scratch, model_max_length=model_max_length)
         return XLMRobertaTokenizerFast(vocab_file=str(path), model_max_length=model_max_length)
 
 
