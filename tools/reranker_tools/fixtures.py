@@ -360,6 +360,23 @@ def build_qwen3_causal_lm(work: Path):
 GTE_MAX_LEN = 1024
 
 
+def gte_pairs() -> list[Pair]:
+    """The Vietnamese and English pairs (short; far longer than 1,024 tokens, truncated) plus three whose
+    whole text is 512-1,024 tokens (about 570, 850 and 950 with this tokenizer): scored untruncated at
+    1,024, so a silent cut at 512 (DJL's default model_max_length) changes their logits. Inserted after
+    the first two batches so that each one still mixes short and long pairs."""
+    from .pairs import long_text
+
+    v, e = VIETNAMESE_SENTENCES, ENGLISH_SENTENCES
+    base = vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4]
+    middle = [("thời hiệu khởi kiện hợp đồng là bao lâu", long_text(v, 200, 1)),
+              ("how does a reranker score a passage", long_text(e, 300, 2)),
+              (long_text(v, 110, 3), long_text(v, 230, 6))]
+    for at, (q, d) in zip((9, 13, 17), middle):
+        base.insert(at, {"query": q, "document": d})
+    return base
+
+
 def build_gte_vi_legal(work: Path):
     """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (transformers 5;
     RoPE, 8,192 positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
@@ -437,7 +454,7 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             causal_pairs, transformers_major=5),
     Fixture("gte-vi-legal", 109, build_gte_vi_legal,
             RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=GTE_MAX_LEN),
-            lambda: vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4], transformers_major=5),
+            gte_pairs, transformers_major=5),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),

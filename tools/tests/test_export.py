@@ -226,7 +226,7 @@ def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
     config = json.loads((seed / "config.json").read_text(encoding="utf-8"))
     assert config["model_type"] == "new" and "rope_theta" in config and "auto_map" in config
     golden = json.loads((fixture / "golden.json").read_text(encoding="utf-8"))
-    picked = [golden["pairs"][i] for i in (0, 2, 8)]  # short, truncated at 1,024, and far longer
+    picked = [golden["pairs"][i] for i in (0, 2, 8, 9)]  # short, cut at 1,024, far longer, 567 tokens whole
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"query": p["query"], "document": p["document"]}) + "\n" for p in picked),
                      encoding="utf-8")
@@ -239,7 +239,7 @@ def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
     exported = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert exported["model_type"] == "gte" and exported["rope_parameters"]["rope_theta"] == 160000.0
     again = json.loads((out / "golden.json").read_text(encoding="utf-8"))["pairs"]
-    assert [abs(a["score"] - b["score"]) for a, b in zip(again, picked)] == pytest.approx([0, 0, 0], abs=1e-6)
+    assert [abs(a["score"] - b["score"]) for a, b in zip(again, picked)] == pytest.approx([0, 0, 0, 0], abs=1e-6)
 
 
 def test_causal_lm_base_plus_lora_exports_two_label_logits(tmp_path, capsys):

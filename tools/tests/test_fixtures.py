@@ -75,6 +75,26 @@ def test_fixture_contract(name):
     read_settings(d)  # validates reranker.json
 
 
+def test_gte_goldens_hold_pairs_a_512_cut_would_change():
+    """gte-vi-legal serves 1,024 tokens: some golden pairs must be longer than 512 tokens and fit whole
+    in 1,024 (counted with the committed tokenizer.json, untruncated), so that a silent cut at 512 (DJL's
+    default model_max_length, issue 13) moves their scores in the Java parity test."""
+    d = FIXTURES_DIR / "gte-vi-legal"
+    golden = _golden("gte-vi-legal")
+    tokenizer = Tokenizer.from_file(str(d / "tokenizer.json"))
+    tokenizer.no_truncation()
+    lengths = [len(tokenizer.encode(p["query"], p["document"]).ids) for p in golden["pairs"]]
+    assert golden["max_length"] == 1024
+    middle = [n for n in lengths if 512 < n <= 1024]
+    assert len(middle) >= 3, f"token lengths {lengths}: want 3 pairs of 513-1,024 tokens"
+    # Each such batch also holds a short pair, so left/right padding of a long row is exercised.
+    batch = golden["batch_size"]
+    for i, n in enumerate(lengths):
+        if 512 < n <= 1024:
+            group = lengths[i - i % batch:i - i % batch + batch]
+            assert min(group) < 128, group
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_java_style_replay_matches_golden(name):
     """tokenizer.json + reranker.json + ONNX Runtime, all pairs in one padded batch (golden used 4)."""
