@@ -46,6 +46,12 @@ def _training_texts() -> list[str]:
 # ---------------------------------------------------------------- tokenizers
 
 
+def _transformers_major() -> int:
+    import transformers
+
+    return int(transformers.__version__.split(".")[0])
+
+
 def bert_tokenizer(model_max_length: int = MAX_LEN):
     """WordPiece from a word list: short words whole, longer ones only as pieces, plus every character
     as a word start and as ##continuation, so any Latin text tokenizes without [UNK] (CJK/emoji -> [UNK])."""
@@ -88,12 +94,19 @@ def roberta_tokenizer(model_max_length: int = MAX_LEN):
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(_training_texts(), vocab_size=600, min_frequency=2, special_tokens=_ROBERTA_SPECIALS,
                             show_progress=False)
+    specials = dict(model_max_length=model_max_length, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                    cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    if _transformers_major() >= 5:
+        # transformers 5's tokenizer classes build their backend from vocab/merges and ignore
+        # tokenizer_object (the result would hold the 5 special tokens only); same vocabulary and ids.
+        data = json.loads(bpe._tokenizer.to_str())
+        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+        return RobertaTokenizerFast(vocab=data["model"]["vocab"], merges=merges, add_prefix_space=False,
+                                    trim_offsets=True, **specials)
     tok = bpe._tokenizer
     tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
                                                       add_prefix_space=False)
-    return RobertaTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, bos_token="<s>",
-                                eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
-                                pad_token="<pad>", mask_token="<mask>")
+    return RobertaTokenizerFast(tokenizer_object=tok, **specials)
 
 
 def xlmr_tokenizer(model_max_length: int = MAX_LEN):
@@ -116,6 +129,10 @@ def xlmr_tokenizer(model_max_length: int = MAX_LEN):
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "sentencepiece.bpe.model"
         path.write_bytes(model.getvalue())
+        if _transformers_major() >= 5:
+            # 5 ignores vocab_file in the constructor (its backend would hold the 5 special tokens only);
+            # from_pretrained converts the sentencepiece model, to the same vocabulary and ids as 4 does.
+            return XLMRobertaTokenizerFast.from_pretrained(scratch, model_max_length=model_max_length)
         return XLMRobertaTokenizerFast(vocab_file=str(path), model_max_length=model_max_length)
 
 
@@ -243,15 +260,12 @@ _QWEN_TEXTS = tuple([QWEN3_RERANKER_PREFIX + QWEN3_RERANKER_TEMPLATE + QWEN3_RER
 # Prompt words and the answers, so the label words are single tokens ('▁yes', '▁no') of the tiny vocabulary.
 _CAUSAL_TEXTS = tuple([MEDALPACA_PREFIX + MEDALPACA_TEMPLATE + MEDALPACA_SUFFIX, "yes no yes no Yes No"] * 4)
 CAUSAL_MAX_LEN = 2048
-# No reduced-precision variants for the tiny LLaMA causal LM: on ONNX Runtime's CPU provider its fp16
-# graph drifts with length (|yes/no logit error| 0.008 at 150 tokens, 0.2 at 1,587, 0.44 at 2,048) while
-# PyTorch fp16 of the same weights stays within 0.012 at 1,587; dynamic int8 moves its logits by 1.2.
-# The likely cause (seen in the converted graph): the fp16 converter turns the rotary embedding's
-# Cast(to=float) into a cast to fp16 and converts its inverse-frequency constant, so RoPE angles (position
-# x frequency, up to 2,048 rad) are computed in fp16, whose step at 2,048 is 2; blocking the rotary nodes
-# does not help, as the converter routes every blocked node's output through fp16 casts. The Qwen3
-# graph's fp16 stays within 1.2e-2.
-_LLAMA_CAUSAL_VARIANTS = ()
+# fp16 only for the tiny LLaMA causal LM. Its fp16 graph used to drift with length (|yes/no logit error|
+# 0.2 at 1,587 tokens) because the converter computed the RoPE angles (position x frequency, up to 2,048
+# rad, fp16 step 2 there) in fp16; onnx_export.export_fp16 now keeps the rotary subgraph in float32
+# (within 1.7e-2 of PyTorch fp32 over these pairs, tolerance 4.2e-2). Dynamic int8 moves its logits by
+# 1.2 (random weights at INIT_RANGE 0.3 with 2 layers quantize badly): no int8 variant.
+_LLAMA_CAUSAL_VARIANTS = ("fp16",)
 
 
 def build_llama_causal_lm(work: Path):
@@ -346,6 +360,23 @@ def build_qwen3_causal_lm(work: Path):
 GTE_MAX_LEN = 1024
 
 
+def gte_pairs() -> list[Pair]:
+    """The Vietnamese and English pairs (short; far longer than 1,024 tokens, truncated) plus three whose
+    whole text is 512-1,024 tokens (about 570, 850 and 950 with this tokenizer): scored untruncated at
+    1,024, so a silent cut at 512 (DJL's default model_max_length) changes their logits. Inserted after
+    the first two batches so that each one still mixes short and long pairs."""
+    from .pairs import long_text
+
+    v, e = VIETNAMESE_SENTENCES, ENGLISH_SENTENCES
+    base = vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4]
+    middle = [("thời hiệu khởi kiện hợp đồng là bao lâu", long_text(v, 200, 1)),
+              ("how does a reranker score a passage", long_text(e, 300, 2)),
+              (long_text(v, 110, 3), long_text(v, 230, 6))]
+    for at, (q, d) in zip((9, 13, 17), middle):
+        base.insert(at, {"query": q, "document": d})
+    return base
+
+
 def build_gte_vi_legal(work: Path):
     """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (transformers 5;
     RoPE, 8,192 positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
@@ -423,7 +454,7 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             causal_pairs, transformers_major=5),
     Fixture("gte-vi-legal", 109, build_gte_vi_legal,
             RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=GTE_MAX_LEN),
-            lambda: vietnamese_pairs(GTE_MAX_LEN) + english_pairs(GTE_MAX_LEN)[:4], transformers_major=5),
+            gte_pairs, transformers_major=5),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),

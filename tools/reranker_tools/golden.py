@@ -87,7 +87,7 @@ def _cross_encoder(model_dir, settings, pairs, max_length, batch_size, *, adapte
                       trust_remote_code=trust_remote_code, local_files_only=True,
                       automodel_args={"torch_dtype": torch.float32})
     if adapter is not None:
-        ce.model = merge_adapter(ce.model, adapter)
+        _replace_transformers_model(ce, merge_adapter(ce.model, adapter))
     set_padding_side(ce.tokenizer, settings.padding_side)
     queries, documents = _formatted(settings, pairs)
     inputs = [[q, d] for q, d in zip(queries, documents)]
@@ -113,6 +113,26 @@ def _cross_encoder(model_dir, settings, pairs, max_length, batch_size, *, adapte
     import sentence_transformers
 
     return f"sentence-transformers {sentence_transformers.__version__} CrossEncoder", activation, logits, scores
+
+
+def _replace_transformers_model(ce, merged) -> None:
+    """Puts the merged model where CrossEncoder calls it. sentence-transformers 3 keeps it in a plain
+    `model` attribute; from 5 on, CrossEncoder is a module pipeline whose `model` is a read-only view of
+    the transformers model inside its first module, and assigning to it appends `merged` as one more
+    pipeline step (which is then called with the previous step's output)."""
+    old = ce.model
+    if merged is old:  # merge_and_unload usually returns the same, now merged, model
+        return
+    if not isinstance(ce, torch.nn.Module):
+        ce.model = merged
+        return
+    for module in ce.modules():
+        for name, child in module.named_children():
+            if child is old:
+                setattr(module, name, merged)
+                return
+    raise ToolError("could not find the transformers model inside the CrossEncoder to replace it with the merged "
+                    "one (sentence-transformers version not supported)")
 
 
 def _st_activation_name(module) -> str:

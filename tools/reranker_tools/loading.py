@@ -102,7 +102,13 @@ def merge_adapter(model, adapter: Path):
     from peft.utils import load_peft_weights
 
     _check_adapter_layout(adapter)
-    peft_model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+    try:
+        peft_model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+    except KeyError as e:
+        # PEFT >= 0.14 looks up every wrapped module's tensors (e.g. the classifier it wraps for SEQ_CLS)
+        # in the adapter file and fails on the first one missing: an adapter for another architecture.
+        raise ToolError(f"{adapter}: adapter tensors do not match the base model ({e} is not in the adapter "
+                        f"file). Is this the adapter for this base model?") from e
     file_weights = load_peft_weights(str(adapter), device="cpu")
     if not any(".lora_" in k for k in file_weights):
         raise ToolError(f"{adapter}: the adapter holds no LoRA weights (only LoRA adapters are supported)")

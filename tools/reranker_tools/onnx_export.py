@@ -138,16 +138,77 @@ def export_fp16(fp32_path: Path, path: Path, external_threshold_bytes: int = DEF
     finally:
         if source != fp32_path:
             source.unlink()
+    rotary = rotary_nodes(proto.graph)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "the model contains values beyond fp16 range" is expected
         fp16 = convert_float_to_float16(proto, keep_io_types=True, disable_shape_infer=large,
-                                        op_block_list=DEFAULT_OP_BLOCK_LIST + FP16_KEEP_FLOAT32_OPS)
+                                        op_block_list=DEFAULT_OP_BLOCK_LIST + FP16_KEEP_FLOAT32_OPS,
+                                        node_block_list=sorted(rotary))
+    drop_float_round_trips(fp16.graph, rotary)
     # The converter appends the casts around blocked ops at the end of the node list; ONNX requires
     # nodes in topological order (onnx.checker refuses the model otherwise).
     from onnxruntime.transformers.onnx_model import OnnxModel
 
     OnnxModel(fp16).topological_sort()
     save_model(fp16, path, external_threshold_bytes)
+
+
+def rotary_nodes(graph: onnx.GraphProto) -> set[str]:
+    """Names of the rotary embedding's nodes: Cos and Sin and everything they are computed from (position
+    ids from the attention mask, the inverse-frequency constant, position x frequency). Kept in float32:
+    in fp16 the angle (up to max length x 1 rad) has a step of 2 at 2,048, so RoPE would be wrong by
+    whole radians at long positions (0.2 logit at 1,587 tokens on the tiny LLaMA). Only cos and sin,
+    which lie in [-1, 1], go to fp16, as in transformers' own fp16 RoPE."""
+    producer = {out: node for node in graph.node for out in node.output}
+    stack = [node for node in graph.node if node.op_type in ("Cos", "Sin")]
+    names: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if node.name in names:
+            continue
+        names.add(node.name)
+        stack.extend(producer[i] for i in node.input if i in producer)
+    return names
+
+
+def drop_float_round_trips(graph: onnx.GraphProto, blocked: set[str]) -> None:
+    """The converter casts every blocked node's float32 output to fp16 and back to float32 before the next
+    blocked node reads it, which would put the rotary angles through fp16 anyway. Reads of such a
+    Cast(fp16) -> Cast(float) pair go straight to the float32 value; casts left unread are removed."""
+    producer = {out: node for node in graph.node for out in node.output}
+
+    def cast_to(node, to):
+        return node.op_type == "Cast" and any(a.name == "to" and a.i == to for a in node.attribute)
+
+    replace, pairs = {}, set()
+    for node in graph.node:
+        if not cast_to(node, onnx.TensorProto.FLOAT):
+            continue
+        first = producer.get(node.input[0])
+        if first is None or not cast_to(first, onnx.TensorProto.FLOAT16):
+            continue
+        source = producer.get(first.input[0])
+        if source is not None and source.name in blocked:  # float32 by construction: a blocked node's output
+            replace[node.output[0]] = first.input[0]
+            pairs.update((node.name, first.name))
+    if not replace:
+        return
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in replace:
+                node.input[i] = replace[name]
+    graph_outputs = {o.name for o in graph.output}
+    while True:
+        read = {i for node in graph.node for i in node.input} | graph_outputs
+        unread = [node for node in graph.node if node.name in pairs and node.output[0] not in read]
+        if not unread:
+            break
+        for node in unread:
+            graph.node.remove(node)
+    live = {o for node in graph.node for o in node.output} | {i.name for i in graph.input}
+    kept = [v for v in graph.value_info if v.name in live]
+    del graph.value_info[:]
+    graph.value_info.extend(kept)
 
 
 def export_int8(fp32_path: Path, path: Path) -> None:

@@ -198,13 +198,27 @@ def test_module_entry_point():
     assert result.returncode == 0 and "--adapter" in result.stdout
 
 
+def _alibaba_new_seed(tmp_path):
+    from reranker_tools.gte_new import to_alibaba_new
+
+    return to_alibaba_new(FIXTURES_DIR / "gte-vi-legal" / "hf", tmp_path / "seed")
+
+
+@pytest.mark.transformers4
+def test_alibaba_new_directory_is_refused_without_native_gte(tmp_path, capsys):
+    """transformers 4 has no native GTE: the seed's directory is refused, naming the version it needs."""
+    seed = _alibaba_new_seed(tmp_path)
+    code = main(["export", "--model", str(seed), "--out", str(tmp_path / "out"), "--kind", "cross-encoder",
+                 "--activation", "sigmoid", "--max-length", "1024", "--no-golden"])
+    assert code == 1 and "transformers 5" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.transformers5
 def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
     """A directory shaped like the Vietnamese seed's (model_type "new", Alibaba's config keys and fused
     weight names, remote code that is not available offline), written from the gte-vi-legal fixture,
-    exports as native GTE with the fixture's own scores. transformers 4 has no native GTE: it is refused
-    with the version it needs."""
-    import transformers
-
+    exports as native GTE with the fixture's own scores."""
     from reranker_tools.gte_new import to_alibaba_new
 
     fixture = FIXTURES_DIR / "gte-vi-legal"
@@ -212,7 +226,7 @@ def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
     config = json.loads((seed / "config.json").read_text(encoding="utf-8"))
     assert config["model_type"] == "new" and "rope_theta" in config and "auto_map" in config
     golden = json.loads((fixture / "golden.json").read_text(encoding="utf-8"))
-    picked = [golden["pairs"][i] for i in (0, 2, 8)]  # short, truncated at 1,024, and far longer
+    picked = [golden["pairs"][i] for i in (0, 2, 8, 9)]  # short, cut at 1,024, far longer, 567 tokens whole
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(json.dumps({"query": p["query"], "document": p["document"]}) + "\n" for p in picked),
                      encoding="utf-8")
@@ -220,15 +234,12 @@ def test_alibaba_new_directory_exports_as_native_gte(tmp_path, capsys):
     code = main(["export", "--model", str(seed), "--out", str(out), "--kind", "cross-encoder", "--activation",
                  "sigmoid", "--max-length", "1024", "--pairs", str(pairs)])
     captured = capsys.readouterr()
-    if int(transformers.__version__.split(".")[0]) < 5:
-        assert code == 1 and "transformers 5" in captured.err
-        return
     assert code == 0, captured.err
     assert "converted to native GTE" in captured.out
     exported = json.loads((out / "config.json").read_text(encoding="utf-8"))
     assert exported["model_type"] == "gte" and exported["rope_parameters"]["rope_theta"] == 160000.0
     again = json.loads((out / "golden.json").read_text(encoding="utf-8"))["pairs"]
-    assert [abs(a["score"] - b["score"]) for a, b in zip(again, picked)] == pytest.approx([0, 0, 0], abs=1e-6)
+    assert [abs(a["score"] - b["score"]) for a, b in zip(again, picked)] == pytest.approx([0, 0, 0, 0], abs=1e-6)
 
 
 def test_causal_lm_base_plus_lora_exports_two_label_logits(tmp_path, capsys):
@@ -256,6 +267,7 @@ def test_causal_lm_base_plus_lora_exports_two_label_logits(tmp_path, capsys):
     assert np.max(np.abs(scores - np.array([p["score"] for p in merged]))) < 1e-4
 
 
+@pytest.mark.transformers4  # `sources` rebuilds the roberta-lora adapter; 5's seeded init draws other weights
 @pytest.mark.parametrize("layout", ["safetensors", "bin"])
 def test_adapter_written_by_peft_071_merges_in_export(sources, tmp_path, layout, capsys):
     """An adapter directory as the real PEFT 0.7.1 wrote it (tests/data/peft-0.7.1: its config fields,
