@@ -223,9 +223,11 @@ class PoisonSuiteTest {
         RankedResults ranked = RankedResults.newBuilder().setQueryId("w1").setQuery("q").setResults(List.of())
                 .setModel(new ModelInfo("m", "v")).setComplete(true).setCandidatesReceived(0)
                 .setFirstCandidateTime(Instant.EPOCH).setEmittedTime(Instant.EPOCH).setScoringMs(0).build();
-        raw(new Kind("writer schema RankedResults", 1, "wrong-type"), other("ranked", ranked));
+        raw(new Kind("writer schema RankedResults", 1, "wrong-type", "deserialization"), other("ranked", ranked))
+                .check = (r, d) -> namesWriter(d, RankedResults.class);
         QueryState state = QueryState.newBuilder().setQueryId("w2").setQuery("q").setFirstSeenMillis(0).setReceived(1).build();
-        raw(new Kind("writer schema QueryState", 1, "wrong-type"), other("state", state));
+        raw(new Kind("writer schema QueryState", 1, "wrong-type", "deserialization"), other("state", state))
+                .check = (r, d) -> namesWriter(d, QueryState.class);
         Schema invoice = SchemaBuilder.record("Invoice").namespace("com.example").fields().requiredLong("amount").endRecord();
         GenericRecord inv = new GenericData.Record(invoice);
         inv.put("amount", 12L);
@@ -532,7 +534,9 @@ class PoisonSuiteTest {
                     outcome.append(" cut (").append(DeadLetters.HEADER_TRUNCATED).append(' ').append(truncated).append(')');
                 }
                 if (dead.size() == 1) {
-                    outcome.append(": ").append(cut(header(dead.get(0), DeadLetters.HEADER_MESSAGE), 90));
+                    outcome.append(": ").append(cut(header(dead.get(0), DeadLetters.HEADER_MESSAGE)
+                            .replace("org.apache.kafka.common.errors.SerializationException: ", "")
+                            .replace("Record on topic " + CANDIDATES, "record"), 150));
                 }
             }
             for (String q : k.results.keySet()) {
@@ -592,7 +596,8 @@ class PoisonSuiteTest {
         System.out.printf("poison log: %d lines while the poison ran (%s), %d stack-frame lines; %d bad records besides the"
                         + " flood (%.2f lines each, counting every line); %d lines for %d late candidates of the flood%n",
                 lines, logFile, stackFrames, badRecords, (double) lines / badRecords, floodLines, FLOOD - MAX_CANDIDATES_PER_QUERY);
-        log.stream().limit(40).forEach(l -> System.out.println("  log| " + cut(l, 200)));
+        // The dead-letter lines in short; any other line in full (they are few, and each is worth reading).
+        log.stream().limit(60).forEach(l -> System.out.println("  log| " + cut(l, l.contains("DeadLetterLog") ? 200 : 2_000)));
 
         assertTrue(alive, "the app is alive at the end; see " + logFile);
         assertEquals(List.of(), failures, "kinds whose outcome is not the expected one (table above)");
@@ -608,6 +613,11 @@ class PoisonSuiteTest {
         assertTrue(floodLines <= bound, floodLines + " WARN lines for the flood's late candidates; DeadLetterLog allows " + bound
                 + " in " + Math.round(seconds) + " s");
         assertTrue(floodLines < (FLOOD - MAX_CANDIDATES_PER_QUERY) / 100, "rate-limited: " + floodLines + " lines");
+    }
+
+    private static void namesWriter(List<ConsumerRecord<byte[], byte[]>> dead, Class<?> writer) {
+        String message = header(dead.get(0), DeadLetters.HEADER_MESSAGE);
+        assertTrue(message.contains(writer.getName()), "the dead letter names the writer schema " + writer.getName() + ": " + message);
     }
 
     private static void truncatedTo(List<ConsumerRecord<byte[], byte[]>> dead, String expected) {
