@@ -3,7 +3,6 @@ package dev.kafkareranker.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
@@ -32,17 +31,18 @@ class BoundedMemoryTest {
 
     @Test
     void twoHundredThousandCandidatesRunUnderTheHeapBound() throws Exception {
-        try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
-             EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "mem", "memory-test", dir);
+        try (FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start();
+             TestCluster cluster = TestCluster.start("memory")) {
+            String registry = ChildSettings.registryUrl(cluster, fake);
+            Map<String, String> settings = ChildSettings.create(cluster, registry, "mem", "memory-test", dir);
             settings.put("gather.max.wait.ms", "300000");
             long start = System.nanoTime();
             try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx" + HEAP_MB + "m", "-XX:+ExitOnOutOfMemoryError"))) {
                 app.start();
                 AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-                serializer.configure(Map.of("schema.registry.url", registry.url()), false);
+                serializer.configure(Map.of("schema.registry.url", registry), false);
                 try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                        Map.of("bootstrap.servers", kafka.bootstrapServers(), "linger.ms", 20), new StringSerializer(), serializer)) {
+                        Map.of("bootstrap.servers", cluster.bootstrapServers(), "linger.ms", 20), new StringSerializer(), serializer)) {
                     // Queries interleaved in waves, so thousands are pending at once.
                     for (int wave = 0; wave < QUERIES / 1000; wave++) {
                         for (int d = 0; d < CANDIDATES; d++) {
@@ -56,7 +56,7 @@ class BoundedMemoryTest {
                         }
                     }
                 }
-                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), "mem.results", "mem.dlq", QUERIES,
+                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "mem.results", "mem.dlq", QUERIES,
                         Duration.ofSeconds(5), Duration.ofMinutes(8));
                 System.out.printf("memory: %d candidates, -Xmx%dm, results=%d, dead letters=%d, %.0f s, app alive=%s%n",
                         QUERIES * CANDIDATES, HEAP_MB, ledger.results(), ledger.deadLetters(),

@@ -3,7 +3,6 @@ package dev.kafkareranker.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
@@ -36,9 +35,10 @@ class CrashRecoveryTest {
 
     @Test
     void killedFiveTimesMidStreamNothingIsLostAndNothingDuplicated() throws Exception {
-        try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
-             EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "crash", "crash-test", dir);
+        try (FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start();
+             TestCluster cluster = TestCluster.start("crash")) {
+            String registry = ChildSettings.registryUrl(cluster, fake);
+            Map<String, String> settings = ChildSettings.create(cluster, registry, "crash", "crash-test", dir);
             settings.put("gather.max.wait.ms", "120000");
             // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
             settings.put("session.timeout.ms", "6000");
@@ -61,7 +61,7 @@ class CrashRecoveryTest {
             AtomicInteger sent = new AtomicInteger();
             try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
                 app.start();
-                Thread producer = new Thread(() -> produce(kafka, registry, candidates, sent), "crash-producer");
+                Thread producer = new Thread(() -> produce(cluster.bootstrapServers(), registry, candidates, sent), "crash-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
                     Thread.sleep(2_000 + random.nextInt(3_000));
@@ -71,7 +71,7 @@ class CrashRecoveryTest {
                 }
                 producer.join();
 
-                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), "crash.results", "crash.dlq", QUERIES,
+                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "crash.results", "crash.dlq", QUERIES,
                         Duration.ofSeconds(5), Duration.ofMinutes(4));
                 System.out.printf("crash: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
                                 + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
@@ -89,12 +89,12 @@ class CrashRecoveryTest {
         }
     }
 
-    private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, List<RetrievalCandidate> candidates,
+    private static void produce(String bootstrap, String registry, List<RetrievalCandidate> candidates,
                                 AtomicInteger sent) {
         AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
+        serializer.configure(Map.of("schema.registry.url", registry), false);
         try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.idempotence", true), new StringSerializer(), serializer)) {
+                Map.of("bootstrap.servers", bootstrap, "enable.idempotence", true), new StringSerializer(), serializer)) {
             for (RetrievalCandidate c : candidates) {
                 producer.send(new ProducerRecord<>("crash.candidates", c.getQueryId(), c));
                 if (sent.incrementAndGet() % 20 == 0) {

