@@ -31,6 +31,7 @@ public final class RerankerApp implements AutoCloseable {
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
     private AdminServer admin;
+    private java.util.concurrent.ScheduledExecutorService gate;
 
     private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
                         AdminServer.Settings adminSettings, Topics topics) {
@@ -129,6 +130,12 @@ public final class RerankerApp implements AutoCloseable {
             }
         }
         streams.start();
+        gate = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "reranker-input-gate");
+            t.setDaemon(true);
+            return t;
+        });
+        gate.scheduleWithFixedDelay(this::gateInput, GATE_INTERVAL.toMillis(), GATE_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         StringBuilder served = new StringBuilder();
         for (String name : models.names()) {
             Scorer scorer = models.slot(name).currentScorer();
@@ -138,6 +145,38 @@ public final class RerankerApp implements AutoCloseable {
         }
         LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
                 admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port());
+    }
+
+    /**
+     * How often the input gate asks the models whether they take work: a model that stopped (its breaker
+     * open) costs at most this long of input before the pipeline holds it back.
+     */
+    static final Duration GATE_INTERVAL = Duration.ofMillis(200);
+
+    /**
+     * Holds the input back while a model refuses work, and lets it go once every model takes work again.
+     * Without it, every query completed while a model's breaker is open would fail its task (the engine
+     * refuses, which is not the query's fault), the input would be processed again, and so on: a loop of
+     * task failures at input rate. Paused, Kafka Streams neither processes nor punctuates (the max wait
+     * counts the record timestamps of the input, not the pause); queries already handed to the model fail
+     * their task once and are scored again after the resume, so nothing is dead-lettered for the model's
+     * fault. Paused and resumed as a whole: any model down holds every input, as queries of all models
+     * share the stream threads' tasks.
+     */
+    void gateInput() {
+        try {
+            boolean accepting = models.accepting();
+            if (!accepting && !streams.isPaused()) {
+                LOG.warn("A model refuses work ({}): pausing input processing until it accepts again", models.health());
+                streams.pause();
+            } else if (accepting && streams.isPaused()) {
+                LOG.info("Every model accepts work again: resuming input processing");
+                streams.resume();
+            }
+        } catch (RuntimeException e) {
+            // The gate must keep running: a failed look is tried again at the next interval.
+            LOG.warn("Input gate: could not check or change the pause state", e);
+        }
     }
 
     /** The admin endpoint's port, or -1 when it is off. */
@@ -160,6 +199,9 @@ public final class RerankerApp implements AutoCloseable {
 
     @Override
     public void close() {
+        if (gate != null) {
+            gate.shutdownNow();
+        }
         if (watcher != null) {
             watcher.close();
         }

@@ -82,6 +82,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private static final String INCOMPLETE = "I|";
     /** How often the stream thread looks for scored queries: each look is a check of a few futures. */
     private static final Duration FORWARD_INTERVAL = Duration.ofMillis(1);
+    /** The least time between two commit requests of a task: results wait at most this long for their transaction. */
+    static final Duration COMMIT_REQUEST_INTERVAL = Duration.ofMillis(50);
 
     private final GatherSettings settings;
     private final ScorerRouter scorers;
@@ -95,6 +97,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private KeyValueStore<String, RetrievalCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    private long lastCommitRequestMs = Long.MIN_VALUE / 2;
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
@@ -407,8 +410,10 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         } catch (RuntimeException e) {
             scoring = CompletableFuture.failedFuture(e);
         }
+        // The engine's own future is kept for cancelling: cancelling the one derived below would not reach it.
+        CompletableFuture<Scorer.Scoring> submitted = scoring;
         scoring = scoring.whenComplete((result, failure) -> done.set(System.nanoTime()));
-        return new InFlight(query, gathered, keys, complete, timestamp, marked, start, done, scoring);
+        return new InFlight(query, gathered, keys, complete, timestamp, marked, start, done, scoring, submitted);
     }
 
     /** Caps memory when the model is slower than the input: the stream thread waits for its oldest query. */
@@ -432,7 +437,13 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                 forwarded = true;
             }
         }
-        if (forwarded) {
+        long now = context.currentSystemTimeMs();
+        if (forwarded && now - lastCommitRequestMs >= COMMIT_REQUEST_INTERVAL.toMillis()) {
+            // At most one commit request per interval: each is a transaction (a marker per partition and a
+            // round trip), and asking after every forward made one per loop iteration, every few ms with
+            // overlap on. Results forwarded in between commit with the next request or at commit.interval.ms
+            // (100 ms under exactly-once), whichever comes first; exactly-once is the transaction's either way.
+            lastCommitRequestMs = now;
             context.commit();
         }
     }
@@ -507,11 +518,17 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
 
     /** A query with the model: what its result needs once the scores are in. */
     private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
-                            long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring) {}
+                            long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring,
+                            CompletableFuture<Scorer.Scoring> submitted) {}
 
-    /** Queries handed to the model by this task are not waited for: a later task may finish them. */
+    /**
+     * Queries handed to the model by this task are not waited for: a later task (this one revived, or
+     * another instance's) scores them again from their marks. Their futures are cancelled so that the
+     * engine drops their rows not yet run instead of scoring for a task that is gone.
+     */
     @Override
     public void close() {
+        inFlight.values().forEach(query -> query.submitted().cancel(false));
         inFlight.clear();
         // This task's queries leave the process-wide gauge; whoever runs the task next counts them again.
         listener.pendingChanged(-pendingQueries);

@@ -532,7 +532,9 @@ class RerankTopologyTest {
             candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 1));
             TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
             assertEquals(Candidates.REASON_DESERIALIZATION, header(dead, DeadLetters.HEADER_REASON));
-            assertTrue(header(dead, DeadLetters.HEADER_MESSAGE).contains("Unknown schema id"), header(dead, DeadLetters.HEADER_MESSAGE));
+            // The registry client's words since its retry rework: "refused schema id 1 ... HTTP 404".
+            String message = header(dead, DeadLetters.HEADER_MESSAGE);
+            assertTrue(message.contains("schema id 1") && message.contains("404"), message);
         } finally {
             notFound.stop(0);
         }
