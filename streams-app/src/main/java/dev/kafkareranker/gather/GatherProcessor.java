@@ -97,6 +97,10 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private KeyValueStore<String, RetrievalCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    /** Wall clock: when this task last processed a record, and when it (re)started or resumed after a gap. */
+    private long lastInputMs;
+    private long startedMs;
+    private long lastPunctuateMs;
     private long lastCommitRequestMs = Long.MIN_VALUE / 2;
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
@@ -130,6 +134,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             }
         }
         listener.pendingChanged(pendingQueries);
+        startedMs = lastInputMs = lastPunctuateMs = context.currentSystemTimeMs();
         resubmitInterruptedScoring();
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> failingTask(() -> punctuate(now)));
         if (settings.overlapScoring()) {
@@ -182,6 +187,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         }
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
+        lastInputMs = now;
         QueryState query = queries.get(queryId);
         if (query != null && query.getEmittedMillis() != null) {
             throw new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
@@ -206,13 +212,13 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             query = QueryState.newBuilder()
                     .setQueryId(queryId)
                     .setQuery(candidate.getQuery())
-                    .setFirstSeenMillis(now)
+                    .setFirstSeenMillis(firstTime(record.timestamp(), now))
                     .setReceived(0)
                     .setModel(candidate.getModel())
                     .setTopK(candidate.getTopK())
                     .setExpected(candidate.getCandidateCount())
                     .build();
-            deadlines.put(deadlineKey(WAIT, now + settings.maxWait().toMillis(), queryId), queryId);
+            deadlines.put(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId), queryId);
             pendingQueries++;
             listener.pendingChanged(1);
         } else if (conflicts(query, candidate)) {
@@ -301,8 +307,42 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         return candidate;
     }
 
+    /**
+     * A query's time is its first candidate's record timestamp, but never ahead of this node's clock: a
+     * producer whose clock runs ahead would otherwise hold its queries back until the wall clock caught up.
+     */
+    private static long firstTime(long recordTimestamp, long now) {
+        return recordTimestamp >= 0 ? Math.min(recordTimestamp, now) : now;
+    }
+
+    /**
+     * Until when max-wait deadlines have passed. A query's deadline is its first candidate's timestamp
+     * plus gather.max.wait.ms, and it passes when the task's stream time (the largest record timestamp it
+     * has read) reaches it: after a restart, the backlog that holds a query's remaining candidates is read
+     * before the records that come after them, so the query is complete before its deadline passes. Never
+     * before the wall clock too has reached it: a record whose producer's clock runs ahead must not time
+     * every other query out. When input is idle (no record for the max wait), stream time stands still, and
+     * the wall clock alone passes deadlines. Either way, nothing expires within the max wait of the task's start or of a gap
+     * in punctuation (paused input, a thread held up): the task first reads what is waiting for it.
+     */
+    private long waitBound(long now) {
+        long maxWait = settings.maxWait().toMillis();
+        boolean accepting = scorers.accepting();
+        if (!accepting || now - lastPunctuateMs > 2 * maxWait) {
+            // A model refusing work (the input is paused meanwhile) or the thread held up for long: the
+            // input that came meanwhile has not been read yet, so the wait starts again from now.
+            startedMs = lastInputMs = now;
+        }
+        lastPunctuateMs = now;
+        if (now - startedMs < maxWait) {
+            return Long.MIN_VALUE;
+        }
+        long streamTime = context.currentStreamTimeMs();
+        return now - lastInputMs >= maxWait ? Math.max(streamTime, now) : Math.min(streamTime, now);
+    }
+
     private void punctuate(long now) {
-        for (KeyValue<String, String> entry : expired(WAIT, now)) {
+        for (KeyValue<String, String> entry : expired(WAIT, waitBound(now))) {
             QueryState query = queries.get(entry.value);
             if (query == null || query.getEmittedMillis() != null) {
                 deadlines.delete(entry.key);
@@ -322,6 +362,9 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
 
     private List<KeyValue<String, String>> expired(String prefix, long now) {
         List<KeyValue<String, String>> out = new ArrayList<>();
+        if (now < 0) {
+            return out;
+        }
         try (KeyValueIterator<String, String> it = deadlines.range(deadlineKey(prefix, 0, ""), deadlineKey(prefix, now, "\uffff"))) {
             it.forEachRemaining(out::add);
         }

@@ -13,6 +13,15 @@ public interface ScorerRouter {
      */
     Scorer forModel(String model);
 
+    /**
+     * Whether every model takes work now (no circuit breaker open). While one does not, gathering queries
+     * do not time out: the input is held back meanwhile (see RerankerApp), so their candidates are still
+     * to be read. A router that cannot tell says true.
+     */
+    default boolean accepting() {
+        return true;
+    }
+
     /** A router serving one model, under its name or as the default. */
     static ScorerRouter single(Scorer scorer) {
         return model -> {
