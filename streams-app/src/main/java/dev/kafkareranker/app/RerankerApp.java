@@ -60,6 +60,7 @@ public final class RerankerApp implements AutoCloseable {
                 // when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
                 streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
             }
+            logNewIdentity(streamsProps);
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
             streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
             metrics.bind(streams);
@@ -88,6 +89,25 @@ public final class RerankerApp implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    /**
+     * Says why the first results may take a minute after a wiped state directory: Kafka Streams keeps its
+     * process id (and with it the transactional ids of its producers) there, so a new one cannot fence the
+     * transaction a killed run left open; read_committed reads of its partitions wait until the broker
+     * aborts it at transaction.timeout.ms. Silent, that wait looks like a hang.
+     */
+    private static void logNewIdentity(Properties streamsProps) {
+        StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
+        java.nio.file.Path appDir = java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
+                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+        if (!java.nio.file.Files.exists(appDir.resolve("kafka-streams-process-metadata"))) {
+            LOG.warn("No Kafka Streams process metadata under {}: this instance starts with a new process id (a first start, or a"
+                    + " wiped or new state.dir). If an earlier run of it was killed mid-transaction, reading its partitions waits until"
+                    + " the broker aborts that transaction (producer transaction.timeout.ms, {} ms here): the first results can take that long."
+                    + " Keep state.dir on a volume that survives restarts to avoid it.", appDir,
+                    streamsProps.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000"));
+        }
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
