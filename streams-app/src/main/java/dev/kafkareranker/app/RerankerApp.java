@@ -32,10 +32,12 @@ public final class RerankerApp implements AutoCloseable {
     private final Topics topics;
     private AdminServer admin;
     private java.util.concurrent.ScheduledExecutorService gate;
+    private final RegistryProbe registry;
 
     private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
-                        AdminServer.Settings adminSettings, Topics topics) {
+                        AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
         this.topics = topics;
+        this.registry = registry;
         this.models = models;
         this.watcher = watcher;
         this.streams = streams;
@@ -46,7 +48,19 @@ public final class RerankerApp implements AutoCloseable {
     /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
-        ModelRegistry models = ModelRegistry.open(served, config.defaultModel(served));
+        return create(config, ModelRegistry.open(served, config.defaultModel(served)));
+    }
+
+    /**
+     * With the models opened by {@code loader}: for tests whose model must fail on cue (a fault-injecting
+     * fake around the real ONNX session), the one thing that cannot be made to happen for real here.
+     */
+    public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
+        List<ModelRegistry.Served> served = config.servedModels();
+        return create(config, ModelRegistry.withLoader(served, config.defaultModel(served), loader));
+    }
+
+    private static RerankerApp create(RerankerConfig config, ModelRegistry models) {
         try {
             RerankerMetrics metrics = new RerankerMetrics(models);
             CountingExceptionHandlers.report(metrics);
@@ -67,7 +81,8 @@ public final class RerankerApp implements AutoCloseable {
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics());
+            return new RerankerApp(models, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
+                    new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
         } catch (RuntimeException e) {
             models.close();
             throw e;
@@ -143,18 +158,21 @@ public final class RerankerApp implements AutoCloseable {
     public void start() {
         if (adminSettings.port() >= 0) {
             try {
-                admin = new AdminServer(adminSettings, metrics, models, streams::state);
+                admin = new AdminServer(adminSettings, metrics, models, streams::state, registry::unavailable);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException("admin.port=" + adminSettings.port() + " on admin.bind.address=" + adminSettings.bindAddress()
                         + " cannot be bound: " + e.getMessage() + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
             }
         }
         streams.start();
-        gate = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        // Two threads: a registry probe waiting out its timeout must not hold up the model gate.
+        gate = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "reranker-input-gate");
             t.setDaemon(true);
             return t;
         });
+        // Every 2 s: an outage is seen within seconds, and a registry is not asked more than it can bear.
+        gate.scheduleWithFixedDelay(registry::probe, 0, 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
         gate.scheduleWithFixedDelay(this::gateInput, GATE_INTERVAL.toMillis(), GATE_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         StringBuilder served = new StringBuilder();
         for (String name : models.names()) {
