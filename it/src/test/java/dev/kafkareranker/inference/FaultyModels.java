@@ -24,6 +24,9 @@ public final class FaultyModels {
         /** Calls that failed, calls that hung and were cancelled. */
         public final AtomicInteger failed = new AtomicInteger();
         public final AtomicInteger cancelledHangs = new AtomicInteger();
+        public final AtomicInteger hangsStarted = new AtomicInteger();
+        /** How long each hung call hung, in ms, however it ended (cancelled, or its thread interrupted). */
+        public final java.util.List<Long> hangMillis = new java.util.concurrent.CopyOnWriteArrayList<>();
     }
 
     private FaultyModels() {
@@ -54,6 +57,8 @@ public final class FaultyModels {
                 faults.hangNext = false;
                 CountDownLatch latch = new CountDownLatch(1);
                 hanging = latch;
+                faults.hangsStarted.incrementAndGet();
+                long start = System.nanoTime();
                 try {
                     // Bounded only so that a broken engine cannot hang the build; the engine's timeout is far shorter.
                     if (latch.await(300, TimeUnit.SECONDS)) {
@@ -61,6 +66,8 @@ public final class FaultyModels {
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } finally {
+                    faults.hangMillis.add((System.nanoTime() - start) / 1_000_000);
                 }
                 throw new InferenceException("injected hang: terminated by RunOptions", new RuntimeException());
             }
