@@ -33,12 +33,15 @@ public final class RerankerApp implements AutoCloseable {
     private AdminServer admin;
     private java.util.concurrent.ScheduledExecutorService gate;
     private final RegistryProbe registry;
+    /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
+    private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
-    private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
+    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
                         AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
         this.topics = topics;
         this.registry = registry;
         this.models = models;
+        this.resumedAt = resumedAt;
         this.watcher = watcher;
         this.streams = streams;
         this.metrics = metrics;
@@ -65,7 +68,8 @@ public final class RerankerApp implements AutoCloseable {
             RerankerMetrics metrics = new RerankerMetrics(models);
             CountingExceptionHandlers.report(metrics);
             GatherSettings gather = gatherSettings(config, models);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), models, gather,
+            java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(models, resumedAt), gather,
                     config.defaultModelByTopic(), metrics);
             Properties streamsProps = config.streamsProperties();
             if (gather.overlapScoring()) {
@@ -81,7 +85,7 @@ public final class RerankerApp implements AutoCloseable {
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
+            return new RerankerApp(models, resumedAt, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
                     new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
         } catch (RuntimeException e) {
             models.close();
@@ -123,6 +127,26 @@ public final class RerankerApp implements AutoCloseable {
                     + " Keep state.dir on a volume that survives restarts to avoid it.", appDir,
                     streamsProps.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000"));
         }
+    }
+
+    /** The models as the gatherers see them, with when the input was last resumed. */
+    private static dev.kafkareranker.gather.ScorerRouter gated(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt) {
+        return new dev.kafkareranker.gather.ScorerRouter() {
+            @Override
+            public Scorer forModel(String model) {
+                return models.forModel(model);
+            }
+
+            @Override
+            public boolean accepting() {
+                return models.accepting();
+            }
+
+            @Override
+            public long inputResumedAtMs() {
+                return resumedAt.get();
+            }
+        };
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
@@ -209,6 +233,7 @@ public final class RerankerApp implements AutoCloseable {
                 streams.pause();
             } else if (accepting && streams.isPaused()) {
                 LOG.info("Every model accepts work again: resuming input processing");
+                resumedAt.set(System.currentTimeMillis());
                 streams.resume();
             }
         } catch (RuntimeException e) {

@@ -327,11 +327,16 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
      */
     private long waitBound(long now) {
         long maxWait = settings.maxWait().toMillis();
-        boolean accepting = scorers.accepting();
-        if (!accepting || now - lastPunctuateMs > 2 * maxWait) {
+        if (!scorers.accepting() || now - lastPunctuateMs > 2 * maxWait) {
             // A model refusing work (the input is paused meanwhile) or the thread held up for long: the
             // input that came meanwhile has not been read yet, so the wait starts again from now.
             startedMs = lastInputMs = now;
+        }
+        // Resumed after a pause (RerankerApp's gate says when): the same, even if no punctuation saw the pause.
+        long resumed = scorers.inputResumedAtMs();
+        if (resumed > startedMs) {
+            startedMs = resumed;
+            lastInputMs = Math.max(lastInputMs, resumed);
         }
         lastPunctuateMs = now;
         if (now - startedMs < maxWait) {

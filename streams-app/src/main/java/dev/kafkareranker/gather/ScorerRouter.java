@@ -22,6 +22,14 @@ public interface ScorerRouter {
         return true;
     }
 
+    /**
+     * When (wall clock, ms) the input was last resumed after a pause for a model refusing work, or
+     * Long.MIN_VALUE: gathering queries then get a whole max wait for the input that came meanwhile.
+     */
+    default long inputResumedAtMs() {
+        return Long.MIN_VALUE;
+    }
+
     /** A router serving one model, under its name or as the default. */
     static ScorerRouter single(Scorer scorer) {
         return model -> {

@@ -204,6 +204,31 @@ class RerankTopologyTest {
     }
 
     @Test
+    void aQueryGetsAWholeMaxWaitAfterTheInputIsResumed() throws Exception {
+        java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+        ScorerRouter single = ScorerRouter.single(scorer);
+        startWith(new ScorerRouter() {
+            @Override
+            public dev.kafkareranker.inference.Scorer forModel(String model) {
+                return single.forModel(model);
+            }
+
+            @Override
+            public long inputResumedAtMs() {
+                return resumedAt.get();
+            }
+        });
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(4));
+        // The input was paused (a model refusing work) and is resumed now, at 4 s: what came meanwhile is unread.
+        resumedAt.set(T0.plusSeconds(4).toEpochMilli());
+        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        assertTrue(results.isEmpty(), "6 s after q1's first candidate but 2 s after the resume: q1 still waits");
+        driver.advanceWallClockTime(Duration.ofMillis(3_200));
+        assertFalse(results.readValue().getComplete(), "a max wait after the resume with nothing read, q1 times out");
+    }
+
+    @Test
     void idleInputTimesAQueryOutByTheWallClock() {
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
         driver.advanceWallClockTime(Duration.ofSeconds(4));
