@@ -47,6 +47,12 @@ final class AdminServer implements AutoCloseable {
     private final ExecutorService executor;
 
     AdminServer(Settings settings, RerankerMetrics metrics, ModelRegistry models, Supplier<KafkaStreams.State> state) throws IOException {
+        this(settings, metrics, models, state, () -> "");
+    }
+
+    /** {@code dependencies}: empty while what the pipeline depends on (the Schema Registry) answers, else why not. */
+    AdminServer(Settings settings, RerankerMetrics metrics, ModelRegistry models, Supplier<KafkaStreams.State> state,
+                Supplier<String> dependencies) throws IOException {
         server = HttpServer.create(new InetSocketAddress(settings.bindAddress(), settings.port()), 0);
         executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "admin-http");
@@ -64,7 +70,9 @@ final class AdminServer implements AutoCloseable {
         server.createContext("/health/ready", exchange -> {
             KafkaStreams.State s = state.get();
             String unavailable = describe(models.health(), null);
-            reply(exchange, s == KafkaStreams.State.RUNNING && unavailable.isEmpty() ? 200 : 503, "text/plain", s.name() + "\n" + unavailable);
+            String missing = dependencies.get();
+            reply(exchange, s == KafkaStreams.State.RUNNING && unavailable.isEmpty() && missing.isEmpty() ? 200 : 503, "text/plain",
+                    s.name() + "\n" + unavailable + (missing.isEmpty() ? "" : missing + "\n"));
         });
         server.createContext("/admin/models", exchange -> {
             String[] parts = exchange.getRequestURI().getPath().split("/");

@@ -31,11 +31,17 @@ public final class RerankerApp implements AutoCloseable {
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
     private AdminServer admin;
+    private java.util.concurrent.ScheduledExecutorService gate;
+    private final RegistryProbe registry;
+    /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
+    private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
-    private RerankerApp(ModelRegistry models, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
-                        AdminServer.Settings adminSettings, Topics topics) {
+    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
+                        AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
         this.topics = topics;
+        this.registry = registry;
         this.models = models;
+        this.resumedAt = resumedAt;
         this.watcher = watcher;
         this.streams = streams;
         this.metrics = metrics;
@@ -45,12 +51,25 @@ public final class RerankerApp implements AutoCloseable {
     /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
-        ModelRegistry models = ModelRegistry.open(served, config.defaultModel(served));
+        return create(config, ModelRegistry.open(served, config.defaultModel(served)));
+    }
+
+    /**
+     * With the models opened by {@code loader}: for tests whose model must fail on cue (a fault-injecting
+     * fake around the real ONNX session), the one thing that cannot be made to happen for real here.
+     */
+    public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
+        List<ModelRegistry.Served> served = config.servedModels();
+        return create(config, ModelRegistry.withLoader(served, config.defaultModel(served), loader));
+    }
+
+    private static RerankerApp create(RerankerConfig config, ModelRegistry models) {
         try {
             RerankerMetrics metrics = new RerankerMetrics(models);
             CountingExceptionHandlers.report(metrics);
             GatherSettings gather = gatherSettings(config, models);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), models, gather,
+            java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(models, resumedAt), gather,
                     config.defaultModelByTopic(), metrics);
             Properties streamsProps = config.streamsProperties();
             if (gather.overlapScoring()) {
@@ -59,13 +78,15 @@ public final class RerankerApp implements AutoCloseable {
                 // when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
                 streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
             }
+            logNewIdentity(streamsProps);
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
             streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics());
+            return new RerankerApp(models, resumedAt, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
+                    new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
         } catch (RuntimeException e) {
             models.close();
             throw e;
@@ -87,6 +108,45 @@ public final class RerankerApp implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+    }
+
+    /**
+     * Says why the first results may take a minute after a wiped state directory: Kafka Streams keeps its
+     * process id (and with it the transactional ids of its producers) there, so a new one cannot fence the
+     * transaction a killed run left open; read_committed reads of its partitions wait until the broker
+     * aborts it at transaction.timeout.ms. Silent, that wait looks like a hang.
+     */
+    private static void logNewIdentity(Properties streamsProps) {
+        StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
+        java.nio.file.Path appDir = java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
+                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+        if (!java.nio.file.Files.exists(appDir.resolve("kafka-streams-process-metadata"))) {
+            LOG.warn("No Kafka Streams process metadata under {}: this instance starts with a new process id (a first start, or a"
+                    + " wiped or new state.dir). If an earlier run of it was killed mid-transaction, reading its partitions waits until"
+                    + " the broker aborts that transaction (producer transaction.timeout.ms, {} ms here): the first results can take that long."
+                    + " Keep state.dir on a volume that survives restarts to avoid it.", appDir,
+                    streamsProps.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000"));
+        }
+    }
+
+    /** The models as the gatherers see them, with when the input was last resumed. */
+    private static dev.kafkareranker.gather.ScorerRouter gated(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt) {
+        return new dev.kafkareranker.gather.ScorerRouter() {
+            @Override
+            public Scorer forModel(String model) {
+                return models.forModel(model);
+            }
+
+            @Override
+            public boolean accepting() {
+                return models.accepting();
+            }
+
+            @Override
+            public long inputResumedAtMs() {
+                return resumedAt.get();
+            }
+        };
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
@@ -122,13 +182,22 @@ public final class RerankerApp implements AutoCloseable {
     public void start() {
         if (adminSettings.port() >= 0) {
             try {
-                admin = new AdminServer(adminSettings, metrics, models, streams::state);
+                admin = new AdminServer(adminSettings, metrics, models, streams::state, registry::unavailable);
             } catch (java.io.IOException e) {
                 throw new IllegalStateException("admin.port=" + adminSettings.port() + " on admin.bind.address=" + adminSettings.bindAddress()
                         + " cannot be bound: " + e.getMessage() + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
             }
         }
         streams.start();
+        // Two threads: a registry probe waiting out its timeout must not hold up the model gate.
+        gate = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
+            Thread t = new Thread(r, "reranker-input-gate");
+            t.setDaemon(true);
+            return t;
+        });
+        // Every 2 s: an outage is seen within seconds, and a registry is not asked more than it can bear.
+        gate.scheduleWithFixedDelay(registry::probe, 0, 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        gate.scheduleWithFixedDelay(this::gateInput, GATE_INTERVAL.toMillis(), GATE_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         StringBuilder served = new StringBuilder();
         for (String name : models.names()) {
             Scorer scorer = models.slot(name).currentScorer();
@@ -138,6 +207,39 @@ public final class RerankerApp implements AutoCloseable {
         }
         LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
                 admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port());
+    }
+
+    /**
+     * How often the input gate asks the models whether they take work: a model that stopped (its breaker
+     * open) costs at most this long of input before the pipeline holds it back.
+     */
+    static final Duration GATE_INTERVAL = Duration.ofMillis(200);
+
+    /**
+     * Holds the input back while a model refuses work, and lets it go once every model takes work again.
+     * Without it, every query completed while a model's breaker is open would fail its task (the engine
+     * refuses, which is not the query's fault), the input would be processed again, and so on: a loop of
+     * task failures at input rate. Paused, Kafka Streams neither processes nor punctuates (the max wait
+     * counts the record timestamps of the input, not the pause); queries already handed to the model fail
+     * their task once and are scored again after the resume, so nothing is dead-lettered for the model's
+     * fault. Paused and resumed as a whole: any model down holds every input, as queries of all models
+     * share the stream threads' tasks.
+     */
+    void gateInput() {
+        try {
+            boolean accepting = models.accepting();
+            if (!accepting && !streams.isPaused()) {
+                LOG.warn("A model refuses work ({}): pausing input processing until it accepts again", models.health());
+                streams.pause();
+            } else if (accepting && streams.isPaused()) {
+                LOG.info("Every model accepts work again: resuming input processing");
+                resumedAt.set(System.currentTimeMillis());
+                streams.resume();
+            }
+        } catch (RuntimeException e) {
+            // The gate must keep running: a failed look is tried again at the next interval.
+            LOG.warn("Input gate: could not check or change the pause state", e);
+        }
     }
 
     /** The admin endpoint's port, or -1 when it is off. */
@@ -160,6 +262,9 @@ public final class RerankerApp implements AutoCloseable {
 
     @Override
     public void close() {
+        if (gate != null) {
+            gate.shutdownNow();
+        }
         if (watcher != null) {
             watcher.close();
         }

@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -43,6 +44,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String TOPIC_RESULTS = "topic.results";
     public static final String TOPIC_DEAD_LETTERS = "topic.dead.letters";
     public static final String GATHER_MAX_WAIT_MS = "gather.max.wait.ms";
+    public static final String INSTANCE_ID = "instance.id";
     public static final String GATHER_PUNCTUATE_INTERVAL_MS = "gather.punctuate.interval.ms";
     public static final String GATHER_MAX_CANDIDATES_PER_QUERY = "gather.max.candidates.per.query";
     public static final String GATHER_MAX_PENDING_QUERIES = "gather.max.pending.queries";
@@ -190,6 +192,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "Address the admin endpoint listens on: loopback by default, so nothing off the host reaches it; 0.0.0.0 for Kubernetes probes and Prometheus (the Helm chart sets it).")
             .define(ADMIN_RELOAD_ENABLED, Type.BOOLEAN, false, Importance.MEDIUM,
                     "Whether POST /admin/models/NAME/reload is served (it loads a full model copy and is not authenticated); off, it answers 403 and models.watch.interval.ms still reloads changed directories.")
+            .define(INSTANCE_ID, Type.STRING, "", Importance.MEDIUM,
+                    "A name for this instance that stays the same across its restarts (the Helm chart passes the pod name): Kafka's static membership (group.instance.id, one per stream thread with its index appended). A restarted instance then gets its tasks back at once, without a rebalance and without waiting out its old session. Empty: dynamic membership; a restart then waits for session.timeout.ms, which this pipeline sets to 10000 (Kafka's 45000 stalls every query of a killed instance's tasks that long).")
             .define(VALUE_SERDE_CLASS, Type.CLASS, "dev.kafkareranker.serde.SpecificAvroSerde", Importance.MEDIUM,
                     "Serde for Avro values; io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works too, with the same keys.");
 
@@ -357,6 +361,14 @@ public final class RerankerConfig extends AbstractConfig {
         // in one pass: a large model on a CPU can take longer, and a timed-out transaction fences the thread.
         // The cost of more: a crashed instance that never returns holds read_committed readers back this long.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000");
+        // How long a killed instance's tasks wait before the group gives them to another (or to its restart
+        // under a new name): Kafka's 45 s is most of a restart's time. 10 s stays above a loaded node's
+        // pauses (heartbeats run on the consumer's own thread every 3 s) and the broker's 6 s minimum.
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+        if (!getString(INSTANCE_ID).isBlank()) {
+            // Kafka Streams appends each stream thread's index, so one name serves every thread.
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, getString(INSTANCE_ID).strip());
+        }
         // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
         props.put("processing.exception.handler.global.enabled", "true");
         // Kafka Streams' partition assignor builds a second StreamsConfig from the main consumer's settings,

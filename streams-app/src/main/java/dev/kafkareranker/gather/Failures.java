@@ -1,5 +1,6 @@
 package dev.kafkareranker.gather;
 
+import dev.kafkareranker.inference.ModelUnavailableException;
 import dev.kafkareranker.serde.SchemaRegistryException;
 import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.errors.TaskMigratedException;
@@ -73,17 +74,14 @@ public final class Failures {
 
     /**
      * Whether the model engine refused or timed out rather than failing on the query's rows: a
-     * {@code ModelUnavailableException} (inference package: circuit breaker open, per-batch timeout,
-     * worker gone) anywhere in the chain. Matched by name so that this package does not depend on the
-     * engine's classes; retrying later helps, so the task fails instead of dead-lettering the query.
+     * {@link ModelUnavailableException} (circuit breaker open, per-batch timeout, worker gone) anywhere in
+     * the chain. Retrying later helps, so the task fails instead of dead-lettering the query.
      */
     public static boolean engineUnavailable(Throwable failure) {
         int depth = 0;
         for (Throwable t = failure; t != null && depth++ < MAX_DEPTH; t = t.getCause()) {
-            for (Class<?> c = t.getClass(); c != null; c = c.getSuperclass()) {
-                if (c.getSimpleName().equals("ModelUnavailableException")) {
-                    return true;
-                }
+            if (t instanceof ModelUnavailableException) {
+                return true;
             }
         }
         return false;

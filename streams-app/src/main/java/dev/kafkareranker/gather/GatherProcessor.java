@@ -82,6 +82,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private static final String INCOMPLETE = "I|";
     /** How often the stream thread looks for scored queries: each look is a check of a few futures. */
     private static final Duration FORWARD_INTERVAL = Duration.ofMillis(1);
+    /** The least time between two commit requests of a task: results wait at most this long for their transaction. */
+    static final Duration COMMIT_REQUEST_INTERVAL = Duration.ofMillis(50);
 
     private final GatherSettings settings;
     private final ScorerRouter scorers;
@@ -95,6 +97,11 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private KeyValueStore<String, RetrievalCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    /** Wall clock: when this task last processed a record, and when it (re)started or resumed after a gap. */
+    private long lastInputMs;
+    private long startedMs;
+    private long lastPunctuateMs;
+    private long lastCommitRequestMs = Long.MIN_VALUE / 2;
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
@@ -127,6 +134,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             }
         }
         listener.pendingChanged(pendingQueries);
+        startedMs = lastInputMs = lastPunctuateMs = context.currentSystemTimeMs();
         resubmitInterruptedScoring();
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> failingTask(() -> punctuate(now)));
         if (settings.overlapScoring()) {
@@ -179,6 +187,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         }
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
+        lastInputMs = now;
         QueryState query = queries.get(queryId);
         if (query != null && query.getEmittedMillis() != null) {
             throw new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
@@ -203,13 +212,13 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             query = QueryState.newBuilder()
                     .setQueryId(queryId)
                     .setQuery(candidate.getQuery())
-                    .setFirstSeenMillis(now)
+                    .setFirstSeenMillis(firstTime(record.timestamp(), now))
                     .setReceived(0)
                     .setModel(candidate.getModel())
                     .setTopK(candidate.getTopK())
                     .setExpected(candidate.getCandidateCount())
                     .build();
-            deadlines.put(deadlineKey(WAIT, now + settings.maxWait().toMillis(), queryId), queryId);
+            deadlines.put(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId), queryId);
             pendingQueries++;
             listener.pendingChanged(1);
         } else if (conflicts(query, candidate)) {
@@ -298,8 +307,47 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         return candidate;
     }
 
+    /**
+     * A query's time is its first candidate's record timestamp, but never ahead of this node's clock: a
+     * producer whose clock runs ahead would otherwise hold its queries back until the wall clock caught up.
+     */
+    private static long firstTime(long recordTimestamp, long now) {
+        return recordTimestamp >= 0 ? Math.min(recordTimestamp, now) : now;
+    }
+
+    /**
+     * Until when max-wait deadlines have passed. A query's deadline is its first candidate's timestamp
+     * plus gather.max.wait.ms, and it passes when the task's stream time (the largest record timestamp it
+     * has read) reaches it: after a restart, the backlog that holds a query's remaining candidates is read
+     * before the records that come after them, so the query is complete before its deadline passes. Never
+     * before the wall clock too has reached it: a record whose producer's clock runs ahead must not time
+     * every other query out. When input is idle (no record for the max wait), stream time stands still, and
+     * the wall clock alone passes deadlines. Either way, nothing expires within the max wait of the task's start or of a gap
+     * in punctuation (paused input, a thread held up): the task first reads what is waiting for it.
+     */
+    private long waitBound(long now) {
+        long maxWait = settings.maxWait().toMillis();
+        if (!scorers.accepting() || now - lastPunctuateMs > 2 * maxWait) {
+            // A model refusing work (the input is paused meanwhile) or the thread held up for long: the
+            // input that came meanwhile has not been read yet, so the wait starts again from now.
+            startedMs = lastInputMs = now;
+        }
+        // Resumed after a pause (RerankerApp's gate says when): the same, even if no punctuation saw the pause.
+        long resumed = scorers.inputResumedAtMs();
+        if (resumed > startedMs) {
+            startedMs = resumed;
+            lastInputMs = Math.max(lastInputMs, resumed);
+        }
+        lastPunctuateMs = now;
+        if (now - startedMs < maxWait) {
+            return Long.MIN_VALUE;
+        }
+        long streamTime = context.currentStreamTimeMs();
+        return now - lastInputMs >= maxWait ? Math.max(streamTime, now) : Math.min(streamTime, now);
+    }
+
     private void punctuate(long now) {
-        for (KeyValue<String, String> entry : expired(WAIT, now)) {
+        for (KeyValue<String, String> entry : expired(WAIT, waitBound(now))) {
             QueryState query = queries.get(entry.value);
             if (query == null || query.getEmittedMillis() != null) {
                 deadlines.delete(entry.key);
@@ -319,6 +367,9 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
 
     private List<KeyValue<String, String>> expired(String prefix, long now) {
         List<KeyValue<String, String>> out = new ArrayList<>();
+        if (now < 0) {
+            return out;
+        }
         try (KeyValueIterator<String, String> it = deadlines.range(deadlineKey(prefix, 0, ""), deadlineKey(prefix, now, "\uffff"))) {
             it.forEachRemaining(out::add);
         }
@@ -407,8 +458,10 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         } catch (RuntimeException e) {
             scoring = CompletableFuture.failedFuture(e);
         }
+        // The engine's own future is kept for cancelling: cancelling the one derived below would not reach it.
+        CompletableFuture<Scorer.Scoring> submitted = scoring;
         scoring = scoring.whenComplete((result, failure) -> done.set(System.nanoTime()));
-        return new InFlight(query, gathered, keys, complete, timestamp, marked, start, done, scoring);
+        return new InFlight(query, gathered, keys, complete, timestamp, marked, start, done, scoring, submitted);
     }
 
     /** Caps memory when the model is slower than the input: the stream thread waits for its oldest query. */
@@ -432,7 +485,13 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                 forwarded = true;
             }
         }
-        if (forwarded) {
+        long now = context.currentSystemTimeMs();
+        if (forwarded && now - lastCommitRequestMs >= COMMIT_REQUEST_INTERVAL.toMillis()) {
+            // At most one commit request per interval: each is a transaction (a marker per partition and a
+            // round trip), and asking after every forward made one per loop iteration, every few ms with
+            // overlap on. Results forwarded in between commit with the next request or at commit.interval.ms
+            // (100 ms under exactly-once), whichever comes first; exactly-once is the transaction's either way.
+            lastCommitRequestMs = now;
             context.commit();
         }
     }
@@ -507,11 +566,17 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
 
     /** A query with the model: what its result needs once the scores are in. */
     private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
-                            long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring) {}
+                            long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring,
+                            CompletableFuture<Scorer.Scoring> submitted) {}
 
-    /** Queries handed to the model by this task are not waited for: a later task may finish them. */
+    /**
+     * Queries handed to the model by this task are not waited for: a later task (this one revived, or
+     * another instance's) scores them again from their marks. Their futures are cancelled so that the
+     * engine drops their rows not yet run instead of scoring for a task that is gone.
+     */
     @Override
     public void close() {
+        inFlight.values().forEach(query -> query.submitted().cancel(false));
         inFlight.clear();
         // This task's queries leave the process-wide gauge; whoever runs the task next counts them again.
         listener.pendingChanged(-pendingQueries);

@@ -13,6 +13,23 @@ public interface ScorerRouter {
      */
     Scorer forModel(String model);
 
+    /**
+     * Whether every model takes work now (no circuit breaker open). While one does not, gathering queries
+     * do not time out: the input is held back meanwhile (see RerankerApp), so their candidates are still
+     * to be read. A router that cannot tell says true.
+     */
+    default boolean accepting() {
+        return true;
+    }
+
+    /**
+     * When (wall clock, ms) the input was last resumed after a pause for a model refusing work, or
+     * Long.MIN_VALUE: gathering queries then get a whole max wait for the input that came meanwhile.
+     */
+    default long inputResumedAtMs() {
+        return Long.MIN_VALUE;
+    }
+
     /** A router serving one model, under its name or as the default. */
     static ScorerRouter single(Scorer scorer) {
         return model -> {

@@ -44,6 +44,16 @@ class RerankerConfigTest {
     }
 
     @Test
+    void instanceIdTurnsOnStaticMembershipAndTheSessionTimeoutIsShortButOverridable() {
+        Properties dynamic = new RerankerConfig(Map.of()).streamsProperties();
+        assertEquals(null, dynamic.get("group.instance.id"), "no instance.id: dynamic membership");
+        assertEquals("10000", dynamic.get("session.timeout.ms"));
+        Properties fixed = new RerankerConfig(Map.of("instance.id", " reranker-0 ", "session.timeout.ms", "30000")).streamsProperties();
+        assertEquals("reranker-0", fixed.get("group.instance.id"));
+        assertEquals("30000", fixed.get("session.timeout.ms"), "a user's own session.timeout.ms wins");
+    }
+
+    @Test
     void badValuesNameTheKeyTheValueAndWhatIsAllowed() {
         ConfigException e = assertThrows(ConfigException.class, () -> new RerankerConfig(Map.of("gather.max.wait.ms", "-5")));
         assertTrue(e.getMessage().contains("gather.max.wait.ms") && e.getMessage().contains("-5"), e.getMessage());

@@ -1,6 +1,8 @@
 package dev.kafkareranker.gather;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
@@ -20,7 +22,10 @@ import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** What GatherProcessor derives from its stores is derived again on every init, never carried across. */
+/**
+ * What GatherProcessor derives from its stores is derived again on every init, never carried across; a
+ * closed (revoked) task's scoring is cancelled; commits are requested at a bounded rate.
+ */
 class GatherProcessorReinitTest {
 
     private final String scope = "reinit-" + UUID.randomUUID();
@@ -82,5 +87,80 @@ class GatherProcessorReinitTest {
         assertEquals(3, gauge.get(), "three queries pending, not 3 + 3");
         processor.init(context);
         assertEquals(3, gauge.get(), "an init without a close in between recounts too");
+    }
+
+    /** A processor with overlap on over in-memory stores, its context at wall clock 0. */
+    private GatherProcessor overlapping(GatedScorer scorer, MockProcessorContext<String, GatherProcessor.Outcome> context) {
+        Serde<RetrievalCandidate> candidates = serde();
+        Serde<RankedResults> results = serde();
+        GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
+                Duration.ofMinutes(10), 16, true);
+        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(scorer), RerankTopology.STORES, new GatherListener() {},
+                new GatherProcessor.Codecs(candidates.deserializer(), candidates.serializer(), results.serializer()),
+                Topics.defaults(), Map.of());
+        store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        store(context, RerankTopology.STORES.candidates(), new StoreSerde<>(RetrievalCandidate.class, null));
+        store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
+        context.setCurrentSystemTimeMs(0);
+        processor.init(context);
+        return processor;
+    }
+
+    private byte[] oneCandidateQuery(String q) {
+        Serde<RetrievalCandidate> candidates = serde();
+        return candidates.serializer().serialize(Topics.DEFAULT_CANDIDATES, RetrievalCandidate.newBuilder().setQueryId(q)
+                .setQuery("query " + q).setDocId("a").setText("score=0.1").setCandidateCount(1).setMetadata(Map.of()).build());
+    }
+
+    @Test
+    void closingATaskCancelsTheScoringItHandedToTheModel() {
+        java.util.List<java.util.concurrent.CompletableFuture<?>> handed = new java.util.ArrayList<>();
+        GatedScorer scorer = new GatedScorer() {
+            @Override
+            public java.util.concurrent.CompletableFuture<Scoring> scoreQueryAsync(String query, java.util.List<String> passages) {
+                java.util.concurrent.CompletableFuture<Scoring> future = super.scoreQueryAsync(query, passages);
+                handed.add(future);
+                return future;
+            }
+        };
+        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        GatherProcessor processor = overlapping(scorer, context);
+        processor.process(new Record<>("q1", oneCandidateQuery("q1"), 0L));
+        assertEquals(1, handed.size(), "a complete query is handed to the model");
+        assertFalse(handed.get(0).isDone(), "still being scored");
+
+        processor.close();
+        assertTrue(handed.get(0).isCancelled(), "the engine's future is cancelled, so its rows not yet run are dropped");
+    }
+
+    @Test
+    void forwardsAskForACommitAtMostOncePerInterval() {
+        GatedScorer scorer = new GatedScorer();
+        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        GatherProcessor processor = overlapping(scorer, context);
+        long now = 1_000;
+        int forwards = 0;
+        int commits = 0;
+        // Ten queries forwarded 5 ms apart: 45 ms, within one 50 ms interval after the first request.
+        for (int i = 0; i < 10; i++) {
+            context.setCurrentSystemTimeMs(now + 5L * i);
+            processor.process(new Record<>("q" + i, oneCandidateQuery("q" + i), now));
+            scorer.release("query q" + i);
+            processor.process(new Record<>("x" + i, oneCandidateQuery("x" + i), now));
+            scorer.release("query x" + i);
+            forwards = context.forwarded().size();
+            if (context.committed()) {
+                commits++;
+                context.resetCommit();
+            }
+        }
+        assertTrue(forwards >= 10, "results were forwarded: " + forwards);
+        assertEquals(1, commits, "one commit request for 45 ms of forwards (GatherProcessor.COMMIT_REQUEST_INTERVAL)");
+        context.setCurrentSystemTimeMs(now + 5L * 9 + GatherProcessor.COMMIT_REQUEST_INTERVAL.toMillis());
+        processor.process(new Record<>("y", oneCandidateQuery("y"), now));
+        scorer.release("query y");
+        processor.process(new Record<>("z", oneCandidateQuery("z"), now));
+        assertTrue(context.committed(), "the next interval asks again");
     }
 }

@@ -162,6 +162,82 @@ class RerankTopologyTest {
         assertTrue(results.isEmpty(), "an emitted query is not emitted again");
     }
 
+    /** The driver's wall clock at the start; the tests below give their records timestamps from it. */
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @Test
+    void aQueryWaitsWhileTheInputBeforeItsDeadlineIsStillBeingRead() {
+        // Wall clock passes q1's max wait while the records read carry earlier timestamps (a backlog after a
+        // restart): q1's last candidate is among them, so q1 must wait for it instead of going out incomplete.
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(3));
+        candidates.pipeInput("q2", candidate("q2", "x", "score=0.2", 1, 5), T0.plusSeconds(3));
+        driver.advanceWallClockTime(Duration.ofSeconds(3));
+        assertTrue(results.isEmpty(), "stream time (3 s) has not reached q1's deadline (5 s): nothing is emitted");
+
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2), T0.plusSeconds(4));
+        RankedResults q1 = results.readValue();
+        assertTrue(q1.getComplete(), "q1's second candidate was produced within its max wait");
+        assertEquals(T0, q1.getFirstCandidateTime(), "a query's time is its first candidate's timestamp");
+
+        // A record past q2's deadline (3 s + 5 s) moves stream time on; once the wall clock is there too
+        // (a query never goes out before its max wait), q2 is emitted, incomplete.
+        candidates.pipeInput("q3", candidate("q3", "y", "score=0.2", 1, 5), T0.plusSeconds(9));
+        driver.advanceWallClockTime(Duration.ofMillis(1_000));
+        assertTrue(results.isEmpty(), "wall clock 7 s: q2's max wait (until 8 s) is not over");
+        driver.advanceWallClockTime(Duration.ofMillis(1_200));
+        RankedResults q2 = results.readValue();
+        assertEquals("q2", q2.getQueryId());
+        assertFalse(q2.getComplete());
+        assertTrue(results.isEmpty(), "q3 (deadline 14 s) still waits");
+    }
+
+    @Test
+    void aTaskThatWasAwayLongerThanMaxWaitReadsItsBacklogBeforeTimingQueriesOut() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        // Punctuation stops for 30 s (a stream thread held up, or input paused): at its first punctuation
+        // after that, q1's remaining candidate is still unread, so the max wait starts again.
+        driver.advanceWallClockTime(Duration.ofSeconds(30));
+        assertTrue(results.isEmpty(), "q1 must not time out before the input that came meanwhile is read");
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2), T0.plusSeconds(1));
+        assertTrue(results.readValue().getComplete());
+    }
+
+    @Test
+    void aQueryGetsAWholeMaxWaitAfterTheInputIsResumed() throws Exception {
+        java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+        ScorerRouter single = ScorerRouter.single(scorer);
+        startWith(new ScorerRouter() {
+            @Override
+            public dev.kafkareranker.inference.Scorer forModel(String model) {
+                return single.forModel(model);
+            }
+
+            @Override
+            public long inputResumedAtMs() {
+                return resumedAt.get();
+            }
+        });
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(4));
+        // The input was paused (a model refusing work) and is resumed now, at 4 s: what came meanwhile is unread.
+        resumedAt.set(T0.plusSeconds(4).toEpochMilli());
+        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        assertTrue(results.isEmpty(), "6 s after q1's first candidate but 2 s after the resume: q1 still waits");
+        driver.advanceWallClockTime(Duration.ofMillis(3_200));
+        assertFalse(results.readValue().getComplete(), "a max wait after the resume with nothing read, q1 times out");
+    }
+
+    @Test
+    void idleInputTimesAQueryOutByTheWallClock() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(4));
+        driver.advanceWallClockTime(Duration.ofMillis(900));
+        assertTrue(results.isEmpty(), "4.9 s of 5");
+        driver.advanceWallClockTime(Duration.ofMillis(300));
+        assertFalse(results.readValue().getComplete(), "no input for the max wait: the wall clock times q1 out");
+    }
+
     @Test
     void queriesWithoutCandidateCountWaitForMaxWait() {
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, null));
@@ -532,6 +608,7 @@ class RerankTopologyTest {
             candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 1));
             TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
             assertEquals(Candidates.REASON_DESERIALIZATION, header(dead, DeadLetters.HEADER_REASON));
+            // The registry client's words since its retry rework: "refused schema id 1 ... HTTP 404".
             String message = header(dead, DeadLetters.HEADER_MESSAGE);
             assertTrue(message.contains("schema id 1") && message.contains("404"), message);
         } finally {

@@ -1,0 +1,261 @@
+package dev.kafkareranker.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kafkareranker.app.EmbeddedKafka;
+import dev.kafkareranker.avro.RankedDocument;
+import dev.kafkareranker.avro.RankedResults;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.serde.AvroDeserializer;
+import dev.kafkareranker.serde.AvroSerializer;
+import dev.kafkareranker.serde.FakeSchemaRegistryServer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Restarts slower than the max wait (issue 12, item 3): candidates stream in at a steady rate, each
+ * query's spread over less than the max wait, while the app (a child JVM) is SIGKILLed 20 times at
+ * random moments and restarted only after more than the max wait. Before the max wait followed the
+ * candidates' timestamps, each restart timed out the queries whose remaining candidates waited in the
+ * backlog: results {@code complete=false} and their last candidates dead-lettered as late. Now every
+ * query must come out once and complete, with no dead letter; the time from each start to its first new
+ * result is printed (p50, max) as the recovery time: reported, not asserted (a loaded machine's JVM start
+ * is most of it).
+ */
+class RestartCrashTest {
+
+    /** An upper bound: the stream stops starting queries 5 s after the last kill's recovery. */
+    private static final int QUERIES = 400;
+    private static final int CANDIDATES = 5;
+    private static final int KILLS = 20;
+    private static final long MAX_WAIT_MS = 3_000;
+    /** A new query starts this often; its candidates follow at {@link #CANDIDATE_GAP_MS}. */
+    private static final long QUERY_GAP_MS = 1_000;
+    /** 4 gaps of 400 ms: a query's candidates span 1.6 s, well within the 3 s max wait. */
+    private static final long CANDIDATE_GAP_MS = 400;
+    /** Down for longer than the max wait before the restart even begins. */
+    private static final long DOWN_MS = MAX_WAIT_MS + 1_000;
+
+    @TempDir
+    Path dir;
+
+    private record Send(long atMs, RetrievalCandidate candidate) {}
+
+    @Test
+    void twentyKillsWithRestartsSlowerThanMaxWaitLeaveEveryQueryCompleteOnceWithNoDeadLetters() throws Exception {
+        try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
+             EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "restart", "restart-test", dir);
+            settings.put("gather.max.wait.ms", Long.toString(MAX_WAIT_MS));
+            // Static membership, as the Helm chart sets it: the restarted instance takes its tasks back at once.
+            settings.put("instance.id", "restart-child");
+            settings.put("gather.scoring.overlap", "on");
+
+            List<Send> plan = new ArrayList<>();
+            for (int q = 0; q < QUERIES; q++) {
+                for (int d = 0; d < CANDIDATES; d++) {
+                    plan.add(new Send(q * QUERY_GAP_MS + d * CANDIDATE_GAP_MS, RetrievalCandidate.newBuilder()
+                            .setQueryId("q" + q).setQuery("query number " + q).setDocId("q" + q + "-d" + d)
+                            .setText("passage " + d + " of query " + q).setRetrievalRank(d + 1).setCandidateCount(CANDIDATES)
+                            .setTopK(0).setMetadata(Map.of()).build()));
+                }
+            }
+            plan.sort((a, b) -> Long.compare(a.atMs(), b.atMs()));
+
+            Watcher watcher = new Watcher(kafka.bootstrapServers(), registry.url());
+            Thread watching = new Thread(watcher, "restart-watcher");
+            watching.start();
+            AtomicInteger sent = new AtomicInteger();
+            AtomicBoolean producing = new AtomicBoolean(true);
+            // Queries from this index on are not sent: set once the kills are over, so the run ends soon after.
+            AtomicInteger cutoff = new AtomicInteger(QUERIES);
+            List<Long> recoveryMs = new ArrayList<>();
+            Random random = new Random(12);
+            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
+                app.start();
+                Thread producer = new Thread(() -> {
+                    produce(kafka, registry, plan, sent, cutoff);
+                    producing.set(false);
+                }, "restart-producer");
+                producer.start();
+                for (int kill = 0; kill < KILLS; kill++) {
+                    // A random moment of the instance's running time (after its first result, from the 2nd on).
+                    Thread.sleep(500 + random.nextInt(2_500));
+                    app.kill();
+                    int before = watcher.count();
+                    System.out.printf("restart: SIGKILL %d after %d of %d candidates sent, %d results%n",
+                            kill + 1, sent.get(), plan.size(), before);
+                    Thread.sleep(DOWN_MS);
+                    long start = System.nanoTime();
+                    app.start();
+                    // A restart's recovery: from the JVM's start to the first result committed after it.
+                    watcher.awaitResults(before, Duration.ofMinutes(2));
+                    recoveryMs.add((watcher.firstAfter(start) - start) / 1_000_000);
+                }
+                Thread.sleep(5_000);
+                assertTrue(producing.get(), "the stream ended before the last kill; raise QUERIES so every kill meets a steady input");
+                // Queries already started are finished; no new one starts.
+                cutoff.set((int) Math.min(QUERIES, (System.nanoTime() - watcher.startNanos) / 1_000_000 / QUERY_GAP_MS + 2));
+                producer.join();
+                int queries = Math.min(QUERIES, cutoff.get());
+                int candidatesIn = sent.get();
+                System.out.printf("restart: the stream stopped after %d queries (%d candidates)%n", queries, candidatesIn);
+
+                watcher.awaitQuiet(queries, Duration.ofSeconds(5), Duration.ofMinutes(3));
+                watcher.stop();
+                watching.join();
+                List<Long> sorted = new ArrayList<>(recoveryMs);
+                Collections.sort(sorted);
+                System.out.printf("restart: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d, incomplete=%d,"
+                                + " dead letters=%d (late %d), queries with duplicate results=%d; recovery ms p50=%d max=%d all=%s%n",
+                        KILLS, candidatesIn, watcher.count(), watcher.perQuery.size(), watcher.inResults.size(), watcher.incomplete.get(),
+                        watcher.deadLetters.size(), watcher.deadLetters.stream().filter("late-candidate"::equals).count(),
+                        watcher.perQuery.values().stream().filter(n -> n > 1).count(), sorted.get(sorted.size() / 2),
+                        sorted.get(sorted.size() - 1), recoveryMs);
+                assertTrue(app.alive(), "the last instance is still running; see " + app.log());
+                assertEquals(queries, watcher.perQuery.size(), "every query has a result");
+                watcher.perQuery.forEach((query, count) -> assertEquals(1, count, "results for " + query));
+                assertEquals(candidatesIn, watcher.inResults.size(), "every candidate is in its query's result");
+                assertEquals(0, watcher.incomplete.get(), "no restart made a query incomplete (each query's candidates span"
+                        + " 1.6 s of a 3 s max wait)");
+                assertEquals(List.of(), List.copyOf(watcher.deadLetters), "dead-letter reasons");
+            } finally {
+                watcher.stop();
+            }
+        }
+    }
+
+    private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, List<Send> plan, AtomicInteger sent,
+                                AtomicInteger cutoff) {
+        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
+        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
+        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
+                Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.idempotence", true, "linger.ms", 0),
+                new StringSerializer(), serializer)) {
+            long t0 = System.nanoTime();
+            for (Send s : plan) {
+                if (Integer.parseInt(s.candidate().getQueryId().substring(1)) >= cutoff.get()) {
+                    continue;
+                }
+                long wait = s.atMs() - (System.nanoTime() - t0) / 1_000_000;
+                if (wait > 0) {
+                    Thread.sleep(wait);
+                }
+                producer.send(new ProducerRecord<>("restart.candidates", s.candidate().getQueryId(), s.candidate()));
+                sent.incrementAndGet();
+            }
+            producer.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A read_committed reader of results and dead letters that notes when each result arrived. */
+    private static final class Watcher implements Runnable {
+        final Map<String, Integer> perQuery = new ConcurrentHashMap<>();
+        final Set<String> inResults = ConcurrentHashMap.newKeySet();
+        final AtomicInteger incomplete = new AtomicInteger();
+        final ConcurrentLinkedQueue<String> deadLetters = new ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger count = new AtomicInteger();
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private volatile long lastNews = System.nanoTime();
+        /** About when the stream began: the watcher is made just before the producer starts. */
+        final long startNanos = System.nanoTime();
+        private final String bootstrap;
+        private final String registryUrl;
+
+        Watcher(String bootstrap, String registryUrl) {
+            this.bootstrap = bootstrap;
+            this.registryUrl = registryUrl;
+        }
+
+        int count() {
+            return count.get();
+        }
+
+        @Override
+        public void run() {
+            AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
+            deserializer.configure(Map.of("schema.registry.url", registryUrl, "specific.avro.reader", true), false);
+            Map<String, Object> props = new HashMap<>();
+            props.put("bootstrap.servers", bootstrap);
+            props.put("group.id", "restart-watcher");
+            props.put("auto.offset.reset", "earliest");
+            props.put("isolation.level", "read_committed");
+            try (KafkaConsumer<String, RankedResults> results = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
+                 KafkaConsumer<byte[], byte[]> dlq = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                results.subscribe(List.of("restart.results"));
+                dlq.subscribe(List.of("restart.dlq"));
+                while (running.get()) {
+                    for (ConsumerRecord<String, RankedResults> r : results.poll(Duration.ofMillis(50))) {
+                        perQuery.merge(r.key(), 1, Integer::sum);
+                        if (!r.value().getComplete()) {
+                            incomplete.incrementAndGet();
+                        }
+                        for (RankedDocument d : r.value().getResults()) {
+                            inResults.add(d.getDocId());
+                        }
+                        arrivals.add(System.nanoTime());
+                        count.incrementAndGet();
+                        lastNews = System.nanoTime();
+                    }
+                    for (ConsumerRecord<byte[], byte[]> r : dlq.poll(Duration.ofMillis(10))) {
+                        Header reason = r.headers().lastHeader(dev.kafkareranker.gather.DeadLetters.HEADER_REASON);
+                        deadLetters.add(reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8));
+                        lastNews = System.nanoTime();
+                    }
+                }
+            }
+        }
+
+        void stop() {
+            running.set(false);
+        }
+
+        /** Waits until more than {@code before} results arrived. */
+        void awaitResults(int before, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (count.get() <= before && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+        }
+
+        /** When the first result after {@code startNanos} arrived. */
+        long firstAfter(long startNanos) {
+            return arrivals.stream().filter(t -> t >= startNanos).min(Long::compare)
+                    .orElseThrow(() -> new AssertionError("no result after a restart within the wait"));
+        }
+
+        void awaitQuiet(int queries, Duration quiet, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline && (perQuery.size() < queries || System.nanoTime() - lastNews < quiet.toNanos())) {
+                Thread.sleep(50);
+            }
+        }
+    }
+}
