@@ -79,6 +79,8 @@ public final class BenchCommand {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final PrintStream out;
+    /** Where each measured phase's CPU went ({@link CpuAccount}), reported as "cpu". */
+    private final ObjectNode cpuByPhase = JSON.createObjectNode();
 
     public BenchCommand(PrintStream out) {
         this.out = out;
@@ -148,6 +150,7 @@ public final class BenchCommand {
             report.set("peers", peers.get().json());
             peers.get().ratios(report);
         }
+        report.set("cpu", cpuByPhase);
         report.put("load_average_end", loadAverage());
         report.put("seconds", (System.nanoTime() - started) / 1e9);
 
@@ -323,12 +326,14 @@ public final class BenchCommand {
                     collector.await(WARM_UP_QUERIES, Duration.ofMinutes(2));
 
                     EngineStats.Snapshot before = engine.stats();
+                    CpuAccount cpu = CpuAccount.start();
                     long start = System.nanoTime();
                     for (Workload.Query q : workload.queries()) {
                         send(producer, topics, workload.candidates(q));
                     }
                     collector.await(WARM_UP_QUERIES + workload.queries().size(), Duration.ofMinutes(10));
                     long nanos = System.nanoTime() - start;
+                    cpuByPhase.set(name, cpu.stop(JSON));
                     EngineStats.Snapshot stats = engine.stats().minus(before);
                     // Pairs the model scored, not pairs sent: what the pipeline did in that time.
                     Phase throughput = new Phase(name, (int) stats.rows(), stats.realTokens(), nanos, stats.paddingRatio(),
