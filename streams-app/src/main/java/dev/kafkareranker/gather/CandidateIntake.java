@@ -33,6 +33,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
     private final Serializer<RetrievalCandidate> serializer;
     private final GatherSettings settings;
     private ProcessorContext<String, Intake> context;
+    private CommitPacer commits;
 
     CandidateIntake(Deserializer<RetrievalCandidate> deserializer, Serializer<RetrievalCandidate> serializer, GatherSettings settings) {
         this.deserializer = deserializer;
@@ -43,6 +44,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
     @Override
     public void init(ProcessorContext<String, Intake> context) {
         this.context = context;
+        this.commits = CommitPacer.schedule(context);
     }
 
     @Override
@@ -65,7 +67,12 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
                             + " gather.max.passage.chars; at most " + MAX_RAW_BYTES + " fit");
                 }
             }
-            context.forward(new Record<>(queryId, new Intake(value, queryId.equals(record.key())), record.timestamp(), headers));
+            boolean keyedByQueryId = queryId.equals(record.key());
+            context.forward(new Record<>(queryId, new Intake(value, keyedByQueryId), record.timestamp(), headers));
+            if (!(keyedByQueryId && settings.limits().copartitioned())) {
+                // Through the repartition topic: readable by the gatherer only once this transaction commits.
+                commits.forwarded();
+            }
         } catch (RuntimeException e) {
             throw Failures.failTask(context.taskId(), e);
         }

@@ -82,8 +82,6 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private static final String INCOMPLETE = "I|";
     /** How often the stream thread looks for scored queries: each look is a check of a few futures. */
     private static final Duration FORWARD_INTERVAL = Duration.ofMillis(1);
-    /** The least time between two commit requests of a task: results wait at most this long for their transaction. */
-    static final Duration COMMIT_REQUEST_INTERVAL = Duration.ofMillis(50);
 
     private final GatherSettings settings;
     private final ScorerRouter scorers;
@@ -101,7 +99,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private long lastInputMs;
     private long startedMs;
     private long lastPunctuateMs;
-    private long lastCommitRequestMs = Long.MIN_VALUE / 2;
+    private CommitPacer commits;
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
@@ -135,6 +133,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         }
         listener.pendingChanged(pendingQueries);
         startedMs = lastInputMs = lastPunctuateMs = context.currentSystemTimeMs();
+        commits = CommitPacer.schedule(context);
         resubmitInterruptedScoring();
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> failingTask(() -> punctuate(now)));
         if (settings.overlapScoring()) {
@@ -485,14 +484,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                 forwarded = true;
             }
         }
-        long now = context.currentSystemTimeMs();
-        if (forwarded && now - lastCommitRequestMs >= COMMIT_REQUEST_INTERVAL.toMillis()) {
-            // At most one commit request per interval: each is a transaction (a marker per partition and a
-            // round trip), and asking after every forward made one per loop iteration, every few ms with
-            // overlap on. Results forwarded in between commit with the next request or at commit.interval.ms
-            // (100 ms under exactly-once), whichever comes first; exactly-once is the transaction's either way.
-            lastCommitRequestMs = now;
-            context.commit();
+        if (forwarded) {
+            commits.forwarded();
         }
     }
 

@@ -142,9 +142,9 @@ class GatherProcessorReinitTest {
         long now = 1_000;
         int forwards = 0;
         int commits = 0;
-        // Ten queries forwarded 5 ms apart: 45 ms, within one 50 ms interval after the first request.
+        // Ten queries forwarded 1 ms apart: 9 ms, within one 10 ms interval after the first request.
         for (int i = 0; i < 10; i++) {
-            context.setCurrentSystemTimeMs(now + 5L * i);
+            context.setCurrentSystemTimeMs(now + i);
             processor.process(new Record<>("q" + i, oneCandidateQuery("q" + i), now));
             scorer.release("query q" + i);
             processor.process(new Record<>("x" + i, oneCandidateQuery("x" + i), now));
@@ -156,8 +156,8 @@ class GatherProcessorReinitTest {
             }
         }
         assertTrue(forwards >= 10, "results were forwarded: " + forwards);
-        assertEquals(1, commits, "one commit request for 45 ms of forwards (GatherProcessor.COMMIT_REQUEST_INTERVAL)");
-        context.setCurrentSystemTimeMs(now + 5L * 9 + GatherProcessor.COMMIT_REQUEST_INTERVAL.toMillis());
+        assertEquals(1, commits, "one commit request for 9 ms of forwards (CommitPacer.MIN_INTERVAL)");
+        context.setCurrentSystemTimeMs(now + 9 + CommitPacer.MIN_INTERVAL.toMillis());
         processor.process(new Record<>("y", oneCandidateQuery("y"), now));
         scorer.release("query y");
         processor.process(new Record<>("z", oneCandidateQuery("z"), now));
