@@ -5,6 +5,8 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
+import dev.kafkareranker.avro.internal.SourceRecord;
+import dev.kafkareranker.avro.internal.StoredCandidate;
 import dev.kafkareranker.inference.Scorer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,7 +21,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -41,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * result (late, unknown model, model failure) as dead letters; the topology routes the two by type.
  *
  * <p>State is kept in three stores so that no changelog record grows with the query: one small
- * {@link QueryState} per query, one entry per candidate (key: the query_id's length, a colon, the
+ * {@link QueryState} per query, one {@link StoredCandidate} per candidate, decoded and as produced (key: the query_id's length, a colon, the
  * query_id and the doc_id, found by prefix scan: length-prefixed, so that no query_id, NUL or not, is a
  * prefix of another's keys), and deadlines keyed so that they sort by time, so the punctuator reads only
  * the expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
@@ -65,7 +67,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     /** A record for the results topic ({@code result}) or the dead-letter topic, already serialized. */
     record Outcome(boolean result, byte[] key, byte[] value) {}
 
-    /** The serdes of the topic edges: decoding candidates, writing results and re-encoded dead letters. */
+    /** The serdes of the topic edges: decoding candidates, writing results and dead letters of candidates stored without their bytes. */
     record Codecs(Deserializer<RetrievalCandidate> candidates, Serializer<RetrievalCandidate> deadLetters, Serializer<RankedResults> results) {}
 
 
@@ -94,9 +96,11 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private final Map<String, String> modelByTopic;
     private ProcessorContext<String, Outcome> context;
     private KeyValueStore<String, QueryState> queries;
-    private KeyValueStore<String, RetrievalCandidate> candidates;
+    private KeyValueStore<String, StoredCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    /** dead.letters.max.bytes: what a dead letter may take, and so what of a candidate as produced the store keeps. */
+    private int deadLetterMaxBytes = CountingExceptionHandlers.DEFAULT_MAX_BYTES;
     /** Wall clock: when this task last processed a record, and when it (re)started or resumed after a gap. */
     private long lastInputMs;
     private long startedMs;
@@ -122,6 +126,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         this.queries = context.getStateStore(stores.queries());
         this.candidates = context.getStateStore(stores.candidates());
         this.deadlines = context.getStateStore(stores.deadlines());
+        this.deadLetterMaxBytes = CountingExceptionHandlers.maxBytes(context.appConfigs());
         // Kafka Streams may init the same instance again (suspend and resume, a revived task): what was
         // derived from the stores before is dropped and derived again, never carried across.
         listener.pendingChanged(-pendingQueries);
@@ -202,6 +207,9 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                     + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic");
         }
         String key = candidateKey(queryId, candidate.getDocId());
+        // The record as produced, kept beside the decoded candidate for its dead letter should the query's
+        // scoring fail; built here, with the checks, so nothing in it can fail once the stores change.
+        SourceRecord source = source(record);
         boolean duplicate = query != null && (candidates.get(key) != null || candidates.get(legacyKey(queryId, candidate.getDocId())) != null);
 
         // From here on the stores change.
@@ -233,7 +241,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             queries.put(queryId, query);
             return;
         }
-        candidates.put(key, candidate);
+        candidates.put(key, new StoredCandidate(candidate, source));
         query.setReceived(query.getReceived() + 1);
         if (query.getExpected() == null) {
             query.setExpected(candidate.getCandidateCount());
@@ -252,6 +260,14 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             queries.put(queryId, query);
         }
         forwardScored();
+    }
+
+    /** The record in hand as its producer wrote it, its position and key from its headers after the repartition topic (Origin). */
+    private SourceRecord source(Record<String, byte[]> record) {
+        var position = context.recordMetadata();
+        return Origin.source(record.headers(), position.map(m -> m.topic()).orElse(topics.candidates()),
+                position.map(m -> m.partition()).orElse(-1), position.map(m -> m.offset()).orElse(-1L), record.timestamp(),
+                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8), record.value(), deadLetterMaxBytes);
     }
 
     /** Whether two candidates' model fields pick the same model (null is the default model, by name or not). */
@@ -424,12 +440,12 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     /** Hands the query's gathered candidates to its model; {@code marked}: the store holds its being-scored mark. */
     private InFlight submit(QueryState query, boolean complete, long timestamp, boolean marked) {
         String queryId = query.getQueryId();
-        List<RetrievalCandidate> gathered = new ArrayList<>(query.getReceived());
+        List<StoredCandidate> gathered = new ArrayList<>(query.getReceived());
         List<String> keys = new ArrayList<>(query.getReceived());
         // Prefix order is doc-id order: a fixed order keeps a query's own batches the same whatever the
         // arrival order was. A dynamically quantized model can still move by about 1e-3 when the engine
         // merges this query's pairs with another's (its activation scale spans the whole batch).
-        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
+        try (KeyValueIterator<String, StoredCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
             it.forEachRemaining(kv -> {
                 keys.add(kv.key);
                 gathered.add(kv.value);
@@ -437,9 +453,10 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         }
         // Entries stored by earlier versions under query_id NUL doc_id, taken only when the key is exactly
         // that query's: the prefix alone would also match query X NUL y's.
-        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(queryId + LEGACY_SEPARATOR, new StringSerializer())) {
+        try (KeyValueIterator<String, StoredCandidate> it = candidates.prefixScan(queryId + LEGACY_SEPARATOR, new StringSerializer())) {
             it.forEachRemaining(kv -> {
-                if (kv.value.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, kv.value.getDocId()))) {
+                RetrievalCandidate c = kv.value.getCandidate();
+                if (c.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, c.getDocId()))) {
                     keys.add(kv.key);
                     gathered.add(kv.value);
                 }
@@ -451,8 +468,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         try {
             Scorer scorer = scorers.forModel(query.getModel());
             List<String> passages = new ArrayList<>(gathered.size());
-            for (RetrievalCandidate c : gathered) {
-                passages.add(c.getText());
+            for (StoredCandidate c : gathered) {
+                passages.add(c.getCandidate().getText());
             }
             scoring = scorer.scoreQueryAsync(query.getQuery(), passages);
         } catch (RuntimeException e) {
@@ -522,13 +539,18 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         byte[] key = queryId.getBytes(StandardCharsets.UTF_8);
         long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
         if (scoring == null) {
-            Headers headers = DeadLetters.headers(reason, cause);
-            for (RetrievalCandidate c : done.gathered()) {
-                out.add(new Record<>(queryId, new Outcome(false, key, codecs.deadLetters().serialize(topics.deadLetters(), c)),
-                        done.timestamp(), headers));
+            // Each candidate as produced, as a late one's would be (DeadLetters.ofSource); only an entry an
+            // earlier version stored lacks its record and is re-encoded, keyed by the query_id, and marked.
+            for (StoredCandidate c : done.gathered()) {
+                ProducerRecord<byte[], byte[]> dead = c.getSource() != null
+                        ? DeadLetters.ofSource(topics.deadLetters(), c.getSource(), reason, cause, deadLetterMaxBytes)
+                        : DeadLetters.reencoded(topics.deadLetters(), done.timestamp(), key,
+                                codecs.deadLetters().serialize(topics.deadLetters(), c.getCandidate()), reason, cause, deadLetterMaxBytes);
+                out.add(new Record<>(queryId, new Outcome(false, dead.key(), dead.value()),
+                        dead.timestamp() != null ? dead.timestamp() : done.timestamp(), dead.headers()));
             }
         } else {
-            List<RetrievalCandidate> gathered = done.gathered();
+            List<RetrievalCandidate> gathered = done.gathered().stream().map(StoredCandidate::getCandidate).toList();
             List<RankedDocument> ranked = Ranking.rank(gathered, scoring.scores(), query.getTopK() != null ? query.getTopK() : settings.defaultTopK());
             RankedResults results = RankedResults.newBuilder()
                     .setQueryId(queryId)
@@ -565,7 +587,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     }
 
     /** A query with the model: what its result needs once the scores are in. */
-    private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
+    private record InFlight(QueryState query, List<StoredCandidate> gathered, List<String> keys, boolean complete,
                             long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring,
                             CompletableFuture<Scorer.Scoring> submitted) {}
 
