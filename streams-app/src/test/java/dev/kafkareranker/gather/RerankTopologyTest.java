@@ -788,6 +788,19 @@ class RerankTopologyTest {
         assertEquals(null, dead.headers().lastHeader("rerank.source.topic"), "the internal headers stay internal");
     }
 
+    @Test
+    void aDeadLetterOfACandidateReencodedAtIntakeSaysSoAndGivesTheProducedSize() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        results.readValue();
+        // Over CandidateIntake.MAX_RAW_BYTES: re-encoded with its text cut before the repartition topic.
+        byte[] produced = newerProducerBytes("q1", "b", "score=0.3 " + "x".repeat(CandidateIntake.MAX_RAW_BYTES), 1);
+        rawCandidates.pipeInput("q1".getBytes(StandardCharsets.UTF_8), produced);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
+        assertEquals(Origin.REENCODED_AT_INTAKE + produced.length, header(dead, DeadLetters.HEADER_REENCODED));
+        assertTrue(dead.value().length < produced.length, "the intake's cut copy: " + dead.value().length);
+    }
+
     /**
      * Sends query q1's two candidates as a newer producer writes them, one keyed by a key of its own and
      * with a header of its own, one with a null key, and checks that each of the query's dead letters
