@@ -440,15 +440,17 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     /** Hands the query's gathered candidates to its model; {@code marked}: the store holds its being-scored mark. */
     private InFlight submit(QueryState query, boolean complete, long timestamp, boolean marked) {
         String queryId = query.getQueryId();
-        List<StoredCandidate> gathered = new ArrayList<>(query.getReceived());
+        List<RetrievalCandidate> gathered = new ArrayList<>(query.getReceived());
         List<String> keys = new ArrayList<>(query.getReceived());
         // Prefix order is doc-id order: a fixed order keeps a query's own batches the same whatever the
         // arrival order was. A dynamically quantized model can still move by about 1e-3 when the engine
         // merges this query's pairs with another's (its activation scale spans the whole batch).
+        // Only the decoded candidates are held while the model runs; the records as produced stay in the
+        // store, where forward reads them should the scoring fail.
         try (KeyValueIterator<String, StoredCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
             it.forEachRemaining(kv -> {
                 keys.add(kv.key);
-                gathered.add(kv.value);
+                gathered.add(kv.value.getCandidate());
             });
         }
         // Entries stored by earlier versions under query_id NUL doc_id, taken only when the key is exactly
@@ -458,7 +460,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                 RetrievalCandidate c = kv.value.getCandidate();
                 if (c.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, c.getDocId()))) {
                     keys.add(kv.key);
-                    gathered.add(kv.value);
+                    gathered.add(c);
                 }
             });
         }
@@ -468,8 +470,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         try {
             Scorer scorer = scorers.forModel(query.getModel());
             List<String> passages = new ArrayList<>(gathered.size());
-            for (StoredCandidate c : gathered) {
-                passages.add(c.getCandidate().getText());
+            for (RetrievalCandidate c : gathered) {
+                passages.add(c.getText());
             }
             scoring = scorer.scoreQueryAsync(query.getQuery(), passages);
         } catch (RuntimeException e) {
@@ -539,18 +541,21 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         byte[] key = queryId.getBytes(StandardCharsets.UTF_8);
         long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
         if (scoring == null) {
-            // Each candidate as produced, as a late one's would be (DeadLetters.ofSource); only an entry an
-            // earlier version stored lacks its record and is re-encoded, keyed by the query_id, and marked.
-            for (StoredCandidate c : done.gathered()) {
-                ProducerRecord<byte[], byte[]> dead = c.getSource() != null
-                        ? DeadLetters.ofSource(topics.deadLetters(), c.getSource(), reason, cause, deadLetterMaxBytes)
+            // Each candidate as produced, as a late one's would be (DeadLetters.ofSource), from its store entry
+            // (still there until below); only an entry an earlier version stored lacks its record and is
+            // re-encoded, keyed by the query_id, and marked.
+            for (int i = 0; i < done.keys().size(); i++) {
+                StoredCandidate stored = candidates.get(done.keys().get(i));
+                SourceRecord source = stored == null ? null : stored.getSource();
+                ProducerRecord<byte[], byte[]> dead = source != null
+                        ? DeadLetters.ofSource(topics.deadLetters(), source, reason, cause, deadLetterMaxBytes)
                         : DeadLetters.reencoded(topics.deadLetters(), done.timestamp(), key,
-                                codecs.deadLetters().serialize(topics.deadLetters(), c.getCandidate()), reason, cause, deadLetterMaxBytes);
+                                codecs.deadLetters().serialize(topics.deadLetters(), done.gathered().get(i)), reason, cause, deadLetterMaxBytes);
                 out.add(new Record<>(queryId, new Outcome(false, dead.key(), dead.value()),
                         dead.timestamp() != null ? dead.timestamp() : done.timestamp(), dead.headers()));
             }
         } else {
-            List<RetrievalCandidate> gathered = done.gathered().stream().map(StoredCandidate::getCandidate).toList();
+            List<RetrievalCandidate> gathered = done.gathered();
             List<RankedDocument> ranked = Ranking.rank(gathered, scoring.scores(), query.getTopK() != null ? query.getTopK() : settings.defaultTopK());
             RankedResults results = RankedResults.newBuilder()
                     .setQueryId(queryId)
@@ -587,7 +592,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     }
 
     /** A query with the model: what its result needs once the scores are in. */
-    private record InFlight(QueryState query, List<StoredCandidate> gathered, List<String> keys, boolean complete,
+    private record InFlight(QueryState query, List<RetrievalCandidate> gathered, List<String> keys, boolean complete,
                             long timestamp, boolean marked, long startNanos, AtomicLong doneNanos, CompletableFuture<Scorer.Scoring> scoring,
                             CompletableFuture<Scorer.Scoring> submitted) {}
 

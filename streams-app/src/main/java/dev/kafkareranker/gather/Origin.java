@@ -47,17 +47,27 @@ final class Origin {
 
     static String topic(Headers headers, String fallback) {
         Header h = headers.lastHeader(TOPIC);
-        return h == null ? fallback : new String(h.value(), StandardCharsets.UTF_8);
+        return h == null || h.value() == null ? fallback : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    // Before the intake stamps them, these headers are the producer's, which may hold anything: a value that
+    // is not a number must not fail the dead letter of the very record that carries it.
     static int partition(Headers headers, int fallback) {
         Header h = headers.lastHeader(PARTITION);
-        return h == null ? fallback : Integer.parseInt(new String(h.value(), StandardCharsets.UTF_8));
+        try {
+            return h == null || h.value() == null ? fallback : Integer.parseInt(new String(h.value(), StandardCharsets.UTF_8));
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
     }
 
     static long offset(Headers headers, long fallback) {
         Header h = headers.lastHeader(OFFSET);
-        return h == null ? fallback : Long.parseLong(new String(h.value(), StandardCharsets.UTF_8));
+        try {
+            return h == null || h.value() == null ? fallback : Long.parseLong(new String(h.value(), StandardCharsets.UTF_8));
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
     }
 
     /** The producer's key bytes: from the header when the record was re-keyed, else {@code current}. */
@@ -66,7 +76,7 @@ final class Origin {
             return null;
         }
         Header h = headers.lastHeader(KEY);
-        return h == null ? current : Arrays.copyOf(h.value(), h.value().length);
+        return h == null || h.value() == null ? current : Arrays.copyOf(h.value(), h.value().length);
     }
 
     /**
@@ -98,7 +108,8 @@ final class Origin {
                 .setValueSize(kept.valueSize())
                 .setHeaders(sourceHeaders)
                 // The intake re-encoded a record too large for the repartition topic (its texts cut).
-                .setReencoded(reencoded == null ? null : REENCODED_AT_INTAKE + new String(reencoded.value(), StandardCharsets.UTF_8))
+                .setReencoded(reencoded == null || reencoded.value() == null ? null
+                        : REENCODED_AT_INTAKE + new String(reencoded.value(), StandardCharsets.UTF_8))
                 .build();
     }
 
