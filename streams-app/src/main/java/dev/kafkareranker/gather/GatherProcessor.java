@@ -43,11 +43,11 @@ import org.slf4j.LoggerFactory;
  * result (late, unknown model, model failure) as dead letters; the topology routes the two by type.
  *
  * <p>State is kept in three stores so that no changelog record grows with the query: one small
- * {@link QueryState} per query, one {@link StoredCandidate} per candidate, decoded and as produced (key: the query_id's length, a colon, the
- * query_id and the doc_id, found by prefix scan: length-prefixed, so that no query_id, NUL or not, is a
- * prefix of another's keys), and deadlines keyed so that they sort by time, so the punctuator reads only
- * the expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
- * candidates.
+ * {@link QueryState} per query, one {@link StoredCandidate} per candidate, decoded and as produced, for
+ * its dead letter (key: the query_id's length, a colon, the query_id and the doc_id, found by prefix
+ * scan: length-prefixed, so that no query_id, NUL or not, is a prefix of another's keys), and deadlines
+ * keyed so that they sort by time, so the punctuator reads only the expired prefix. An emitted query's
+ * state stays for {@code emittedRetention} to recognise late candidates.
  *
  * <p>Failure paths: everything that can fail for one record (decoding, its model, a conflict, lateness)
  * is checked before any store changes, and thrown as a {@link BadRecordException} that the processing
