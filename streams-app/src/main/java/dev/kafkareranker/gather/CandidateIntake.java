@@ -58,7 +58,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
             byte[] value = record.value();
             if (size(record.key(), value, headers) > MAX_RAW_BYTES) {
                 // A long passage is cut anyway before it is stored; cut here, the record fits the repartition topic.
-                // Its dead letters, should it become one, then hold this copy, which the header says.
+                // Its dead letters, should it become one, then hold this copy, which their rerank.dlq.reencoded header says.
                 value = serializer.serialize(source.topic(), Candidates.cap(candidate, settings.maxPassageChars()));
                 headers.add(HEADER_REENCODED, Integer.toString(record.value().length).getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 if (size(record.key(), value, headers) > MAX_RAW_BYTES) {

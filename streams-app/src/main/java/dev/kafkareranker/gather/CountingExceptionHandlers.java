@@ -58,7 +58,8 @@ public final class CountingExceptionHandlers {
         return topic == null || topic.toString().isBlank() ? null : topic.toString();
     }
 
-    private static int maxBytes(Map<String, ?> configs) {
+    /** dead.letters.max.bytes from a Kafka Streams config (the handlers', a processor's appConfigs). */
+    static int maxBytes(Map<String, ?> configs) {
         Object max = configs.get(MAX_BYTES_CONFIG);
         return max == null ? DEFAULT_MAX_BYTES : Integer.parseInt(max.toString());
     }
@@ -128,11 +129,9 @@ public final class CountingExceptionHandlers {
             }
             // After the repartition topic, the record's own position is the repartition topic's: the candidate's
             // source position and key travel in headers (Origin). Its value is the producer's bytes either way.
-            var headers = context.headers();
-            return Response.resume(List.of(DeadLetters.fitted(dlqTopic, context.timestamp(), Origin.key(headers, context.sourceRawKey()),
-                    context.sourceRawValue(), Origin.strip(headers), DeadLetters.headers(bad.reason(), bad,
-                            Origin.topic(headers, context.topic()), Origin.partition(headers, context.partition()),
-                            Origin.offset(headers, context.offset())), maxBytes)));
+            return Response.resume(List.of(DeadLetters.ofSource(dlqTopic, Origin.source(context.headers(), context.topic(),
+                    context.partition(), context.offset(), context.timestamp(), context.sourceRawKey(), context.sourceRawValue(), maxBytes),
+                    bad.reason(), bad, maxBytes)));
         }
     }
 

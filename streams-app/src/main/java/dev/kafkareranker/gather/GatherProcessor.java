@@ -5,6 +5,8 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
+import dev.kafkareranker.avro.internal.SourceRecord;
+import dev.kafkareranker.avro.internal.StoredCandidate;
 import dev.kafkareranker.inference.Scorer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,7 +21,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -41,11 +43,11 @@ import org.slf4j.LoggerFactory;
  * result (late, unknown model, model failure) as dead letters; the topology routes the two by type.
  *
  * <p>State is kept in three stores so that no changelog record grows with the query: one small
- * {@link QueryState} per query, one entry per candidate (key: the query_id's length, a colon, the
- * query_id and the doc_id, found by prefix scan: length-prefixed, so that no query_id, NUL or not, is a
- * prefix of another's keys), and deadlines keyed so that they sort by time, so the punctuator reads only
- * the expired prefix. An emitted query's state stays for {@code emittedRetention} to recognise late
- * candidates.
+ * {@link QueryState} per query, one {@link StoredCandidate} per candidate, decoded and as produced, for
+ * its dead letter (key: the query_id's length, a colon, the query_id and the doc_id, found by prefix
+ * scan: length-prefixed, so that no query_id, NUL or not, is a prefix of another's keys), and deadlines
+ * keyed so that they sort by time, so the punctuator reads only the expired prefix. An emitted query's
+ * state stays for {@code emittedRetention} to recognise late candidates.
  *
  * <p>Failure paths: everything that can fail for one record (decoding, its model, a conflict, lateness)
  * is checked before any store changes, and thrown as a {@link BadRecordException} that the processing
@@ -65,7 +67,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     /** A record for the results topic ({@code result}) or the dead-letter topic, already serialized. */
     record Outcome(boolean result, byte[] key, byte[] value) {}
 
-    /** The serdes of the topic edges: decoding candidates, writing results and re-encoded dead letters. */
+    /** The serdes of the topic edges: decoding candidates, writing results and dead letters of candidates stored without their bytes. */
     record Codecs(Deserializer<RetrievalCandidate> candidates, Serializer<RetrievalCandidate> deadLetters, Serializer<RankedResults> results) {}
 
 
@@ -92,9 +94,11 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private final Map<String, String> modelByTopic;
     private ProcessorContext<String, Outcome> context;
     private KeyValueStore<String, QueryState> queries;
-    private KeyValueStore<String, RetrievalCandidate> candidates;
+    private KeyValueStore<String, StoredCandidate> candidates;
     private KeyValueStore<String, String> deadlines;
     private int pendingQueries;
+    /** dead.letters.max.bytes: what a dead letter may take, and so what of a candidate as produced the store keeps. */
+    private int deadLetterMaxBytes = CountingExceptionHandlers.DEFAULT_MAX_BYTES;
     /** Wall clock: when this task last processed a record, and when it (re)started or resumed after a gap. */
     private long lastInputMs;
     private long startedMs;
@@ -120,6 +124,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         this.queries = context.getStateStore(stores.queries());
         this.candidates = context.getStateStore(stores.candidates());
         this.deadlines = context.getStateStore(stores.deadlines());
+        this.deadLetterMaxBytes = CountingExceptionHandlers.maxBytes(context.appConfigs());
         // Kafka Streams may init the same instance again (suspend and resume, a revived task): what was
         // derived from the stores before is dropped and derived again, never carried across.
         listener.pendingChanged(-pendingQueries);
@@ -201,6 +206,9 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                     + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic");
         }
         String key = candidateKey(queryId, candidate.getDocId());
+        // The record as produced, kept beside the decoded candidate for its dead letter should the query's
+        // scoring fail; built here, with the checks, so nothing in it can fail once the stores change.
+        SourceRecord source = source(record);
         boolean duplicate = query != null && (candidates.get(key) != null || candidates.get(legacyKey(queryId, candidate.getDocId())) != null);
 
         // From here on the stores change.
@@ -232,7 +240,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             queries.put(queryId, query);
             return;
         }
-        candidates.put(key, candidate);
+        candidates.put(key, new StoredCandidate(candidate, source));
         query.setReceived(query.getReceived() + 1);
         if (query.getExpected() == null) {
             query.setExpected(candidate.getCandidateCount());
@@ -251,6 +259,14 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             queries.put(queryId, query);
         }
         forwardScored();
+    }
+
+    /** The record in hand as its producer wrote it, its position and key from its headers after the repartition topic (Origin). */
+    private SourceRecord source(Record<String, byte[]> record) {
+        var position = context.recordMetadata();
+        return Origin.source(record.headers(), position.map(m -> m.topic()).orElse(topics.candidates()),
+                position.map(m -> m.partition()).orElse(-1), position.map(m -> m.offset()).orElse(-1L), record.timestamp(),
+                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8), record.value(), deadLetterMaxBytes);
     }
 
     /** Whether two candidates' model fields pick the same model (null is the default model, by name or not). */
@@ -428,19 +444,22 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         // Prefix order is doc-id order: a fixed order keeps a query's own batches the same whatever the
         // arrival order was. A dynamically quantized model can still move by about 1e-3 when the engine
         // merges this query's pairs with another's (its activation scale spans the whole batch).
-        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
+        // Only the decoded candidates are held while the model runs; the records as produced stay in the
+        // store, where forward reads them should the scoring fail.
+        try (KeyValueIterator<String, StoredCandidate> it = candidates.prefixScan(candidatePrefix(queryId), new StringSerializer())) {
             it.forEachRemaining(kv -> {
                 keys.add(kv.key);
-                gathered.add(kv.value);
+                gathered.add(kv.value.getCandidate());
             });
         }
         // Entries stored by earlier versions under query_id NUL doc_id, taken only when the key is exactly
         // that query's: the prefix alone would also match query X NUL y's.
-        try (KeyValueIterator<String, RetrievalCandidate> it = candidates.prefixScan(queryId + LEGACY_SEPARATOR, new StringSerializer())) {
+        try (KeyValueIterator<String, StoredCandidate> it = candidates.prefixScan(queryId + LEGACY_SEPARATOR, new StringSerializer())) {
             it.forEachRemaining(kv -> {
-                if (kv.value.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, kv.value.getDocId()))) {
+                RetrievalCandidate c = kv.value.getCandidate();
+                if (c.getQueryId().equals(queryId) && kv.key.equals(legacyKey(queryId, c.getDocId()))) {
                     keys.add(kv.key);
-                    gathered.add(kv.value);
+                    gathered.add(c);
                 }
             });
         }
@@ -515,10 +534,18 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         byte[] key = queryId.getBytes(StandardCharsets.UTF_8);
         long scoringMs = (done.doneNanos().get() - done.startNanos()) / 1_000_000;
         if (scoring == null) {
-            Headers headers = DeadLetters.headers(reason, cause);
-            for (RetrievalCandidate c : done.gathered()) {
-                out.add(new Record<>(queryId, new Outcome(false, key, codecs.deadLetters().serialize(topics.deadLetters(), c)),
-                        done.timestamp(), headers));
+            // Each candidate as produced, as a late one's would be (DeadLetters.ofSource), from its store entry
+            // (still there until below); only an entry an earlier version stored lacks its record and is
+            // re-encoded, keyed by the query_id, and marked.
+            for (int i = 0; i < done.keys().size(); i++) {
+                StoredCandidate stored = candidates.get(done.keys().get(i));
+                SourceRecord source = stored == null ? null : stored.getSource();
+                ProducerRecord<byte[], byte[]> dead = source != null
+                        ? DeadLetters.ofSource(topics.deadLetters(), source, reason, cause, deadLetterMaxBytes)
+                        : DeadLetters.reencoded(topics.deadLetters(), done.timestamp(), key,
+                                codecs.deadLetters().serialize(topics.deadLetters(), done.gathered().get(i)), reason, cause, deadLetterMaxBytes);
+                out.add(new Record<>(queryId, new Outcome(false, dead.key(), dead.value()),
+                        dead.timestamp() != null ? dead.timestamp() : done.timestamp(), dead.headers()));
             }
         } else {
             List<RetrievalCandidate> gathered = done.gathered();

@@ -2,7 +2,10 @@ package dev.kafkareranker.gather;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
@@ -25,6 +28,9 @@ import org.apache.kafka.common.serialization.Serializer;
  *
  * <p>When an internal schema changes, the decoder reads only records of the current schema's
  * fingerprint; add the previous schema with {@code addSchema} (BinaryMessageDecoder) at that change.
+ * When a store's type itself changes (the candidate store's RetrievalCandidate became StoredCandidate),
+ * a serde for the new type tells the records of the old one by {@link #writes} and converts them
+ * ({@link CandidateStoreSerde}).
  */
 public final class StoreSerde<T extends SpecificRecord> implements Serde<T>, Serializer<T>, Deserializer<T> {
 
@@ -36,6 +42,8 @@ public final class StoreSerde<T extends SpecificRecord> implements Serde<T>, Ser
     private final BinaryMessageEncoder<T> encoder;
     private final BinaryMessageDecoder<T> decoder;
     private final Deserializer<T> legacy;
+    /** The single-object header of this schema's records: marker and fingerprint. */
+    private final byte[] header;
 
     /** @param legacy reads records in Confluent's wire format, written before this encoding; null: none are expected */
     public StoreSerde(Class<T> type, Deserializer<T> legacy) {
@@ -44,6 +52,14 @@ public final class StoreSerde<T extends SpecificRecord> implements Serde<T>, Ser
         this.encoder = new BinaryMessageEncoder<>(model, schema);
         this.decoder = new BinaryMessageDecoder<>(model, schema);
         this.legacy = legacy;
+        // As BinaryMessageEncoder writes it: the marker, then the CRC-64-AVRO fingerprint, little-endian.
+        this.header = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN).put(MARKER_0).put(MARKER_1)
+                .putLong(SchemaNormalization.parsingFingerprint64(schema)).array();
+    }
+
+    /** Whether {@code bytes} are a record this serde writes: single-object encoded with this type's schema. */
+    public boolean writes(byte[] bytes) {
+        return bytes != null && bytes.length >= header.length && Arrays.equals(bytes, 0, header.length, header, 0, header.length);
     }
 
     @Override

@@ -44,6 +44,16 @@ class DeadLettersTest {
     }
 
     @Test
+    void aValueCutWhenStoredStatesItsSizeAsProducedEvenWhenWhatIsLeftFits() {
+        // Stored cut to 10 of its 5,000 bytes; the dead letter has room for the 10, not for the 5,000.
+        DeadLetters.Parts stored = new DeadLetters.Parts(null, 0, new byte[10], 5_000, java.util.List.of());
+        ProducerRecord<byte[], byte[]> r = DeadLetters.fitted("dlq", 1L, stored,
+                DeadLetters.headers("scoring-failed", new IllegalStateException("x"), "in", 0, 7), 1_000_000);
+        assertEquals(10, r.value().length);
+        assertEquals("value=5000", new String(r.headers().lastHeader(DeadLetters.HEADER_TRUNCATED).value(), StandardCharsets.UTF_8));
+    }
+
+    @Test
     void repeatedReasonsAreLoggedAFewTimesPerWindowThenCounted() {
         String reason = "test-reason-" + System.nanoTime();
         for (int i = 0; i < DeadLetterLog.BURST; i++) {

@@ -68,7 +68,7 @@ class GatherProcessorReinitTest {
                 Topics.defaults(), Map.of());
         MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
         store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        store(context, RerankTopology.STORES.candidates(), new StoreSerde<>(RetrievalCandidate.class, null));
+        store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
         store(context, RerankTopology.STORES.deadlines(), Serdes.String());
         context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
         context.setCurrentSystemTimeMs(0);
@@ -99,7 +99,7 @@ class GatherProcessorReinitTest {
                 new GatherProcessor.Codecs(candidates.deserializer(), candidates.serializer(), results.serializer()),
                 Topics.defaults(), Map.of());
         store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        store(context, RerankTopology.STORES.candidates(), new StoreSerde<>(RetrievalCandidate.class, null));
+        store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
         store(context, RerankTopology.STORES.deadlines(), Serdes.String());
         context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
         context.setCurrentSystemTimeMs(0);

@@ -70,6 +70,12 @@ class RerankTopologyTest {
      */
     private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
                            Serde<RetrievalCandidate> appCandidates) throws Exception {
+        startWith(router, settings, appResults, appCandidates, Map.of());
+    }
+
+    /** @param appProps further app settings */
+    private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
+                           Serde<RetrievalCandidate> appCandidates, Map<String, Object> appProps) throws Exception {
         if (driver != null) {
             driver.close();
         }
@@ -81,6 +87,7 @@ class RerankTopologyTest {
         Map<String, Object> props = new HashMap<>(config);
         props.put("bootstrap.servers", "unused:9092");
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
+        props.putAll(appProps);
         Properties streamsProps = new RerankerConfig(props).streamsProperties();
         driver = new TopologyTestDriver(RerankTopology.build(TOPICS,
                 new RerankTopology.Serdes3(appCandidates != null ? appCandidates : candidateSerde,
@@ -747,23 +754,27 @@ class RerankTopologyTest {
         assertTrue(deadLetters.isEmpty());
     }
 
-    @Test
-    void aDeadLetterWrittenAfterTheRepartitionCarriesTheProducersBytesKeyAndPosition() {
-        // A newer producer schema with a field this app does not know.
+    /** A candidate as a producer with a newer schema writes it: a field this app does not know ({@code language}). */
+    private byte[] newerProducerBytes(String queryId, String docId, String text, int count) {
         org.apache.avro.Schema newer = org.apache.avro.SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
                 .requiredString("query_id").requiredString("query").requiredString("doc_id").requiredString("text")
                 .name("candidate_count").type().optional().intType()
                 .name("language").type().stringType().stringDefault("en").endRecord();
-        org.apache.avro.generic.GenericRecord late = new org.apache.avro.generic.GenericData.Record(newer);
-        late.put("query_id", "q1");
-        late.put("query", "query q1");
-        late.put("doc_id", "b");
-        late.put("text", "score=0.3");
-        late.put("candidate_count", 1);
-        late.put("language", "de");
+        org.apache.avro.generic.GenericRecord record = new org.apache.avro.generic.GenericData.Record(newer);
+        record.put("query_id", queryId);
+        record.put("query", "query " + queryId);
+        record.put("doc_id", docId);
+        record.put("text", text);
+        record.put("candidate_count", count);
+        record.put("language", "de");
         dev.kafkareranker.serde.AvroSerializer<org.apache.avro.generic.GenericRecord> generic = new dev.kafkareranker.serde.AvroSerializer<>();
         generic.configure(Map.of("schema.registry.url", "mock://" + scope), false);
-        byte[] produced = generic.serialize(TOPICS.candidates(), late);
+        return generic.serialize(TOPICS.candidates(), record);
+    }
+
+    @Test
+    void aDeadLetterWrittenAfterTheRepartitionCarriesTheProducersBytesKeyAndPosition() {
+        byte[] produced = newerProducerBytes("q1", "b", "score=0.3", 1);
 
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
         results.readValue();
@@ -775,6 +786,107 @@ class RerankTopologyTest {
         assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC), "the candidates topic, not the repartition topic");
         assertEquals("1", header(dead, DeadLetters.HEADER_OFFSET));
         assertEquals(null, dead.headers().lastHeader("rerank.source.topic"), "the internal headers stay internal");
+    }
+
+    @Test
+    void aDeadLetterOfACandidateReencodedAtIntakeSaysSoAndGivesTheProducedSize() {
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
+        results.readValue();
+        // Over CandidateIntake.MAX_RAW_BYTES: re-encoded with its text cut before the repartition topic.
+        byte[] produced = newerProducerBytes("q1", "b", "score=0.3 " + "x".repeat(CandidateIntake.MAX_RAW_BYTES), 1);
+        rawCandidates.pipeInput("q1".getBytes(StandardCharsets.UTF_8), produced);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
+        assertEquals(Origin.REENCODED_AT_INTAKE + produced.length, header(dead, DeadLetters.HEADER_REENCODED));
+        assertTrue(dead.value().length < produced.length, "the intake's cut copy: " + dead.value().length);
+    }
+
+    /**
+     * Sends query q1's two candidates as a newer producer writes them, one keyed by a key of its own and
+     * with a header of its own, one with a null key, and checks that each of the query's dead letters
+     * is that candidate as produced, with its candidates-topic position.
+     */
+    private void assertDeadLettersAreTheCandidatesAsProduced(String reason, Runnable betweenCandidates) {
+        byte[] first = newerProducerBytes("q1", "a", "score=0.1", 2);
+        byte[] second = newerProducerBytes("q1", "b", "score=0.2", 2);
+        TestRecord<byte[], byte[]> keyed = new TestRecord<>("producer-key".getBytes(StandardCharsets.UTF_8), first,
+                new org.apache.kafka.common.header.internals.RecordHeaders().add("trace-id", "t-1".getBytes(StandardCharsets.UTF_8)),
+                Instant.parse("2026-01-01T00:00:00Z"));
+        rawCandidates.pipeInput(keyed);
+        betweenCandidates.run();
+        rawCandidates.pipeInput(null, second, Instant.parse("2026-01-01T00:00:00.500Z"));
+
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(2, dead.size(), "both candidates");
+        assertTrue(results.isEmpty());
+        TestRecord<byte[], byte[]> a = dead.stream().filter(d -> "0".equals(header(d, DeadLetters.HEADER_OFFSET))).findFirst().orElseThrow();
+        TestRecord<byte[], byte[]> b = dead.stream().filter(d -> "1".equals(header(d, DeadLetters.HEADER_OFFSET))).findFirst().orElseThrow();
+        for (TestRecord<byte[], byte[]> d : dead) {
+            assertEquals(reason, header(d, DeadLetters.HEADER_REASON));
+            assertEquals(TOPICS.candidates(), header(d, DeadLetters.HEADER_TOPIC), "the candidates topic, not the repartition topic");
+            assertEquals("0", header(d, DeadLetters.HEADER_PARTITION));
+            assertEquals(null, d.headers().lastHeader(DeadLetters.HEADER_REENCODED), "the producer's bytes, not a re-encoding");
+            assertEquals(null, d.headers().lastHeader("rerank.source.topic"), "the internal headers stay internal");
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, a.value(), "the producer's bytes, schema id and new field included");
+        assertEquals("producer-key", new String(a.key(), StandardCharsets.UTF_8), "the producer's key, not the query_id");
+        assertEquals("t-1", header(a, "trace-id"), "the producer's own headers");
+        assertEquals(Instant.parse("2026-01-01T00:00:00Z"), a.getRecordTime(), "the candidate's own timestamp");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(second, b.value());
+        assertEquals(null, b.key(), "a null key stays null");
+        assertEquals(null, b.headers().lastHeader("trace-id"));
+    }
+
+    @Test
+    void aQueryWhoseScoringFailsDeadLettersEachCandidateAsProduced() throws Exception {
+        Scorer failing = new StatedScoreScorer("stated") {
+            @Override
+            public List<Score> score(String query, List<String> passages) {
+                throw new InferenceException("injected model fault", new RuntimeException("boom"));
+            }
+        };
+        startWith(ScorerRouter.single(failing));
+        assertDeadLettersAreTheCandidatesAsProduced(DeadLetters.REASON_SCORING_FAILED, () -> { });
+    }
+
+    @Test
+    void aQueryWhoseModelIsGoneWhenItIsEmittedDeadLettersEachCandidateAsProduced() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean served = new java.util.concurrent.atomic.AtomicBoolean(true);
+        startWith(model -> {
+            if (!served.get()) {
+                throw new UnknownModelException("the default model was unloaded");
+            }
+            return scorer;
+        });
+        // The model goes between the query's first candidate (checked then) and its last (which emits it).
+        assertDeadLettersAreTheCandidatesAsProduced(DeadLetters.REASON_UNKNOWN_MODEL, () -> served.set(false));
+    }
+
+    @Test
+    void aScoringFailedDeadLetterOverTheLimitIsCutAndStatesTheProducedSize() throws Exception {
+        Scorer failing = new StatedScoreScorer("stated") {
+            @Override
+            public List<Score> score(String query, List<String> passages) {
+                throw new InferenceException("injected model fault", null);
+            }
+        };
+        // 16 KiB: room for the error headers (a stack trace of a few KiB) and some of the value; the store
+        // keeps at most this much of the 40 KB value, so the dead letter cannot learn its size from what is stored.
+        int maxBytes = 16_384;
+        startWith(ScorerRouter.single(failing), SETTINGS, null, null, Map.of(RerankerConfig.DEAD_LETTERS_MAX_BYTES, Integer.toString(maxBytes)));
+        byte[] produced = newerProducerBytes("q1", "a", "score=0.1 " + "x".repeat(40_000), 1);
+        rawCandidates.pipeInput("k".getBytes(StandardCharsets.UTF_8), produced);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_SCORING_FAILED, header(dead, DeadLetters.HEADER_REASON));
+        assertEquals("value=" + produced.length, header(dead, DeadLetters.HEADER_TRUNCATED), "the size as produced, not as stored");
+        assertTrue(dead.value().length > 0 && dead.value().length < maxBytes, "cut to dead.letters.max.bytes: " + dead.value().length);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(produced, dead.value().length), dead.value(),
+                "the producer's first bytes");
+        int total = dead.value().length + dead.key().length;
+        for (Header h : dead.headers()) {
+            total += h.key().length() + (h.value() == null ? 0 : h.value().length);
+        }
+        assertTrue(total <= maxBytes, "the whole dead letter fits dead.letters.max.bytes: " + total);
     }
 
     private static String header(TestRecord<?, ?> record, String name) {

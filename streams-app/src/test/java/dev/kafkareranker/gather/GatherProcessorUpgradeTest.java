@@ -1,0 +1,153 @@
+package dev.kafkareranker.gather;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.kafkareranker.avro.RankedResults;
+import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.avro.internal.QueryState;
+import dev.kafkareranker.avro.internal.StoredCandidate;
+import dev.kafkareranker.inference.InferenceException;
+import dev.kafkareranker.inference.Score;
+import dev.kafkareranker.serde.MockSchemaRegistry;
+import dev.kafkareranker.serde.SpecificAvroSerde;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A query gathering across the upgrade: its candidate store holds an entry the previous version wrote
+ * (a bare RetrievalCandidate, in the single-object encoding or, older, the registry's wire format) beside
+ * one this version wrote. When its scoring fails, the old entry's dead letter is re-encoded, keyed by
+ * the query_id and marked; the new one's is the candidate as produced.
+ */
+class GatherProcessorUpgradeTest {
+
+    private static final String TOPIC = Topics.DEFAULT_CANDIDATES;
+    private final String scope = "upgrade-" + UUID.randomUUID();
+    private final SpecificAvroSerde<RetrievalCandidate> registry = new SpecificAvroSerde<>();
+
+    GatherProcessorUpgradeTest() {
+        registry.configure(Map.of("schema.registry.url", "mock://" + scope), false);
+    }
+
+    @AfterEach
+    void drop() {
+        MockSchemaRegistry.drop(scope);
+    }
+
+    private static RetrievalCandidate candidate(String docId) {
+        return RetrievalCandidate.newBuilder().setQueryId("q1").setQuery("query q1").setDocId(docId).setText("score=0.1")
+                .setCandidateCount(2).setMetadata(Map.of()).build();
+    }
+
+    /**
+     * The candidate store as a changelog restored from the previous version holds it: an entry without a
+     * record as produced is written as that version wrote its entries ({@code earlier}); every entry is
+     * read by this version's serde.
+     */
+    private Serde<StoredCandidate> restoredFromEarlierVersion(Function<RetrievalCandidate, byte[]> earlier) {
+        CandidateStoreSerde current = new CandidateStoreSerde(registry.deserializer());
+        Serializer<StoredCandidate> writer = (topic, stored) -> stored == null ? null
+                : stored.getSource() == null ? earlier.apply(stored.getCandidate()) : current.serialize(topic, stored);
+        Deserializer<StoredCandidate> reader = current::deserialize;
+        return Serdes.serdeFrom(writer, reader);
+    }
+
+    private static <V> KeyValueStore<String, V> store(MockProcessorContext<?, ?> context, String name, Serde<V> values) {
+        KeyValueStore<String, V> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(), values)
+                .withLoggingDisabled().build();
+        store.init(context.getStateStoreContext(), store);
+        context.addStateStore(store);
+        return store;
+    }
+
+    private void aCandidateStoredByTheEarlierVersionIsDeadLetteredReencodedAndMarked(Function<RetrievalCandidate, byte[]> earlier) {
+        Serde<RankedResults> results = new SpecificAvroSerde<>();
+        results.configure(Map.of("schema.registry.url", "mock://" + scope), false);
+        StatedScoreScorer failing = new StatedScoreScorer("stated") {
+            @Override
+            public List<Score> score(String query, List<String> passages) {
+                throw new InferenceException("injected model fault", null);
+            }
+        };
+        GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
+                Duration.ofMinutes(10), 4, false);
+        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(failing), RerankTopology.STORES, GatherListener.NONE,
+                new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()), Topics.defaults(), Map.of());
+        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), restoredFromEarlierVersion(earlier));
+        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        // What the previous version left: query q1 gathering, one of its two candidates stored.
+        queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
+        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
+        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
+        context.setRecordMetadata(TOPIC, 2, 7);
+        context.setCurrentSystemTimeMs(1_000);
+        processor.init(context);
+
+        // After the upgrade, its second candidate completes it; scoring fails.
+        byte[] produced = registry.serializer().serialize(TOPIC, candidate("b"));
+        processor.process(new Record<>("q1", produced, 900L));
+
+        List<Record<String, GatherProcessor.Outcome>> out = context.forwarded().stream()
+                .map(f -> new Record<String, GatherProcessor.Outcome>(f.record().key(), f.record().value(), f.record().timestamp(), f.record().headers()))
+                .toList();
+        assertEquals(2, out.size(), "both candidates are dead letters");
+        Record<String, GatherProcessor.Outcome> old = out.stream()
+                .filter(r -> r.headers().lastHeader(DeadLetters.HEADER_REENCODED) != null).findFirst().orElseThrow();
+        Record<String, GatherProcessor.Outcome> current = out.stream()
+                .filter(r -> r.headers().lastHeader(DeadLetters.HEADER_REENCODED) == null).findFirst().orElseThrow();
+
+        assertFalse(old.value().result());
+        assertEquals(DeadLetters.REENCODED_EARLIER_STORE, header(old.headers(), DeadLetters.HEADER_REENCODED));
+        assertEquals(DeadLetters.REASON_SCORING_FAILED, header(old.headers(), DeadLetters.HEADER_REASON));
+        assertEquals("q1", new String(old.value().key(), StandardCharsets.UTF_8), "keyed by its query_id: its own key was not stored");
+        assertEquals(candidate("a"), registry.deserializer().deserialize(TOPIC, old.value().value()), "re-encoded with this app's schema");
+        assertNull(old.headers().lastHeader(DeadLetters.HEADER_TOPIC), "no source position was stored");
+
+        assertEquals(DeadLetters.REASON_SCORING_FAILED, header(current.headers(), DeadLetters.HEADER_REASON));
+        assertArrayEquals(produced, current.value().value(), "the producer's bytes");
+        assertEquals(TOPIC, header(current.headers(), DeadLetters.HEADER_TOPIC));
+        assertEquals("2", header(current.headers(), DeadLetters.HEADER_PARTITION));
+        assertEquals("7", header(current.headers(), DeadLetters.HEADER_OFFSET));
+        assertEquals(900L, current.timestamp(), "the candidate's own timestamp");
+        assertNull(candidates.get(GatherProcessor.candidateKey("q1", "a")), "the old entry leaves the store with its query");
+    }
+
+    @Test
+    void aCandidateStoredInTheSingleObjectEncodingBeforeTheUpgradeIsDeadLetteredReencodedAndMarked() {
+        StoreSerde<RetrievalCandidate> previous = new StoreSerde<>(RetrievalCandidate.class, null);
+        aCandidateStoredByTheEarlierVersionIsDeadLetteredReencodedAndMarked(c -> previous.serialize("changelog", c));
+    }
+
+    @Test
+    void aCandidateStoredInTheRegistryWireFormatBeforeTheUpgradeIsDeadLetteredReencodedAndMarked() {
+        aCandidateStoredByTheEarlierVersionIsDeadLetteredReencodedAndMarked(c -> registry.serializer().serialize("changelog", c));
+    }
+
+    private static String header(Headers headers, String name) {
+        Header h = headers.lastHeader(name);
+        assertNotNull(h, "missing header " + name + " in " + headers);
+        return new String(h.value(), StandardCharsets.UTF_8);
+    }
+}
