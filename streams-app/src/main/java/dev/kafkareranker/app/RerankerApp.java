@@ -72,11 +72,11 @@ public final class RerankerApp implements AutoCloseable {
             Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(models, resumedAt), gather,
                     config.defaultModelByTopic(), metrics);
             Properties streamsProps = config.streamsProperties();
-            if (gather.overlapScoring()) {
+            if (gather.overlapScoring() && !config.originals().containsKey(StreamsConfig.POLL_MS_CONFIG)) {
                 // Scored queries are forwarded when the stream thread next loops, and an idle one blocks in poll
-                // for poll.ms (Kafka's default 100 ms), which would sit on every result's latency. Not set
-                // when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
-                streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
+                // for poll.ms (10 ms here, RerankerConfig), which would sit on every result's latency. Not
+                // lower when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
+                streamsProps.put(StreamsConfig.POLL_MS_CONFIG, "5");
             }
             logNewIdentity(streamsProps);
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);

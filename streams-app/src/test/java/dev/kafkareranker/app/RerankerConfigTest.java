@@ -54,6 +54,14 @@ class RerankerConfigTest {
     }
 
     @Test
+    void anIdleStreamThreadWakesEvery10msSoPacedCommitsAreNotLeftToKafkasPollTime() {
+        // Kafka's own 100 ms would hold a commit requested while the thread waits for input (CommitPacer).
+        assertEquals("10", new RerankerConfig(Map.of()).streamsProperties().get(StreamsConfig.POLL_MS_CONFIG));
+        assertEquals("250", new RerankerConfig(Map.of("poll.ms", "250")).streamsProperties().get(StreamsConfig.POLL_MS_CONFIG),
+                "a user's own poll.ms wins");
+    }
+
+    @Test
     void badValuesNameTheKeyTheValueAndWhatIsAllowed() {
         ConfigException e = assertThrows(ConfigException.class, () -> new RerankerConfig(Map.of("gather.max.wait.ms", "-5")));
         assertTrue(e.getMessage().contains("gather.max.wait.ms") && e.getMessage().contains("-5"), e.getMessage());
