@@ -75,7 +75,6 @@ public final class BenchCommand {
 
     private static final String REGISTRY = "mock://reranker-bench";
     /** Twice the bench's 4 partitions: keys spread by hash, so this many reach every partition with high odds. */
-    private static final int WARM_UP_QUERIES = 8;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final PrintStream out;
@@ -204,25 +203,12 @@ public final class BenchCommand {
 
     private Phase measureEngine(ModelSpec spec, InferenceOptions options, Workload workload, int threads, String name) throws Exception {
         try (InferenceEngine engine = Scorers.open(spec, options)) {
-            Workload.Query warm = workload.queries().get(0);
-            engine.score(warm.text(), warm.passages());
-            EngineStats.Snapshot before = engine.stats();
-            AtomicInteger next = new AtomicInteger();
             ExecutorService pool = Executors.newFixedThreadPool(threads);
+            // An untimed pass first, as the pipeline phases have: the JIT compiles the engine's paths.
+            scoreAll(engine, workload, threads, pool);
+            EngineStats.Snapshot before = engine.stats();
             long start = System.nanoTime();
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                done.add(pool.submit(() -> {
-                    for (int i = next.getAndIncrement(); i < workload.queries().size(); i = next.getAndIncrement()) {
-                        Workload.Query q = workload.queries().get(i);
-                        engine.score(q.text(), q.passages());
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : done) {
-                f.get();
-            }
+            scoreAll(engine, workload, threads, pool);
             long nanos = System.nanoTime() - start;
             pool.shutdown();
             EngineStats.Snapshot stats = engine.stats().minus(before);
@@ -230,6 +216,24 @@ public final class BenchCommand {
                     workload.pairs() / (nanos / 1e9));
             return new Phase(name, workload.pairs(), stats.realTokens(), nanos, stats.paddingRatio(), stats.batchRows(),
                     engine.executionProvider());
+        }
+    }
+
+    /** Every query of the workload through {@code engine}, from {@code threads} callers. */
+    private static void scoreAll(InferenceEngine engine, Workload workload, int threads, ExecutorService pool) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            done.add(pool.submit(() -> {
+                for (int i = next.getAndIncrement(); i < workload.queries().size(); i = next.getAndIncrement()) {
+                    Workload.Query q = workload.queries().get(i);
+                    engine.score(q.text(), q.passages());
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
         }
     }
 
@@ -316,14 +320,15 @@ public final class BenchCommand {
                 app.start();
                 InferenceEngine engine = (InferenceEngine) app.scorer();  // the default model's current engine
                 try (KafkaProducer<String, RetrievalCandidate> producer = producer(kafka.bootstrapServers())) {
-                    // Warm-up queries, enough that every partition (so every stream thread) sees one: each thread's first
-                    // transaction and the first model run are not the steady state, and cost a short run up to a second.
-                    for (int w = 0; w < WARM_UP_QUERIES; w++) {
-                        Workload.Query warm = new Workload.Query("warm-up-" + w, workload.queries().get(0).text(),
-                                workload.queries().get(0).passages().subList(0, Math.min(5, settings.candidates())));
-                        send(producer, topics, workload.candidates(warm));
+                    // A whole untimed pass of the workload first, under other query ids: every partition (so every
+                    // stream thread) sees queries, each thread's first transactions are behind it, and the JIT has
+                    // compiled the pipeline's paths. With 8 short warm-up queries the JIT's compiler threads still
+                    // took 2.6 of the 8 CPU seconds of a 6 s (e) phase here (CpuAccount's busiest OS threads).
+                    int warmUp = workload.queries().size();
+                    for (Workload.Query q : workload.queries()) {
+                        send(producer, topics, workload.candidates(new Workload.Query("warm-up-" + q.id(), q.text(), q.passages())));
                     }
-                    collector.await(WARM_UP_QUERIES, Duration.ofMinutes(2));
+                    collector.await(warmUp, Duration.ofMinutes(10));
 
                     EngineStats.Snapshot before = engine.stats();
                     CpuAccount cpu = CpuAccount.start();
@@ -331,7 +336,7 @@ public final class BenchCommand {
                     for (Workload.Query q : workload.queries()) {
                         send(producer, topics, workload.candidates(q));
                     }
-                    collector.await(WARM_UP_QUERIES + workload.queries().size(), Duration.ofMinutes(10));
+                    collector.await(warmUp + workload.queries().size(), Duration.ofMinutes(10));
                     long nanos = System.nanoTime() - start;
                     cpuByPhase.set(name, cpu.stop(JSON));
                     EngineStats.Snapshot stats = engine.stats().minus(before);
@@ -365,7 +370,7 @@ public final class BenchCommand {
                         send(producer, topics, candidates.subList(candidates.size() - 1, candidates.size()));
                         next += intervalNanos;
                     }
-                    collector.await(WARM_UP_QUERIES + workload.queries().size() + latencyQueries, Duration.ofMinutes(10));
+                    collector.await(warmUp + workload.queries().size() + latencyQueries, Duration.ofMinutes(10));
                     double[] latency = new double[latencyQueries];
                     double[] added = new double[latencyQueries];
                     double[] scoring = new double[latencyQueries];
@@ -489,7 +494,7 @@ public final class BenchCommand {
     private Phase measureTokenizer(ModelSpec spec, InferenceOptions options, Workload workload, int cores) throws InterruptedException {
         try (RawRunner runner = RawRunner.open(spec, options)) {
             List<RawRunner.Request> requests = requests(workload);
-            runner.tokenize(requests.subList(0, Math.min(4, requests.size())), cores);  // warm-up: the tokenizer's first calls
+            runner.tokenize(requests, cores);  // an untimed pass first, as every other phase has
             RawRunner.Tokenized t = runner.tokenize(requests, cores);
             out.printf(Locale.ROOT, "bench: (t) tokenizer alone on %d threads: %.1f pairs/s%n", cores, workload.pairs() / (t.nanos() / 1e9));
             return new Phase("tokenizer", workload.pairs(), t.tokens(), t.nanos(), 1.0, Map.of(), "none");
