@@ -38,6 +38,7 @@ public final class Main {
             "       reranker score [--config FILE] [--model-dir DIR] [--device auto|cpu|cuda[:N]] [FILE]",
             "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT]",
             "                      [--peers-python PYTHON] [--minilm-weights DIR] [KEY=VALUE ...]",
+            "       reranker broker    (a one-node embedded Kafka on 127.0.0.1 for bench --bootstrap, until stopped)",
             "       " + EvalCommand.USAGE);
 
     private Main() {
@@ -80,6 +81,7 @@ public final class Main {
             case "demo" -> new DemoCommand(System.out).run(keyValues(args));
             case "score" -> score(args);
             case "bench" -> bench(args);
+            case "broker" -> broker();
             case "config-docs" -> {
                 System.out.print(ConfigDocs.markdown());
                 yield 0;
@@ -91,6 +93,23 @@ public final class Main {
             }
             default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
         };
+    }
+
+    /**
+     * The embedded broker on its own, so that {@code bench --bootstrap} can keep it off the app's cores
+     * ({@code taskset -c 1 reranker broker}, then {@code taskset -c 0 reranker bench --bootstrap ...}).
+     */
+    private static int broker() throws InterruptedException {
+        EmbeddedKafka kafka = EmbeddedKafka.start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            kafka.close();
+            stopped.countDown();
+        }, "reranker-broker-shutdown"));
+        System.out.println("broker: listening on " + kafka.bootstrapServers() + " (stop with Ctrl-C or SIGTERM)");
+        System.out.flush();
+        stopped.await();
+        return 0;
     }
 
     private static int runPipeline(Deque<String> args) throws InterruptedException {
