@@ -146,7 +146,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(INFERENCE_MODEL_VARIANT, Type.STRING, "auto", ValidString.in("auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
                     "ONNX file to load: auto = model.fp16.onnx on CUDA when present, else model.onnx; fp32, fp16, int8 pick model.onnx, model.fp16.onnx, model.int8.onnx.")
             .define(INFERENCE_INTRA_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
-                    "ONNX Runtime threads within an operator; 0 = ONNX Runtime's default (one per core).")
+                    "ONNX Runtime threads within an operator; 0 = one per core this JVM may use (its CPU quota or affinity mask: ONNX Runtime's own default counts the machine's cores and ignores a container's CPU limit).")
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,

@@ -129,13 +129,21 @@ final class OnnxModel implements AutoCloseable {
         return OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "reranker");
     }
 
+    /** The intra-op pool's size: the setting, or one per core this JVM may use when it is 0. */
+    static int intraOpThreads(InferenceOptions options) {
+        return options.intraOpThreads() > 0 ? options.intraOpThreads() : Runtime.getRuntime().availableProcessors();
+    }
+
     private static OrtSession.SessionOptions baseOptions(InferenceOptions options) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         try {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (options.intraOpThreads() > 0) {
-                so.setIntraOpNumThreads(options.intraOpThreads());
-            }
+            // 0: one thread per core this JVM may use, not ONNX Runtime's own default. ONNX Runtime counts the
+            // machine's cores and pins its pool's threads to them, so in a container with a CPU limit (or under
+            // taskset) it runs more threads than the cores it gets and leaves the limit: measured here, a bench
+            // under `taskset -c 0` still kept 1.47 cores busy. availableProcessors() follows the affinity mask
+            // and the container's CPU quota.
+            so.setIntraOpNumThreads(intraOpThreads(options));
             if (options.interOpThreads() > 0) {
                 so.setInterOpNumThreads(options.interOpThreads());
             }

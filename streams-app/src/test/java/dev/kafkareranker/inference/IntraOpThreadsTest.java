@@ -1,0 +1,19 @@
+package dev.kafkareranker.inference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class IntraOpThreadsTest {
+
+    @Test
+    void zeroMeansTheCoresThisJvmMayUseNotOnnxRuntimesCountOfTheMachine() {
+        // ONNX Runtime's own default counts the machine's cores and pins its threads to them, escaping a
+        // container's CPU limit or a taskset mask; the JVM's count follows both.
+        assertEquals(Runtime.getRuntime().availableProcessors(), OnnxModel.intraOpThreads(InferenceOptions.defaults()));
+        InferenceOptions three = new InferenceOptions(Device.parse("cpu"), Optional.empty(), 3, 0, 32, 8192, Duration.ofMillis(2), 1.3);
+        assertEquals(3, OnnxModel.intraOpThreads(three), "a setting above 0 is taken as it is");
+    }
+}
