@@ -27,6 +27,7 @@ public final class RerankerApp implements AutoCloseable {
     private final ModelRegistry models;
     private final ModelWatcher watcher;
     private final KafkaStreams streams;
+    private final Startup startup;
     private final RerankerMetrics metrics;
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
@@ -36,8 +37,9 @@ public final class RerankerApp implements AutoCloseable {
     /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
     private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
-    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
-                        AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
+    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams,
+                        Startup startup, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
+        this.startup = startup;
         this.topics = topics;
         this.registry = registry;
         this.models = models;
@@ -51,7 +53,10 @@ public final class RerankerApp implements AutoCloseable {
     /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
-        return create(config, ModelRegistry.open(served, config.defaultModel(served)));
+        long loadStart = System.nanoTime();
+        ModelRegistry models = ModelRegistry.open(served, config.defaultModel(served));
+        LOG.info("Start-up: models loaded in {} ms ({})", (System.nanoTime() - loadStart) / 1_000_000, Startup.jvmUp());
+        return create(config, models);
     }
 
     /**
@@ -79,13 +84,20 @@ public final class RerankerApp implements AutoCloseable {
                 streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
             }
             logNewIdentity(streamsProps);
+            long streamsStart = System.nanoTime();
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
+            // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
+            // a start-up's class loading.
+            LOG.info("Start-up: Kafka Streams set up in {} ms ({})", (System.nanoTime() - streamsStart) / 1_000_000, Startup.jvmUp());
             streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
+            Startup startup = new Startup();
+            streams.setStateListener(startup);
+            streams.setGlobalStateRestoreListener(startup);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, resumedAt, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
+            return new RerankerApp(models, resumedAt, watcher, streams, startup, metrics, AdminServer.Settings.from(config), config.topics(),
                     new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
         } catch (RuntimeException e) {
             models.close();
@@ -188,6 +200,9 @@ public final class RerankerApp implements AutoCloseable {
                         + " cannot be bound: " + e.getMessage() + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
             }
         }
+        // Opens the stores left in state.dir first, to report their lag to the assignor: after a crash under
+        // exactly-once, each store of each task, only for the first assignment to find them unclean, wipe them
+        // and rebalance once more (Kafka Streams 4.3; README, "Restarts and recovery time").
         streams.start();
         // Two threads: a registry probe waiting out its timeout must not hold up the model gate.
         gate = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
@@ -205,8 +220,8 @@ public final class RerankerApp implements AutoCloseable {
                     .append(" on ").append(scorer instanceof dev.kafkareranker.inference.InferenceEngine e ? e.executionProvider() : "?")
                     .append(name.equals(models.defaultName()) ? " (default)" : "");
         }
-        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
-                admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port());
+        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {} ({})", served, topics.candidates(), topics.results(),
+                topics.deadLetters(), admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port(), Startup.jvmUp());
     }
 
     /**
@@ -258,6 +273,14 @@ public final class RerankerApp implements AutoCloseable {
 
     public KafkaStreams streams() {
         return streams;
+    }
+
+    /**
+     * Adds a listener for Kafka Streams' state changes. Kafka Streams takes one listener, which this app
+     * holds (it logs the start-up's milestones), so callers add theirs here; before {@link #start()}.
+     */
+    public void addStateListener(KafkaStreams.StateListener listener) {
+        startup.listeners.add(listener);
     }
 
     @Override
