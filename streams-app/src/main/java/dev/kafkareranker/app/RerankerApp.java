@@ -28,6 +28,8 @@ public final class RerankerApp implements AutoCloseable {
     private final ModelWatcher watcher;
     private final KafkaStreams streams;
     private final Startup startup;
+    /** state.dir/application.id: Kafka Streams' state, and this app's marker of a clean stop. */
+    private final java.nio.file.Path appDir;
     private final RerankerMetrics metrics;
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
@@ -38,8 +40,10 @@ public final class RerankerApp implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
     private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams,
-                        Startup startup, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
+                        Startup startup, java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
+                        RegistryProbe registry) {
         this.startup = startup;
+        this.appDir = appDir;
         this.topics = topics;
         this.registry = registry;
         this.models = models;
@@ -83,12 +87,16 @@ public final class RerankerApp implements AutoCloseable {
                 // when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
                 streamsProps.putIfAbsent(StreamsConfig.POLL_MS_CONFIG, "5");
             }
-            logNewIdentity(streamsProps);
+            StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
+            java.nio.file.Path appDir = appStateDir(streamsConfig);
+            logNewIdentity(appDir, streamsProps);
             long streamsStart = System.nanoTime();
             KafkaStreams streams = new KafkaStreams(topology, streamsProps);
             // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
             // a start-up's class loading.
             LOG.info("Start-up: Kafka Streams set up in {} ms ({})", (System.nanoTime() - streamsStart) / 1_000_000, Startup.jvmUp());
+            // After the constructor, which locks the state directory against other instances, and before start().
+            CrashedState.prepare(appDir, StreamsConfig.EXACTLY_ONCE_V2.equals(streamsConfig.getString(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)));
             streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
             Startup startup = new Startup();
             streams.setStateListener(startup);
@@ -97,7 +105,7 @@ public final class RerankerApp implements AutoCloseable {
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, resumedAt, watcher, streams, startup, metrics, AdminServer.Settings.from(config), config.topics(),
+            return new RerankerApp(models, resumedAt, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
                     new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
         } catch (RuntimeException e) {
             models.close();
@@ -128,10 +136,7 @@ public final class RerankerApp implements AutoCloseable {
      * transaction a killed run left open; read_committed reads of its partitions wait until the broker
      * aborts it at transaction.timeout.ms. Silent, that wait looks like a hang.
      */
-    private static void logNewIdentity(Properties streamsProps) {
-        StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
-        java.nio.file.Path appDir = java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
-                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+    private static void logNewIdentity(java.nio.file.Path appDir, Properties streamsProps) {
         if (!java.nio.file.Files.exists(appDir.resolve("kafka-streams-process-metadata"))) {
             LOG.warn("No Kafka Streams process metadata under {}: this instance starts with a new process id (a first start, or a"
                     + " wiped or new state.dir). If an earlier run of it was killed mid-transaction, reading its partitions waits until"
@@ -139,6 +144,12 @@ public final class RerankerApp implements AutoCloseable {
                     + " Keep state.dir on a volume that survives restarts to avoid it.", appDir,
                     streamsProps.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000"));
         }
+    }
+
+    /** Where Kafka Streams keeps this application's state: state.dir/application.id. */
+    private static java.nio.file.Path appStateDir(StreamsConfig streamsConfig) {
+        return java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
+                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
     }
 
     /** The models as the gatherers see them, with when the input was last resumed. */
@@ -294,7 +305,10 @@ public final class RerankerApp implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
-        streams.close(Duration.ofSeconds(30));
+        if (streams.close(Duration.ofSeconds(30)) && streams.state() == KafkaStreams.State.NOT_RUNNING) {
+            // Every task closed cleanly: the next start may keep their stores (CrashedState).
+            CrashedState.markStoppedCleanly(appDir);
+        }
         metrics.close();
         models.close();
     }
