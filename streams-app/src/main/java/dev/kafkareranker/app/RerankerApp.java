@@ -54,13 +54,28 @@ public final class RerankerApp implements AutoCloseable {
         this.adminSettings = adminSettings;
     }
 
-    /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
+    /**
+     * Loads the models and builds the topology; nothing runs until {@link #start()}. The models load on a
+     * thread of their own while Kafka Streams is set up (its clients: class loading, mostly), unless the
+     * topology depends on where they run (gather.scoring.overlap=auto with a model on inference.device=auto).
+     */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
-        long loadStart = System.nanoTime();
-        ModelRegistry models = ModelRegistry.open(served, config.defaultModel(served));
-        LOG.info("Start-up: models loaded in {} ms ({})", (System.nanoTime() - loadStart) / 1_000_000, Startup.jvmUp());
-        return create(config, models);
+        String defaultName = config.defaultModel(served);
+        java.util.concurrent.CompletableFuture<ModelRegistry> loading = new java.util.concurrent.CompletableFuture<>();
+        Thread loader = new Thread(() -> {
+            long loadStart = System.nanoTime();
+            try {
+                ModelRegistry models = ModelRegistry.open(served, defaultName);
+                LOG.info("Start-up: models loaded in {} ms ({})", (System.nanoTime() - loadStart) / 1_000_000, Startup.jvmUp());
+                loading.complete(models);
+            } catch (Throwable e) {
+                loading.completeExceptionally(e);
+            }
+        }, "reranker-model-load");
+        loader.setDaemon(true);
+        loader.start();
+        return create(config, loading);
     }
 
     /**
@@ -69,17 +84,20 @@ public final class RerankerApp implements AutoCloseable {
      */
     public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
         List<ModelRegistry.Served> served = config.servedModels();
-        return create(config, ModelRegistry.withLoader(served, config.defaultModel(served), loader));
+        return create(config, java.util.concurrent.CompletableFuture.completedFuture(
+                ModelRegistry.withLoader(served, config.defaultModel(served), loader)));
     }
 
-    private static RerankerApp create(RerankerConfig config, ModelRegistry models) {
+    private static RerankerApp create(RerankerConfig config, java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
+        KafkaStreams streams = null;
         try {
-            RerankerMetrics metrics = new RerankerMetrics(models);
-            CountingExceptionHandlers.report(metrics);
-            GatherSettings gather = gatherSettings(config, models);
+            java.util.Optional<GatherSettings> fromConfig = gatherSettings(config, config.servedModels());
+            GatherSettings gather = fromConfig.isPresent() ? fromConfig.get() : gatherSettings(config, loaded(loading));
+            // The metrics need the loaded models; the topology only something to report to.
+            ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(models, resumedAt), gather,
-                    config.defaultModelByTopic(), metrics);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(() -> loaded(loading), resumedAt), gather,
+                    config.defaultModelByTopic(), listener);
             Properties streamsProps = config.streamsProperties();
             if (gather.overlapScoring()) {
                 // Scored queries are forwarded when the stream thread next loops, and an idle one blocks in poll
@@ -91,7 +109,7 @@ public final class RerankerApp implements AutoCloseable {
             java.nio.file.Path appDir = appStateDir(streamsConfig);
             logNewIdentity(appDir, streamsProps);
             long streamsStart = System.nanoTime();
-            KafkaStreams streams = new KafkaStreams(topology, streamsProps);
+            streams = new KafkaStreams(topology, streamsProps);
             // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
             // a start-up's class loading.
             LOG.info("Start-up: Kafka Streams set up in {} ms ({})", (System.nanoTime() - streamsStart) / 1_000_000, Startup.jvmUp());
@@ -101,15 +119,58 @@ public final class RerankerApp implements AutoCloseable {
             Startup startup = new Startup();
             streams.setStateListener(startup);
             streams.setGlobalStateRestoreListener(startup);
+            ModelRegistry models = loaded(loading);
+            RerankerMetrics metrics = new RerankerMetrics(models);
+            listener.target = metrics;
+            CountingExceptionHandlers.report(metrics);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
             return new RerankerApp(models, resumedAt, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
                     new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
-        } catch (RuntimeException e) {
-            models.close();
+        } catch (RuntimeException | Error e) {
+            if (streams != null) {
+                streams.close(Duration.ofSeconds(5));
+            }
+            // Once loaded, whether this failed before or after the load.
+            loading.thenAccept(ModelRegistry::close);
             throw e;
+        }
+    }
+
+    /** The loaded models, once they are; a failed load throws what the loader threw. */
+    private static ModelRegistry loaded(java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
+        try {
+            return loading.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /** Hands what the topology reports to the metrics, which exist only once the models are loaded. */
+    private static final class ForwardingListener implements dev.kafkareranker.gather.GatherListener {
+        volatile dev.kafkareranker.gather.GatherListener target = dev.kafkareranker.gather.GatherListener.NONE;
+
+        @Override
+        public void queryEmitted(String model, int pairs, long scoringMs, long gatherToEmitMs, boolean complete) {
+            target.queryEmitted(model, pairs, scoringMs, gatherToEmitMs, complete);
+        }
+
+        @Override
+        public void deadLettered(String reason, int candidates) {
+            target.deadLettered(reason, candidates);
+        }
+
+        @Override
+        public void pendingChanged(int delta) {
+            target.pendingChanged(delta);
         }
     }
 
@@ -153,16 +214,18 @@ public final class RerankerApp implements AutoCloseable {
     }
 
     /** The models as the gatherers see them, with when the input was last resumed. */
-    private static dev.kafkareranker.gather.ScorerRouter gated(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt) {
+    private static dev.kafkareranker.gather.ScorerRouter gated(java.util.function.Supplier<ModelRegistry> models,
+                                                               java.util.concurrent.atomic.AtomicLong resumedAt) {
+        // Loaded before Kafka Streams starts (create() waits for them), so the stream threads never wait here.
         return new dev.kafkareranker.gather.ScorerRouter() {
             @Override
             public Scorer forModel(String model) {
-                return models.forModel(model);
+                return models.get().forModel(model);
             }
 
             @Override
             public boolean accepting() {
-                return models.accepting();
+                return models.get().accepting();
             }
 
             @Override
@@ -170,6 +233,31 @@ public final class RerankerApp implements AutoCloseable {
                 return resumedAt.get();
             }
         };
+    }
+
+    /**
+     * The gather settings when the configuration alone decides them: gather.scoring.overlap on or off, or
+     * auto with a model on inference.device=cuda (it runs on the GPU or fails to load) or with every model
+     * on cpu. Empty when only the loaded models can say (auto, and a model on inference.device=auto).
+     */
+    static java.util.Optional<GatherSettings> gatherSettings(RerankerConfig config, List<ModelRegistry.Served> served) {
+        GatherSettings settings = config.gatherSettings();
+        if (!"auto".equals(config.getString(RerankerConfig.GATHER_SCORING_OVERLAP))) {
+            return java.util.Optional.of(settings);
+        }
+        boolean anyCuda = served.stream().anyMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CUDA);
+        boolean allCpu = served.stream().allMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CPU);
+        if (!anyCuda && !allCpu) {
+            return java.util.Optional.empty();
+        }
+        logOverlap(anyCuda);
+        return java.util.Optional.of(settings.withOverlapScoring(anyCuda));
+    }
+
+    private static void logOverlap(boolean anyOnGpu) {
+        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
+                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
+                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
@@ -181,9 +269,7 @@ public final class RerankerApp implements AutoCloseable {
         boolean anyOnGpu = models.names().stream()
                 .map(name -> models.slot(name).currentScorer())
                 .anyMatch(s -> s instanceof InferenceEngine e && !e.executionProvider().startsWith("CPU"));
-        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
-                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
-                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
+        logOverlap(anyOnGpu);
         return settings.withOverlapScoring(anyOnGpu);
     }
 
