@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
  * crash, opens every store of every task in state.dir to report its lag, opens them again at the first
  * assignment, finds them unclean, closes the tasks dirty, deletes their directories, restores them from
  * their changelogs and, because an active task was corrupted, makes the whole group rebalance once more
- * (StreamThread, "Active task(s) got corrupted"). On two loaded cores that was 2 to 3 s of each restart
- * (README, "Restarts and recovery time"). Deleting the task directories first leaves only the restoration.
+ * (StreamThread, "Active task(s) got corrupted"). On two loaded cores that was about 1 s of the median
+ * restart and 3 s of the slowest (README, "Restarts and recovery time"). Deleting the task directories first leaves only the restoration.
  *
  * <p>Whether the last run stopped cleanly is known from a marker file this app writes after Kafka
  * Streams closed within its timeout and deletes at every start. Wiping more than Kafka Streams would have
