@@ -154,12 +154,20 @@ public final class RerankerApp implements AutoCloseable {
         }
     }
 
-    /** Hands what the topology reports to the metrics, which exist only once the models are loaded. */
+    /**
+     * Hands what the topology reports to the metrics, which exist only once the models are loaded, and logs
+     * the start's last milestone: the first result forwarded (readers see it at the commit that follows,
+     * within commit.interval.ms).
+     */
     private static final class ForwardingListener implements dev.kafkareranker.gather.GatherListener {
         volatile dev.kafkareranker.gather.GatherListener target = dev.kafkareranker.gather.GatherListener.NONE;
+        private final java.util.concurrent.atomic.AtomicBoolean firstEmitted = new java.util.concurrent.atomic.AtomicBoolean();
 
         @Override
         public void queryEmitted(String model, int pairs, long scoringMs, long gatherToEmitMs, boolean complete) {
+            if (!firstEmitted.get() && firstEmitted.compareAndSet(false, true)) {
+                LOG.info("Start-up: first result forwarded ({})", Startup.jvmUp());
+            }
             target.queryEmitted(model, pairs, scoringMs, gatherToEmitMs, complete);
         }
 
