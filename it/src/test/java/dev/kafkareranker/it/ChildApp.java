@@ -103,7 +103,7 @@ final class ChildApp implements AutoCloseable {
             if (line.contains(text) && line.length() > 12 && line.charAt(2) == ':' && line.charAt(8) == '.') {
                 java.time.ZonedDateTime now = java.time.ZonedDateTime.now();
                 java.time.ZonedDateTime at = now.with(java.time.LocalTime.parse(line.substring(0, 12)));
-                // A run that began just before midnight logs yesterday's times... or today's, after it.
+                // Just past midnight, a line logged before it would read as late today: it is yesterday's.
                 if (at.isAfter(now.plusHours(12))) {
                     at = at.minusDays(1);
                 }

@@ -180,8 +180,10 @@ class RestartCrashTest {
             } finally {
                 watcher.stop();
                 // Kept beside the surefire reports: the @TempDir holding it is deleted after the test.
-                java.nio.file.Files.copy(dir.resolve("child.log"), Path.of("target", "restart-child.log"),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                if (java.nio.file.Files.exists(dir.resolve("child.log"))) {
+                    java.nio.file.Files.copy(dir.resolve("child.log"), Path.of("target", "restart-child.log"),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
             }
         }
     }
