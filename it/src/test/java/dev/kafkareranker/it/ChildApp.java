@@ -18,6 +18,8 @@ final class ChildApp implements AutoCloseable {
     private final List<String> jvmOptions;
     private Process process;
     private int starts;
+    /** Where the current run's lines begin in {@link #log}. */
+    private long logOffset;
 
     ChildApp(Path dir, Map<String, String> settings, List<String> jvmOptions) throws IOException {
         this.config = dir.resolve("reranker.properties");
@@ -64,6 +66,7 @@ final class ChildApp implements AutoCloseable {
         command.add("--config");
         command.add(config.toString());
         starts++;
+        logOffset = Files.exists(log) ? Files.size(log) : 0;
         process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -86,6 +89,28 @@ final class ChildApp implements AutoCloseable {
 
     Path log() {
         return log;
+    }
+
+    /**
+     * When the current run first logged a line containing {@code text}, on this machine's clock (epoch ms,
+     * from the log's HH:mm:ss.SSS and today's date; the run is seconds long), or -1 if it has not.
+     */
+    long firstLogged(String text) throws IOException {
+        byte[] all = Files.readAllBytes(log);
+        String run = new String(all, (int) Math.min(logOffset, all.length), (int) Math.max(0, all.length - logOffset),
+                java.nio.charset.StandardCharsets.UTF_8);
+        for (String line : run.split("\n")) {
+            if (line.contains(text) && line.length() > 12 && line.charAt(2) == ':' && line.charAt(8) == '.') {
+                java.time.ZonedDateTime now = java.time.ZonedDateTime.now();
+                java.time.ZonedDateTime at = now.with(java.time.LocalTime.parse(line.substring(0, 12)));
+                // Just past midnight, a line logged before it would read as late today: it is yesterday's.
+                if (at.isAfter(now.plusHours(12))) {
+                    at = at.minusDays(1);
+                }
+                return at.toInstant().toEpochMilli();
+            }
+        }
+        return -1;
     }
 
     /** SIGTERM: the shutdown hook closes Kafka Streams cleanly. */

@@ -43,8 +43,10 @@ import org.junit.jupiter.api.io.TempDir;
  * candidates' timestamps, each restart timed out the queries whose remaining candidates waited in the
  * backlog: results {@code complete=false} and their last candidates dead-lettered as late. Now every
  * query must come out once and complete, with no dead letter; the time from each start to its first new
- * result is printed (p50, max) as the recovery time: reported, not asserted (a loaded machine's JVM start
- * is most of it).
+ * result is printed (p50, max) as the recovery time, and beside it the time to each milestone the child
+ * logs (models loaded, Kafka Streams set up and started, state restored, RUNNING, first result forwarded):
+ * reported, not asserted (on a loaded machine they vary twofold from run to run). The child's log is kept
+ * as target/restart-child.log.
  */
 class RestartCrashTest {
 
@@ -94,6 +96,8 @@ class RestartCrashTest {
             // Queries from this index on are not sent: set once the kills are over, so the run ends soon after.
             AtomicInteger cutoff = new AtomicInteger(QUERIES);
             List<Long> recoveryMs = new ArrayList<>();
+            // Each restart's milestones, ms after its start (the child's log lines, Startup and RerankerApp).
+            Map<String, List<Long>> phases = new java.util.LinkedHashMap<>();
             Random random = new Random(12);
             try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
                 app.start();
@@ -110,11 +114,35 @@ class RestartCrashTest {
                     System.out.printf("restart: SIGKILL %d after %d of %d candidates sent, %d results%n",
                             kill + 1, sent.get(), plan.size(), before);
                     Thread.sleep(DOWN_MS);
+                    long startWallMs = System.currentTimeMillis();
                     long start = System.nanoTime();
                     app.start();
                     // A restart's recovery: from the JVM's start to the first result committed after it.
                     watcher.awaitResults(before, Duration.ofMinutes(2));
-                    recoveryMs.add((watcher.firstAfter(start) - start) / 1_000_000);
+                    long total = (watcher.firstAfter(start) - start) / 1_000_000;
+                    recoveryMs.add(total);
+                    // Kafka Streams goes RUNNING when its last thread does: a thread that restored first can have
+                    // committed a result before that, so the line may still be to come.
+                    long runningAt = app.firstLogged("-> RUNNING");
+                    for (int i = 0; i < 150 && runningAt < 0; i++) {
+                        Thread.sleep(100);
+                        runningAt = app.firstLogged("-> RUNNING");
+                    }
+                    long running = phase(phases, "to RUNNING", runningAt, startWallMs);
+                    phase(phases, "to models loaded", app.firstLogged("Start-up: models loaded"), startWallMs);
+                    phase(phases, "to Kafka Streams set up", app.firstLogged("Start-up: Kafka Streams set up"), startWallMs);
+                    phase(phases, "to started", app.firstLogged("Reranker started"), startWallMs);
+                    phase(phases, "to state restored", app.firstLogged("State restored"), startWallMs);
+                    long forwarded = phase(phases, "to first result forwarded", app.firstLogged("Start-up: first result forwarded"),
+                            startWallMs);
+                    if (forwarded >= 0) {
+                        // The commit that makes it visible to read_committed readers (commit.interval.ms 100 under EOS).
+                        phases.computeIfAbsent("first result forwarded to visible", k -> new ArrayList<>()).add(total - forwarded);
+                    }
+                    if (running >= 0) {
+                        // Negative when a thread's first result came before the last thread went RUNNING.
+                        phases.computeIfAbsent("RUNNING to first result", k -> new ArrayList<>()).add(total - running);
+                    }
                 }
                 Thread.sleep(5_000);
                 assertTrue(producing.get(), "the stream ended before the last kill; raise QUERIES so every kill meets a steady input");
@@ -136,6 +164,12 @@ class RestartCrashTest {
                         watcher.deadLetters.size(), watcher.deadLetters.stream().filter("late-candidate"::equals).count(),
                         watcher.perQuery.values().stream().filter(n -> n > 1).count(), sorted.get(sorted.size() / 2),
                         sorted.get(sorted.size() - 1), recoveryMs);
+                phases.forEach((name, values) -> {
+                    List<Long> v = new ArrayList<>(values);
+                    Collections.sort(v);
+                    System.out.printf("restart: recovery phase %s: p50=%d max=%d (of %d restarts) all=%s%n", name, v.get(v.size() / 2),
+                            v.get(v.size() - 1), v.size(), values);
+                });
                 assertTrue(app.alive(), "the last instance is still running; see " + app.log());
                 assertEquals(queries, watcher.perQuery.size(), "every query has a result");
                 watcher.perQuery.forEach((query, count) -> assertEquals(1, count, "results for " + query));
@@ -145,8 +179,23 @@ class RestartCrashTest {
                 assertEquals(List.of(), List.copyOf(watcher.deadLetters), "dead-letter reasons");
             } finally {
                 watcher.stop();
+                // Kept beside the surefire reports: the @TempDir holding it is deleted after the test.
+                if (java.nio.file.Files.exists(dir.resolve("child.log"))) {
+                    java.nio.file.Files.copy(dir.resolve("child.log"), Path.of("target", "restart-child.log"),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
             }
         }
+    }
+
+    /** Records a milestone {@code atMs} (epoch ms, -1 when not logged) as ms after {@code startMs}; returns it. */
+    private static long phase(Map<String, List<Long>> phases, String name, long atMs, long startMs) {
+        if (atMs < 0) {
+            return -1;
+        }
+        long after = atMs - startMs;
+        phases.computeIfAbsent(name, k -> new ArrayList<>()).add(after);
+        return after;
     }
 
     private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, List<Send> plan, AtomicInteger sent,

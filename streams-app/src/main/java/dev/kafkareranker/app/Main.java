@@ -125,7 +125,7 @@ public final class Main {
         RerankerConfig config = RerankerConfig.load(configFile, System.getenv());
         RerankerApp app = RerankerApp.create(config);
         CountDownLatch stopped = new CountDownLatch(1);
-        app.streams().setStateListener((newState, oldState) -> {
+        app.addStateListener((newState, oldState) -> {
             if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
                 stopped.countDown();
             }

@@ -27,6 +27,9 @@ public final class RerankerApp implements AutoCloseable {
     private final ModelRegistry models;
     private final ModelWatcher watcher;
     private final KafkaStreams streams;
+    private final Startup startup;
+    /** state.dir/application.id: Kafka Streams' state, and this app's marker of a clean stop. */
+    private final java.nio.file.Path appDir;
     private final RerankerMetrics metrics;
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
@@ -36,8 +39,11 @@ public final class RerankerApp implements AutoCloseable {
     /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
     private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
-    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams, RerankerMetrics metrics,
-                        AdminServer.Settings adminSettings, Topics topics, RegistryProbe registry) {
+    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams,
+                        Startup startup, java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
+                        RegistryProbe registry) {
+        this.startup = startup;
+        this.appDir = appDir;
         this.topics = topics;
         this.registry = registry;
         this.models = models;
@@ -48,10 +54,28 @@ public final class RerankerApp implements AutoCloseable {
         this.adminSettings = adminSettings;
     }
 
-    /** Loads the models and builds the topology; nothing runs until {@link #start()}. */
+    /**
+     * Loads the models and builds the topology; nothing runs until {@link #start()}. The models load on a
+     * thread of their own while Kafka Streams is set up (its clients: class loading, mostly), unless the
+     * topology depends on where they run (gather.scoring.overlap=auto with a model on inference.device=auto).
+     */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
-        return create(config, ModelRegistry.open(served, config.defaultModel(served)));
+        String defaultName = config.defaultModel(served);
+        java.util.concurrent.CompletableFuture<ModelRegistry> loading = new java.util.concurrent.CompletableFuture<>();
+        Thread loader = new Thread(() -> {
+            long loadStart = System.nanoTime();
+            try {
+                ModelRegistry models = ModelRegistry.open(served, defaultName);
+                LOG.info("Start-up: models loaded in {} ms ({})", (System.nanoTime() - loadStart) / 1_000_000, Startup.jvmUp());
+                loading.complete(models);
+            } catch (Throwable e) {
+                loading.completeExceptionally(e);
+            }
+        }, "reranker-model-load");
+        loader.setDaemon(true);
+        loader.start();
+        return create(config, loading);
     }
 
     /**
@@ -60,17 +84,20 @@ public final class RerankerApp implements AutoCloseable {
      */
     public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
         List<ModelRegistry.Served> served = config.servedModels();
-        return create(config, ModelRegistry.withLoader(served, config.defaultModel(served), loader));
+        return create(config, java.util.concurrent.CompletableFuture.completedFuture(
+                ModelRegistry.withLoader(served, config.defaultModel(served), loader)));
     }
 
-    private static RerankerApp create(RerankerConfig config, ModelRegistry models) {
+    private static RerankerApp create(RerankerConfig config, java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
+        KafkaStreams streams = null;
         try {
-            RerankerMetrics metrics = new RerankerMetrics(models);
-            CountingExceptionHandlers.report(metrics);
-            GatherSettings gather = gatherSettings(config, models);
+            java.util.Optional<GatherSettings> fromConfig = gatherSettings(config, config.servedModels());
+            GatherSettings gather = fromConfig.isPresent() ? fromConfig.get() : gatherSettings(config, loaded(loading));
+            // The metrics need the loaded models; the topology only something to report to.
+            ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(models, resumedAt), gather,
-                    config.defaultModelByTopic(), metrics);
+            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(() -> loaded(loading), resumedAt), gather,
+                    config.defaultModelByTopic(), listener);
             Properties streamsProps = config.streamsProperties();
             if (gather.overlapScoring() && !config.originals().containsKey(StreamsConfig.POLL_MS_CONFIG)) {
                 // Scored queries are forwarded when the stream thread next loops, and an idle one blocks in poll
@@ -78,18 +105,80 @@ public final class RerankerApp implements AutoCloseable {
                 // lower when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
                 streamsProps.put(StreamsConfig.POLL_MS_CONFIG, "5");
             }
-            logNewIdentity(streamsProps);
-            KafkaStreams streams = new KafkaStreams(topology, streamsProps);
+            StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
+            java.nio.file.Path appDir = appStateDir(streamsConfig);
+            logNewIdentity(appDir, streamsProps);
+            long streamsStart = System.nanoTime();
+            streams = new KafkaStreams(topology, streamsProps);
+            // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
+            // a start-up's class loading.
+            LOG.info("Start-up: Kafka Streams set up in {} ms ({})", (System.nanoTime() - streamsStart) / 1_000_000, Startup.jvmUp());
+            // After the constructor, which locks the state directory against other instances, and before start().
+            CrashedState.prepare(appDir, StreamsConfig.EXACTLY_ONCE_V2.equals(streamsConfig.getString(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)));
             streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
+            Startup startup = new Startup();
+            streams.setStateListener(startup);
+            streams.setGlobalStateRestoreListener(startup);
+            ModelRegistry models = loaded(loading);
+            RerankerMetrics metrics = new RerankerMetrics(models);
+            listener.target = metrics;
+            CountingExceptionHandlers.report(metrics);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, resumedAt, watcher, streams, metrics, AdminServer.Settings.from(config), config.topics(),
+            return new RerankerApp(models, resumedAt, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
                     new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
-        } catch (RuntimeException e) {
-            models.close();
+        } catch (RuntimeException | Error e) {
+            if (streams != null) {
+                streams.close(Duration.ofSeconds(5));
+            }
+            // Once loaded, whether this failed before or after the load.
+            loading.thenAccept(ModelRegistry::close);
             throw e;
+        }
+    }
+
+    /** The loaded models, once they are; a failed load throws what the loader threw. */
+    private static ModelRegistry loaded(java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
+        try {
+            return loading.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Hands what the topology reports to the metrics, which exist only once the models are loaded, and logs
+     * the start's last milestone: the first result forwarded (readers see it at the commit that follows,
+     * within commit.interval.ms).
+     */
+    private static final class ForwardingListener implements dev.kafkareranker.gather.GatherListener {
+        volatile dev.kafkareranker.gather.GatherListener target = dev.kafkareranker.gather.GatherListener.NONE;
+        private final java.util.concurrent.atomic.AtomicBoolean firstEmitted = new java.util.concurrent.atomic.AtomicBoolean();
+
+        @Override
+        public void queryEmitted(String model, int pairs, long scoringMs, long gatherToEmitMs, boolean complete) {
+            if (!firstEmitted.get() && firstEmitted.compareAndSet(false, true)) {
+                LOG.info("Start-up: first result forwarded ({})", Startup.jvmUp());
+            }
+            target.queryEmitted(model, pairs, scoringMs, gatherToEmitMs, complete);
+        }
+
+        @Override
+        public void deadLettered(String reason, int candidates) {
+            target.deadLettered(reason, candidates);
+        }
+
+        @Override
+        public void pendingChanged(int delta) {
+            target.pendingChanged(delta);
         }
     }
 
@@ -116,10 +205,7 @@ public final class RerankerApp implements AutoCloseable {
      * transaction a killed run left open; read_committed reads of its partitions wait until the broker
      * aborts it at transaction.timeout.ms. Silent, that wait looks like a hang.
      */
-    private static void logNewIdentity(Properties streamsProps) {
-        StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
-        java.nio.file.Path appDir = java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
-                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+    private static void logNewIdentity(java.nio.file.Path appDir, Properties streamsProps) {
         if (!java.nio.file.Files.exists(appDir.resolve("kafka-streams-process-metadata"))) {
             LOG.warn("No Kafka Streams process metadata under {}: this instance starts with a new process id (a first start, or a"
                     + " wiped or new state.dir). If an earlier run of it was killed mid-transaction, reading its partitions waits until"
@@ -129,17 +215,25 @@ public final class RerankerApp implements AutoCloseable {
         }
     }
 
+    /** Where Kafka Streams keeps this application's state: state.dir/application.id. */
+    private static java.nio.file.Path appStateDir(StreamsConfig streamsConfig) {
+        return java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
+                streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+    }
+
     /** The models as the gatherers see them, with when the input was last resumed. */
-    private static dev.kafkareranker.gather.ScorerRouter gated(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt) {
+    private static dev.kafkareranker.gather.ScorerRouter gated(java.util.function.Supplier<ModelRegistry> models,
+                                                               java.util.concurrent.atomic.AtomicLong resumedAt) {
+        // Loaded before Kafka Streams starts (create() waits for them), so the stream threads never wait here.
         return new dev.kafkareranker.gather.ScorerRouter() {
             @Override
             public Scorer forModel(String model) {
-                return models.forModel(model);
+                return models.get().forModel(model);
             }
 
             @Override
             public boolean accepting() {
-                return models.accepting();
+                return models.get().accepting();
             }
 
             @Override
@@ -147,6 +241,31 @@ public final class RerankerApp implements AutoCloseable {
                 return resumedAt.get();
             }
         };
+    }
+
+    /**
+     * The gather settings when the configuration alone decides them: gather.scoring.overlap on or off, or
+     * auto with a model on inference.device=cuda (it runs on the GPU or fails to load) or with every model
+     * on cpu. Empty when only the loaded models can say (auto, and a model on inference.device=auto).
+     */
+    static java.util.Optional<GatherSettings> gatherSettings(RerankerConfig config, List<ModelRegistry.Served> served) {
+        GatherSettings settings = config.gatherSettings();
+        if (!"auto".equals(config.getString(RerankerConfig.GATHER_SCORING_OVERLAP))) {
+            return java.util.Optional.of(settings);
+        }
+        boolean anyCuda = served.stream().anyMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CUDA);
+        boolean allCpu = served.stream().allMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CPU);
+        if (!anyCuda && !allCpu) {
+            return java.util.Optional.empty();
+        }
+        logOverlap(anyCuda);
+        return java.util.Optional.of(settings.withOverlapScoring(anyCuda));
+    }
+
+    private static void logOverlap(boolean anyOnGpu) {
+        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
+                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
+                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
     }
 
     /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
@@ -158,9 +277,7 @@ public final class RerankerApp implements AutoCloseable {
         boolean anyOnGpu = models.names().stream()
                 .map(name -> models.slot(name).currentScorer())
                 .anyMatch(s -> s instanceof InferenceEngine e && !e.executionProvider().startsWith("CPU"));
-        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
-                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
-                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
+        logOverlap(anyOnGpu);
         return settings.withOverlapScoring(anyOnGpu);
     }
 
@@ -188,6 +305,9 @@ public final class RerankerApp implements AutoCloseable {
                         + " cannot be bound: " + e.getMessage() + " (set admin.port to a free port, 0 for any, or -1 for none)", e);
             }
         }
+        // Opens the stores left in state.dir first, to report their lag to the assignor: after a crash under
+        // exactly-once, each store of each task, only for the first assignment to find them unclean, wipe them
+        // and rebalance once more (Kafka Streams 4.3; README, "Restarts and recovery time").
         streams.start();
         // Two threads: a registry probe waiting out its timeout must not hold up the model gate.
         gate = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
@@ -205,8 +325,8 @@ public final class RerankerApp implements AutoCloseable {
                     .append(" on ").append(scorer instanceof dev.kafkareranker.inference.InferenceEngine e ? e.executionProvider() : "?")
                     .append(name.equals(models.defaultName()) ? " (default)" : "");
         }
-        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}", served, topics.candidates(), topics.results(), topics.deadLetters(),
-                admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port());
+        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {} ({})", served, topics.candidates(), topics.results(),
+                topics.deadLetters(), admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port(), Startup.jvmUp());
     }
 
     /**
@@ -260,6 +380,14 @@ public final class RerankerApp implements AutoCloseable {
         return streams;
     }
 
+    /**
+     * Adds a listener for Kafka Streams' state changes. Kafka Streams takes one listener, which this app
+     * holds (it logs the start-up's milestones), so callers add theirs here; before {@link #start()}.
+     */
+    public void addStateListener(KafkaStreams.StateListener listener) {
+        startup.listeners.add(listener);
+    }
+
     @Override
     public void close() {
         if (gate != null) {
@@ -271,7 +399,10 @@ public final class RerankerApp implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
-        streams.close(Duration.ofSeconds(30));
+        if (streams.close(Duration.ofSeconds(30)) && streams.state() == KafkaStreams.State.NOT_RUNNING) {
+            // Every task closed cleanly: the next start may keep their stores (CrashedState).
+            CrashedState.markStoppedCleanly(appDir);
+        }
         metrics.close();
         models.close();
     }
