@@ -78,6 +78,8 @@ public final class BenchCommand {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final PrintStream out;
+    /** Most untimed passes before a pipeline phase's timed one (see measurePipeline). */
+    private static final int WARM_UP_PASSES = 3;
     /** Where each measured phase's CPU went ({@link CpuAccount}), reported as "cpu". */
     private final ObjectNode cpuByPhase = JSON.createObjectNode();
 
@@ -219,6 +221,12 @@ public final class BenchCommand {
         }
     }
 
+    /** Time the JIT's compilers have spent so far, summed over its threads; 0 where the JVM does not say. */
+    private static long compileMs() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    }
+
     /** Every query of the workload through {@code engine}, from {@code threads} callers. */
     private static void scoreAll(InferenceEngine engine, Workload workload, int threads, ExecutorService pool) throws Exception {
         AtomicInteger next = new AtomicInteger();
@@ -320,15 +328,28 @@ public final class BenchCommand {
                 app.start();
                 InferenceEngine engine = (InferenceEngine) app.scorer();  // the default model's current engine
                 try (KafkaProducer<String, RetrievalCandidate> producer = producer(kafka.bootstrapServers())) {
-                    // A whole untimed pass of the workload first, under other query ids: every partition (so every
+                    // Untimed passes of the whole workload first, under other query ids: every partition (so every
                     // stream thread) sees queries, each thread's first transactions are behind it, and the JIT has
-                    // compiled the pipeline's paths. With 8 short warm-up queries the JIT's compiler threads still
-                    // took 2.6 of the 8 CPU seconds of a 6 s (e) phase here (CpuAccount's busiest OS threads).
-                    int warmUp = workload.queries().size();
-                    for (Workload.Query q : workload.queries()) {
-                        send(producer, topics, workload.candidates(new Workload.Query("warm-up-" + q.id(), q.text(), q.passages())));
+                    // compiled the pipeline's paths. One pass was not enough where the model keeps both cores busy:
+                    // the JIT's compiler threads get little CPU and their backlog ran on into the timed pass (2.6 of
+                    // 24 CPU seconds of a MiniLM (c) phase). So passes go on until the compilers were busy for less
+                    // than a tenth of the last pass's time, at most WARM_UP_PASSES.
+                    int warmUp = 0;
+                    for (int pass = 1; pass <= WARM_UP_PASSES; pass++) {
+                        long compileMs = compileMs();
+                        long passStart = System.nanoTime();
+                        for (Workload.Query q : workload.queries()) {
+                            send(producer, topics, workload.candidates(new Workload.Query("warm-up-" + pass + "-" + q.id(), q.text(), q.passages())));
+                        }
+                        warmUp += workload.queries().size();
+                        collector.await(warmUp, Duration.ofMinutes(10));
+                        double compiling = (compileMs() - compileMs) / ((System.nanoTime() - passStart) / 1e6);
+                        out.printf(Locale.ROOT, "bench: (%s) %s warm-up pass %d: JIT compiling %.0f%% of the time%n", withLatency ? "c" : "e",
+                                name, pass, 100 * compiling);
+                        if (compiling < 0.1) {
+                            break;
+                        }
                     }
-                    collector.await(warmUp, Duration.ofMinutes(10));
 
                     EngineStats.Snapshot before = engine.stats();
                     CpuAccount cpu = CpuAccount.start();
