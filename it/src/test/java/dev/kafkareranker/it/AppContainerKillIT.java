@@ -8,7 +8,6 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Ports;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,9 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
@@ -66,7 +62,7 @@ class AppContainerKillIT {
                 String id = app.getContainerId();
                 System.out.println("kill-container: app container " + id.substring(0, 12) + " ports " + ports(docker, id));
                 AtomicInteger sent = new AtomicInteger();
-                Thread producer = new Thread(() -> produce(cluster, candidates, sent), "kill-producer");
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), cluster.registryUrl(), PREFIX + ".candidates", candidates, sent), "kill-producer");
                 producer.start();
                 for (int kill = 1; kill <= KILLS; kill++) {
                     Thread.sleep(2_000 + random.nextInt(4_000));
@@ -164,28 +160,5 @@ class AppContainerKillIT {
 
     private static String tail(String logs) {
         return logs.length() <= 6_000 ? logs : logs.substring(logs.length() - 6_000);
-    }
-
-    private static void produce(TestCluster cluster, List<RetrievalCandidate> candidates, AtomicInteger sent) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", cluster.registryUrl()), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", cluster.bootstrapServers(), "enable.idempotence", true), new StringSerializer(), serializer)) {
-            for (RetrievalCandidate c : candidates) {
-                producer.send(new ProducerRecord<>(PREFIX + ".candidates", c.getQueryId(), c));
-                if (sent.incrementAndGet() % 20 == 0) {
-                    producer.flush();
-                    sleep(1_200);
-                }
-            }
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

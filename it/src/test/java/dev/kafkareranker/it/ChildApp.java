@@ -40,19 +40,7 @@ final class ChildApp implements AutoCloseable {
                                         String applicationId, Path dir) throws IOException {
         kafka.createTopics(4, prefix + ".candidates");
         kafka.createTopics(2, prefix + ".results", prefix + ".dlq");
-        Map<String, String> settings = new java.util.HashMap<>();
-        settings.put("bootstrap.servers", kafka.bootstrapServers());
-        settings.put("schema.registry.url", registryUrl);
-        settings.put("application.id", applicationId);
-        settings.put("admin.port", "0");
-        settings.put("state.dir", Files.createDirectories(dir.resolve("state")).toString());
-        settings.put("topic.candidates", prefix + ".candidates");
-        settings.put("topic.results", prefix + ".results");
-        settings.put("topic.dead.letters", prefix + ".dlq");
-        settings.put("model.dir", Path.of("..", "tools", "fixtures", "bert-cross-encoder").toAbsolutePath().toString());
-        settings.put("inference.device", "cpu");
-        settings.put("num.stream.threads", "2");
-        return settings;
+        return ChildSettings.settings(kafka.bootstrapServers(), registryUrl, prefix, applicationId, dir);
     }
 
     void start() throws IOException {

@@ -29,8 +29,14 @@ final class ChildSettings {
             throws IOException {
         cluster.createTopics(4, prefix + ".candidates");
         cluster.createTopics(2, prefix + ".results", prefix + ".dlq");
+        return settings(cluster.bootstrapServers(), registryUrl, prefix, applicationId, dir);
+    }
+
+    /** The same settings for a broker whose topics PREFIX.candidates, .results and .dlq the caller has created. */
+    static Map<String, String> settings(String bootstrapServers, String registryUrl, String prefix, String applicationId, Path dir)
+            throws IOException {
         Map<String, String> settings = new HashMap<>();
-        settings.put("bootstrap.servers", cluster.bootstrapServers());
+        settings.put("bootstrap.servers", bootstrapServers);
         settings.put("schema.registry.url", registryUrl);
         settings.put("application.id", applicationId);
         settings.put("admin.port", "0");

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,9 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,7 +57,7 @@ class CrashRecoveryTest {
             AtomicInteger sent = new AtomicInteger();
             try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
                 app.start();
-                Thread producer = new Thread(() -> produce(cluster.bootstrapServers(), registry, candidates, sent), "crash-producer");
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), registry, "crash.candidates", candidates, sent), "crash-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
                     Thread.sleep(2_000 + random.nextInt(3_000));
@@ -86,30 +82,6 @@ class CrashRecoveryTest {
                 assertEquals(0, ledger.deadLetters());
                 assertEquals(0, ledger.reportedDuplicates(), "no candidate was gathered twice");
             }
-        }
-    }
-
-    private static void produce(String bootstrap, String registry, List<RetrievalCandidate> candidates,
-                                AtomicInteger sent) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", bootstrap, "enable.idempotence", true), new StringSerializer(), serializer)) {
-            for (RetrievalCandidate c : candidates) {
-                producer.send(new ProducerRecord<>("crash.candidates", c.getQueryId(), c));
-                if (sent.incrementAndGet() % 20 == 0) {
-                    producer.flush();
-                    sleep(1_200);
-                }
-            }
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }

@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.IntPredicate;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
@@ -70,13 +69,13 @@ class ModelFailureTest {
                  KafkaProducer<String, RetrievalCandidate> producer = producer(kafka, registry)) {
                 app.start();
                 awaitState(app);
-                Set<String> sent = new HashSet<>(send(producer, "ok-", 4, 3));
+                Set<String> sent = new HashSet<>(TestProducers.sendQueries(producer, PREFIX + ".candidates", "ok-", 4, 3));
                 ResultCount.await(kafka.bootstrapServers(), PREFIX + ".results", 4, PATIENCE);
                 awaitReadiness(app, code -> code == 200, "ready before any fault");
 
                 faults.failing = true;
                 long faultAt = System.nanoTime();
-                sent.addAll(send(producer, "down-", 10, 3));
+                sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "down-", 10, 3));
                 awaitReadiness(app, code -> code == 503, "red while every model call fails");
                 long redMs = (System.nanoTime() - faultAt) / 1_000_000;
                 // Let the fault last: the input is paused meanwhile, so queries do not churn.
@@ -90,7 +89,7 @@ class ModelFailureTest {
                 long backMs = (System.nanoTime() - clearedAt) / 1_000_000;
 
                 faults.hangNext = true;
-                sent.addAll(send(producer, "hung-", 2, 3));
+                sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "hung-", 2, 3));
 
                 int queries = 4 + 10 + 2;
                 Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq", queries,
@@ -122,21 +121,6 @@ class ModelFailureTest {
         return new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer);
     }
 
-    private static Set<String> send(KafkaProducer<String, RetrievalCandidate> producer, String prefix, int queries, int perQuery) {
-        Set<String> docs = new HashSet<>();
-        for (int q = 0; q < queries; q++) {
-            String queryId = prefix + q;
-            for (int d = 0; d < perQuery; d++) {
-                String docId = queryId + "-d" + d;
-                docs.add(docId);
-                producer.send(new ProducerRecord<>(PREFIX + ".candidates", queryId, RetrievalCandidate.newBuilder().setQueryId(queryId)
-                        .setQuery("what is kafka " + queryId).setDocId(docId).setText("kafka is a distributed log, passage " + docId)
-                        .setCandidateCount(perQuery).setMetadata(Map.of()).build()));
-            }
-        }
-        producer.flush();
-        return docs;
-    }
 
     private static void awaitState(RerankerApp app) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();

@@ -21,7 +21,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
@@ -68,18 +67,18 @@ class RegistryOutageTest {
                 RerankerApp app = RerankerApp.create(config);
                 try {
                     app.start();
-                    sent.addAll(send(producer, "before-", 4, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "before-", 4, 3));
                     queries += 4;
                     // Running and warm (schemas cached) before the outage.
                     ResultCount.await(kafka.bootstrapServers(), PREFIX + ".results", queries, Duration.ofMinutes(3));
 
                     registry.refuseConnections();
                     // A query half sent before the outage, finished during it; and whole queries during it.
-                    sent.addAll(send(producer, "refused-", 4, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "refused-", 4, 3));
                     queries += 4;
                     redBefore = awaitRed(app);
                     Thread.sleep(PHASE.toMillis() / 2);
-                    sent.addAll(send(producer, "refused-late-", 2, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "refused-late-", 2, 3));
                     queries += 2;
                     Thread.sleep(PHASE.toMillis() / 2);
 
@@ -93,12 +92,12 @@ class RegistryOutageTest {
                 // Restarted while the registry answers 503: its schema cache is empty.
                 try (RerankerApp restarted = RerankerApp.create(config)) {
                     restarted.start();
-                    sent.addAll(send(producer, "unavailable-", 4, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "unavailable-", 4, 3));
                     queries += 4;
                     redAfterRestart = awaitRed(restarted);
                     Thread.sleep(PHASE.toMillis());
                     registry.answerNormally();
-                    sent.addAll(send(producer, "after-", 2, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "after-", 2, 3));
                     queries += 2;
 
                     Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq", queries,
@@ -119,21 +118,6 @@ class RegistryOutageTest {
         }
     }
 
-    private static Set<String> send(KafkaProducer<String, RetrievalCandidate> producer, String prefix, int queries, int perQuery) {
-        Set<String> docs = new HashSet<>();
-        for (int q = 0; q < queries; q++) {
-            String queryId = prefix + q;
-            for (int d = 0; d < perQuery; d++) {
-                String docId = queryId + "-d" + d;
-                docs.add(docId);
-                producer.send(new ProducerRecord<>(PREFIX + ".candidates", queryId, RetrievalCandidate.newBuilder().setQueryId(queryId)
-                        .setQuery("what is kafka " + queryId).setDocId(docId).setText("kafka is a distributed log, passage " + docId)
-                        .setCandidateCount(perQuery).setMetadata(Map.of()).build()));
-            }
-        }
-        producer.flush();
-        return docs;
-    }
 
     /** Waits (generously) for GET /health/ready to answer 503 naming the registry; returns its body. */
     private static String awaitRed(RerankerApp app) throws Exception {

@@ -98,6 +98,8 @@ final class OnnxModel implements AutoCloseable {
     }
 
     /** The provider options onto real session options; the options objects are closed once applied (the session copies them). */
+    // The two methods look alike but cannot share a helper: their common base class in ONNX Runtime,
+    // StringConfigProviderOptions, is package-private.
     private record OrtProviders(OrtSession.SessionOptions so) implements GpuOptions.ProviderSink {
         @Override
         public void addTensorRt(Map<String, String> values) throws OrtException {
