@@ -33,6 +33,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
     private final Serializer<RetrievalCandidate> serializer;
     private final GatherSettings settings;
     private ProcessorContext<String, Intake> context;
+    private CommitPacer commits;
 
     CandidateIntake(Deserializer<RetrievalCandidate> deserializer, Serializer<RetrievalCandidate> serializer, GatherSettings settings) {
         this.deserializer = deserializer;
@@ -43,6 +44,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
     @Override
     public void init(ProcessorContext<String, Intake> context) {
         this.context = context;
+        this.commits = CommitPacer.schedule(context);
     }
 
     @Override
@@ -65,11 +67,14 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
                             + " gather.max.passage.chars; at most " + MAX_RAW_BYTES + " fit");
                 }
             }
-            // No commit is asked for here (CommitPacer): with candidates readable on the repartition topic within
-            // 10 ms of each intake task's own progress, a task behind a flood fed its repartition partition
-            // seconds after the others, whose later timestamps had moved the gatherer's stream time past a
-            // query's max wait (PoisonSuiteTest on containers: a good query emitted incomplete, twice).
-            context.forward(new Record<>(queryId, new Intake(value, queryId.equals(record.key())), record.timestamp(), headers));
+            boolean keyedByQueryId = queryId.equals(record.key());
+            context.forward(new Record<>(queryId, new Intake(value, keyedByQueryId), record.timestamp(), headers));
+            if (!(keyedByQueryId && settings.limits().copartitioned())) {
+                // Through the repartition topic: readable by the gatherer only once this transaction commits.
+                // Each intake task then feeds the gatherer at its own pace, a task behind a flood seconds after
+                // the others: the gatherer measures a query's max wait in its own partition's clock (SourceClocks).
+                commits.forwarded();
+            }
         } catch (RuntimeException e) {
             throw Failures.failTask(context.taskId(), e);
         }

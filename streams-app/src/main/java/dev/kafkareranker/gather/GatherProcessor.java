@@ -104,6 +104,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private long startedMs;
     private long lastPunctuateMs;
     private CommitPacer commits;
+    /** The clock of each candidates-topic partition feeding this task: max waits are measured in them. */
+    private SourceClocks clocks = new SourceClocks();
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
@@ -137,6 +139,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
             }
         }
         listener.pendingChanged(pendingQueries);
+        clocks = new SourceClocks();
         startedMs = lastInputMs = lastPunctuateMs = context.currentSystemTimeMs();
         commits = CommitPacer.schedule(context);
         resubmitInterruptedScoring();
@@ -192,6 +195,9 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
         lastInputMs = now;
+        SourceClocks.Source from = new SourceClocks.Source(sourceTopic,
+                Origin.partition(record.headers(), context.recordMetadata().map(m -> m.partition()).orElse(-1)));
+        clocks.observe(from, record.timestamp(), now);
         QueryState query = queries.get(queryId);
         if (query != null && query.getEmittedMillis() != null) {
             throw new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
@@ -225,7 +231,8 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                     .setTopK(candidate.getTopK())
                     .setExpected(candidate.getCandidateCount())
                     .build();
-            deadlines.put(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId), queryId);
+            // The value names the partition whose clock passes this deadline (SourceClocks); earlier versions wrote the query_id.
+            deadlines.put(deadlineKey(WAIT, query.getFirstSeenMillis() + settings.maxWait().toMillis(), queryId), from.id());
             pendingQueries++;
             listener.pendingChanged(1);
         } else if (conflicts(query, candidate)) {
@@ -331,14 +338,18 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     }
 
     /**
-     * Until when max-wait deadlines have passed. A query's deadline is its first candidate's timestamp
-     * plus gather.max.wait.ms, and it passes when the task's stream time (the largest record timestamp it
-     * has read) reaches it: after a restart, the backlog that holds a query's remaining candidates is read
-     * before the records that come after them, so the query is complete before its deadline passes. Never
-     * before the wall clock too has reached it: a record whose producer's clock runs ahead must not time
-     * every other query out. When input is idle (no record for the max wait), stream time stands still, and
-     * the wall clock alone passes deadlines. Either way, nothing expires within the max wait of the task's start or of a gap
-     * in punctuation (paused input, a thread held up): the task first reads what is waiting for it.
+     * Until when max-wait deadlines of queries stored without their source partition (by an earlier
+     * version) have passed, or {@code Long.MIN_VALUE} while none may pass. A query's deadline is its first
+     * candidate's timestamp plus gather.max.wait.ms. It passes when the clock of the partition that
+     * candidate came from (the largest record timestamp read from it, {@link SourceClocks}) reaches it:
+     * after a restart, or behind a flood, the backlog that holds a query's remaining candidates is read
+     * before the records that come after them, so the query is complete before its deadline passes. For
+     * entries without a partition, the task's stream time (the largest timestamp of any partition) stands
+     * in, as it did. Never before the wall clock too has reached it: a record whose producer's clock runs
+     * ahead must not time every other query out. When a partition (or, for the old entries, the input) is
+     * idle for the max wait, its clock stands still, and the wall clock alone passes deadlines. Either way,
+     * nothing expires within the max wait of the task's start or of a gap in punctuation (paused input, a
+     * thread held up): the task first reads what is waiting for it.
      */
     private long waitBound(long now) {
         long maxWait = settings.maxWait().toMillis();
@@ -362,8 +373,17 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     }
 
     private void punctuate(long now) {
-        for (KeyValue<String, String> entry : expired(WAIT, waitBound(now))) {
-            QueryState query = queries.get(entry.value);
+        long taskBound = waitBound(now);
+        long maxWait = settings.maxWait().toMillis();
+        List<KeyValue<String, String>> due = taskBound == Long.MIN_VALUE ? List.of() : expired(WAIT, Math.max(taskBound, clocks.maxBound(now)));
+        for (KeyValue<String, String> entry : due) {
+            String queryId = queryIdOf(WAIT, entry.key);
+            SourceClocks.Source from = entry.value.equals(queryId) ? null : SourceClocks.Source.parse(entry.value);
+            long bound = from == null ? taskBound : clocks.bound(from, now, maxWait, startedMs);
+            if (deadlineOf(WAIT, entry.key) > bound) {
+                continue;  // its partition's clock is not there yet: its remaining candidates may still be on their way
+            }
+            QueryState query = queries.get(queryId);
             if (query == null || query.getEmittedMillis() != null) {
                 deadlines.delete(entry.key);
             } else {
@@ -396,7 +416,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         try (KeyValueIterator<String, String> it = deadlines.prefixScan(WAIT, new StringSerializer())) {
             while (it.hasNext()) {
                 KeyValue<String, String> entry = it.next();
-                QueryState oldest = queries.get(entry.value);
+                QueryState oldest = queries.get(queryIdOf(WAIT, entry.key));
                 if (oldest != null && oldest.getEmittedMillis() == null) {
                     LOG.warn("gather.max.pending.queries={} reached; emitting the oldest pending query {} incomplete",
                             settings.maxPendingQueries(), oldest.getQueryId());
@@ -601,6 +621,16 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         // This task's queries leave the process-wide gauge; whoever runs the task next counts them again.
         listener.pendingChanged(-pendingQueries);
         pendingQueries = 0;
+    }
+
+    /** The query_id of a deadline key ({@link #deadlineKey}): after the prefix, 19 characters of time and a bar. */
+    static String queryIdOf(String prefix, String key) {
+        return key.substring(prefix.length() + 20);
+    }
+
+    /** The time of a deadline key ({@link #deadlineKey}). */
+    static long deadlineOf(String prefix, String key) {
+        return Long.parseLong(key, prefix.length(), prefix.length() + 19, 10);
     }
 
     /** Sorts by time as text within a prefix: 19 digits cover every non-negative long. */

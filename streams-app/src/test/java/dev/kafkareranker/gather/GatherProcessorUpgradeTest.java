@@ -145,6 +145,50 @@ class GatherProcessorUpgradeTest {
         aCandidateStoredByTheEarlierVersionIsDeadLetteredReencodedAndMarked(c -> registry.serializer().serialize("changelog", c));
     }
 
+    @Test
+    void aDeadlineStoredByTheEarlierVersionPassesByTheTasksStreamTime() {
+        // The previous version's deadline entries name no source partition (their value is the query_id): they
+        // keep passing by the task's stream time, while this version's pass by their partition's clock.
+        Serde<RankedResults> results = new SpecificAvroSerde<>();
+        results.configure(Map.of("schema.registry.url", "mock://" + scope), false);
+        GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
+                Duration.ofMinutes(10), 4, false);
+        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(new StatedScoreScorer("stated")), RerankTopology.STORES,
+                GatherListener.NONE, new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()),
+                Topics.defaults(), Map.of());
+        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(registry.deserializer()));
+        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
+        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
+        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
+        context.setRecordMetadata(TOPIC, 2, 7);
+        context.setCurrentSystemTimeMs(1_000);
+        processor.init(context);
+        var gatherPunctuator = context.scheduledPunctuators().stream()
+                .filter(p -> p.getInterval().equals(settings.punctuateInterval())).findFirst().orElseThrow();
+
+        // Another query's candidate, from the same partition, keeps the input busy; the task's stream time is 4 s.
+        context.setCurrentSystemTimeMs(6_500);
+        context.setCurrentStreamTimeMs(4_000);
+        processor.process(new Record<>("q2", registry.serializer().serialize(TOPIC, RetrievalCandidate.newBuilder(candidate("x"))
+                .setQueryId("q2").setQuery("query q2").setCandidateCount(3).build()), 4_000L));
+        context.setCurrentSystemTimeMs(7_000);
+        gatherPunctuator.getPunctuator().punctuate(7_000);
+        assertEquals(0, context.forwarded().size(), "stream time 4 s has not reached q1's deadline (5 s)");
+
+        context.setCurrentStreamTimeMs(6_000);
+        processor.process(new Record<>("q2", registry.serializer().serialize(TOPIC, RetrievalCandidate.newBuilder(candidate("y"))
+                .setQueryId("q2").setQuery("query q2").setCandidateCount(3).build()), 6_000L));
+        context.setCurrentSystemTimeMs(7_100);
+        gatherPunctuator.getPunctuator().punctuate(7_100);
+        List<GatherProcessor.Outcome> out = context.forwarded().stream().map(f -> (GatherProcessor.Outcome) f.record().value()).toList();
+        assertEquals(1, out.size(), "stream time 6 s passed q1's deadline: q1 goes out, q2 (deadline 9 s) waits");
+        assertEquals("q1", results.deserializer().deserialize(Topics.DEFAULT_RESULTS, out.get(0).value()).getQueryId());
+        assertFalse(results.deserializer().deserialize(Topics.DEFAULT_RESULTS, out.get(0).value()).getComplete());
+    }
+
     private static String header(Headers headers, String name) {
         Header h = headers.lastHeader(name);
         assertNotNull(h, "missing header " + name + " in " + headers);

@@ -47,6 +47,9 @@ class RerankTopologyTest {
     private String scope;
     private TopologyTestDriver driver;
     private TestInputTopic<String, RetrievalCandidate> candidates;
+    /** A second candidates topic, when the topology reads two ({@link #topics}): a second source partition. */
+    private TestInputTopic<String, RetrievalCandidate> otherCandidates;
+    private Topics topics = TOPICS;
     private TestInputTopic<byte[], byte[]> rawCandidates;
     private TestOutputTopic<String, RankedResults> results;
     private TestOutputTopic<byte[], byte[]> deadLetters;
@@ -89,11 +92,14 @@ class RerankTopologyTest {
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
         props.putAll(appProps);
         Properties streamsProps = new RerankerConfig(props).streamsProperties();
-        driver = new TopologyTestDriver(RerankTopology.build(TOPICS,
+        driver = new TopologyTestDriver(RerankTopology.build(topics,
                 new RerankTopology.Serdes3(appCandidates != null ? appCandidates : candidateSerde,
                         appResults != null ? appResults : resultSerde, pendingSerde), router, settings),
                 streamsProps, Instant.parse("2026-01-01T00:00:00Z"));
         candidates = driver.createInputTopic(TOPICS.candidates(), new StringSerializer(), candidateSerde.serializer());
+        if (topics.candidates().contains(",")) {
+            otherCandidates = driver.createInputTopic(topics.candidates().split(",")[1], new StringSerializer(), candidateSerde.serializer());
+        }
         rawCandidates = driver.createInputTopic(TOPICS.candidates(), new ByteArraySerializer(), new ByteArraySerializer());
         results = driver.createOutputTopic(TOPICS.results(), new StringDeserializer(), resultSerde.deserializer());
         deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -197,6 +203,54 @@ class RerankTopologyTest {
         assertEquals("q2", q2.getQueryId());
         assertFalse(q2.getComplete());
         assertTrue(results.isEmpty(), "q3 (deadline 14 s) still waits");
+    }
+
+    @Test
+    void aQueryWaitsForItsOwnPartitionBehindABacklogWhileAnotherPartitionMovesStreamTimeOn() throws Exception {
+        // Two candidates topics: two source partitions feeding one gathering task, as intake tasks do through the
+        // repartition topic. The first one's intake is behind (a backlog, a flood): its records reach the
+        // gatherer late, with their earlier timestamps, while the other's recent records move stream time on.
+        topics = new Topics(TOPICS.candidates() + "," + TOPICS.candidates() + ".b", TOPICS.results(), TOPICS.deadLetters());
+        startWith(ScorerRouter.single(scorer));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(3));
+        otherCandidates.pipeInput("q2", candidate("q2", "x", "score=0.2", 1, 5), T0.plusSeconds(6));
+        candidates.pipeInput("q9", candidate("q9", "x", "score=0.2", 1, 5), T0.plusSeconds(1));
+        driver.advanceWallClockTime(Duration.ofSeconds(3));
+        candidates.pipeInput("q9", candidate("q9", "y", "score=0.2", 2, 5), T0.plusSeconds(2));
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        assertTrue(results.isEmpty(), "wall clock 7 s, stream time 6 s: both past q1's deadline (5 s), but its partition's"
+                + " clock is at 2 s, so q1's second candidate may still be in the backlog");
+
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2), T0.plusSeconds(3));
+        RankedResults q1 = results.readValue();
+        assertEquals("q1", q1.getQueryId());
+        assertTrue(q1.getComplete(), "q1's second candidate was produced within its max wait");
+
+        // Once its partition's clock passes the deadline, a query goes out incomplete, whatever the other partition does.
+        candidates.pipeInput("q8", candidate("q8", "z", "score=0.2", 1, 5), T0.plusSeconds(6));
+        driver.advanceWallClockTime(Duration.ofMillis(200));
+        RankedResults q9 = results.readValue();
+        assertEquals("q9", q9.getQueryId());
+        assertFalse(q9.getComplete());
+        assertTrue(results.isEmpty(), "q2 (deadline 11 s) and q8 (11 s) still wait");
+    }
+
+    @Test
+    void aPartitionIdleForTheMaxWaitNoLongerHoldsItsQueriesBack() throws Exception {
+        topics = new Topics(TOPICS.candidates() + "," + TOPICS.candidates() + ".b", TOPICS.results(), TOPICS.deadLetters());
+        startWith(ScorerRouter.single(scorer));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        // The other partition stays busy, but with timestamps behind the wall clock; q1's own partition goes quiet.
+        for (int s = 1; s <= 6; s++) {
+            driver.advanceWallClockTime(Duration.ofSeconds(1));
+            otherCandidates.pipeInput("q2", candidate("q2", "x" + s, "score=0.2", s, 50), T0.plusMillis(100L * s));
+        }
+        driver.advanceWallClockTime(Duration.ofMillis(200));
+        RankedResults q1 = results.readValue();
+        assertEquals("q1", q1.getQueryId(), "nothing from q1's partition for more than the max wait: the wall clock times q1 out");
+        assertFalse(q1.getComplete());
+        assertTrue(results.isEmpty(), "q2's partition is busy and its clock at 0.6 s: q2 waits");
     }
 
     @Test
