@@ -12,8 +12,9 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
  * added latency was ≈250 ms). Asking after every forward instead made one transaction (a marker per
  * partition and a round trip) per loop iteration, every few ms under load. So: ask at once when the last
  * request is at least {@link #MIN_INTERVAL} old, else remember, and a wall-clock punctuation at that
- * interval asks then. One request commits every task of the stream thread in one transaction, so the
- * intake's and the gatherer's requests coalesce.
+ * interval asks then. One request commits every task of the stream thread in one transaction. Only the
+ * gatherer uses it: the intake asking too made a lagging intake task's candidates arrive behind others'
+ * later ones (CandidateIntake).
  */
 final class CommitPacer {
 
