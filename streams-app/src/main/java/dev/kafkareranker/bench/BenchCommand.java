@@ -79,7 +79,13 @@ public final class BenchCommand {
 
     private final PrintStream out;
     /** Most untimed passes before a pipeline phase's timed one (see measurePipeline). */
-    private static final int WARM_UP_PASSES = 3;
+    private static final int WARM_UP_PASSES = 6;
+    /**
+     * A pipeline phase is warm once the JIT's compilers were busy for less than this share of a pass: at a tenth,
+     * the compilers still took 0.43 of 6.64 CPU seconds of the fixture's timed (e) pass on one core (6.5%,
+     * on a par with the stream threads' whole work), so the ratios measured a JVM still compiling.
+     */
+    private static final double WARM_JIT_SHARE = 0.03;
     /** Where each measured phase's CPU went ({@link CpuAccount}), reported as "cpu". */
     private final ObjectNode cpuByPhase = JSON.createObjectNode();
 
@@ -245,8 +251,14 @@ public final class BenchCommand {
         }
     }
 
+    /**
+     * @param toGathererMs last candidate sent until its query left gathering (the result's emitted_time): the
+     *                     producer, the intake and its transaction, the repartition topic, a busy stream thread
+     * @param resultHopMs  scored until the result was read: forwarding, the result's transaction, the reader
+     */
     record PipelineResult(Phase throughput, double targetQueriesPerSecond, Percentiles latencyMs, Percentiles addedMs,
-                          Percentiles scoringMs, int latencyQueries, long commitIntervalMs) {
+                          Percentiles scoringMs, Percentiles toGathererMs, Percentiles resultHopMs, int latencyQueries,
+                          long commitIntervalMs) {
 
         ObjectNode latencyJson() {
             ObjectNode node = JSON.createObjectNode();
@@ -256,6 +268,8 @@ public final class BenchCommand {
             put(node.putObject("last_candidate_to_result_ms"), latencyMs);
             put(node.putObject("scoring_ms"), scoringMs);
             put(node.putObject("added_ms"), addedMs);
+            put(node.putObject("last_candidate_to_emitted_ms"), toGathererMs);
+            put(node.putObject("scored_to_result_ms"), resultHopMs);
             return node;
         }
 
@@ -333,7 +347,7 @@ public final class BenchCommand {
                     // compiled the pipeline's paths. One pass was not enough where the model keeps both cores busy:
                     // the JIT's compiler threads get little CPU and their backlog ran on into the timed pass (2.6 of
                     // 24 CPU seconds of a MiniLM (c) phase). So passes go on until the compilers were busy for less
-                    // than a tenth of the last pass's time, at most WARM_UP_PASSES.
+                    // than WARM_JIT_SHARE of the last pass's time, at most WARM_UP_PASSES.
                     int warmUp = 0;
                     for (int pass = 1; pass <= WARM_UP_PASSES; pass++) {
                         long compileMs = compileMs();
@@ -346,7 +360,7 @@ public final class BenchCommand {
                         double compiling = (compileMs() - compileMs) / ((System.nanoTime() - passStart) / 1e6);
                         out.printf(Locale.ROOT, "bench: (%s) %s warm-up pass %d: JIT compiling %.0f%% of the time%n", withLatency ? "c" : "e",
                                 name, pass, 100 * compiling);
-                        if (compiling < 0.1) {
+                        if (compiling < WARM_JIT_SHARE) {
                             break;
                         }
                     }
@@ -367,8 +381,8 @@ public final class BenchCommand {
                     out.printf(Locale.ROOT, "bench: (%s) %s done: %.1f pairs/s, load average %.2f%n", withLatency ? "c" : "e", name,
                             throughput.pairsPerSecond(), loadAverage());
                     if (!withLatency) {
-                        return new PipelineResult(throughput, 0, Percentiles.of(new double[] {0}), Percentiles.of(new double[] {0}),
-                                Percentiles.of(new double[] {0}), 0, parseLong(commitInterval));
+                        Percentiles none = Percentiles.of(new double[] {0});
+                        return new PipelineResult(throughput, 0, none, none, none, none, none, 0, parseLong(commitInterval));
                     }
 
                     // Half of the pipeline's own peak (c), so queueing shows without saturation; half of raw (a) would overload a
@@ -376,6 +390,7 @@ public final class BenchCommand {
                     double queriesPerSecond = 0.5 * throughput.pairsPerSecond() / settings.candidates();
                     long intervalNanos = (long) (1e9 / queriesPerSecond);
                     Map<String, Long> lastSent = new ConcurrentHashMap<>();
+                    Map<String, Long> lastSentWallMs = new ConcurrentHashMap<>();
                     // Enough queries that p99 is not simply the maximum of a handful.
                     int latencyQueries = Math.max(60, workload.queries().size());
                     long next = System.nanoTime();
@@ -388,6 +403,7 @@ public final class BenchCommand {
                         List<RetrievalCandidate> candidates = workload.candidates(q);
                         send(producer, topics, candidates.subList(0, candidates.size() - 1));
                         lastSent.put(q.id(), System.nanoTime());
+                        lastSentWallMs.put(q.id(), System.currentTimeMillis());
                         send(producer, topics, candidates.subList(candidates.size() - 1, candidates.size()));
                         next += intervalNanos;
                     }
@@ -395,17 +411,23 @@ public final class BenchCommand {
                     double[] latency = new double[latencyQueries];
                     double[] added = new double[latencyQueries];
                     double[] scoring = new double[latencyQueries];
+                    // The app's clock is this JVM's (or, with --bootstrap, the same machine's): emitted_time splits the latency.
+                    double[] toGatherer = new double[latencyQueries];
+                    double[] resultHop = new double[latencyQueries];
                     int i = 0;
                     for (Map.Entry<String, Long> e : lastSent.entrySet()) {
                         ResultCollector.Received r = collector.received().get(e.getKey());
                         latency[i] = (r.nanos() - e.getValue()) / 1e6;
                         scoring[i] = r.scoringMs();
                         added[i] = latency[i] - r.scoringMs();
+                        toGatherer[i] = r.emittedWallMs() - lastSentWallMs.get(e.getKey());
+                        resultHop[i] = r.wallMs() - (r.emittedWallMs() + r.scoringMs());
                         i++;
                     }
                     out.printf(Locale.ROOT, "bench: (d) latency at %.2f queries/s done%n", queriesPerSecond);
                     return new PipelineResult(throughput, queriesPerSecond, Percentiles.of(latency), Percentiles.of(added),
-                            Percentiles.of(scoring), latencyQueries, parseLong(commitInterval));
+                            Percentiles.of(scoring), Percentiles.of(toGatherer), Percentiles.of(resultHop), latencyQueries,
+                            parseLong(commitInterval));
                 }
             }
         }
@@ -435,7 +457,7 @@ public final class BenchCommand {
 
     /** Reads results (read_committed) on its own thread, noting when each arrived. */
     private static final class ResultCollector implements AutoCloseable {
-        record Received(long nanos, long scoringMs) {}
+        record Received(long nanos, long wallMs, long scoringMs, long emittedWallMs) {}
 
         private final Map<String, Received> received = new ConcurrentHashMap<>();
         private final AtomicBoolean running = new AtomicBoolean(true);
@@ -455,7 +477,8 @@ public final class BenchCommand {
                 try (consumer) {
                     while (running.get()) {
                         for (ConsumerRecord<String, RankedResults> r : consumer.poll(Duration.ofMillis(5))) {
-                            received.putIfAbsent(r.key(), new Received(System.nanoTime(), r.value().getScoringMs()));
+                            received.putIfAbsent(r.key(), new Received(System.nanoTime(), System.currentTimeMillis(), r.value().getScoringMs(),
+                                    r.value().getEmittedTime().toEpochMilli()));
                         }
                     }
                 }
@@ -508,6 +531,8 @@ public final class BenchCommand {
         row("last candidate -> result", pipeline.latencyMs());
         row("scoring (model)", pipeline.scoringMs());
         row("added (latency - scoring)", pipeline.addedMs());
+        row("  of which: last candidate -> left gathering", pipeline.toGathererMs());
+        row("  of which: scored -> result read", pipeline.resultHopMs());
         out.println();
     }
 
