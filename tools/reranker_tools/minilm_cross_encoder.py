@@ -204,7 +204,9 @@ def build(weights: Path, out: Path, seed: int, med: Path | None, log=print) -> P
         tokenizer.save_pretrained(source)
         settings = RerankerSettings(kind="cross-encoder", max_length=MAX_LENGTH, name="minilm-l6-cross-encoder",
                                     version=VERSION if med is not None else VERSION + "-random-head")
-        export(ExportOptions(model=source, out=out, settings=settings, int8=True, golden=False, save_hf=True, log=log))
+        # Per-channel int8 weights: half the logit error of per-tensor here at the same speed (onnx_export.export_int8).
+        export(ExportOptions(model=source, out=out, settings=settings, int8=True, int8_per_channel=True, golden=False,
+                             save_hf=True, log=log))
     return out
 
 

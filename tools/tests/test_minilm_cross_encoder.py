@@ -61,3 +61,30 @@ def test_the_fitted_head_separates_separable_features_and_is_deterministic():
     assert accuracy > 0.97  # linearly separable by construction; the ridge only keeps the weights finite
     w2, b2 = mce.fit_head(x, y.tolist(), seed=3)
     assert torch.equal(w, w2) and torch.equal(b, b2)
+
+
+def _weight_scales(path: Path):
+    import onnx
+
+    proto = onnx.load(str(path))
+    return [list(t.dims) for t in proto.graph.initializer if t.name.endswith("_scale")]
+
+
+def test_per_channel_int8_gives_each_weight_column_its_scale_and_default_stays_per_tensor(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    from conftest import TOOLS
+    from reranker_tools import onnx_export
+
+    fp32 = TOOLS / "fixtures" / "bert-cross-encoder" / "model.onnx"
+    onnx_export.export_int8(fp32, tmp_path / "tensor.onnx")
+    onnx_export.export_int8(fp32, tmp_path / "channel.onnx", per_channel=True)
+    assert all(dims in ([], [1]) for dims in _weight_scales(tmp_path / "tensor.onnx"))
+    assert any(len(dims) == 1 and dims[0] > 1 for dims in _weight_scales(tmp_path / "channel.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "channel.onnx"), providers=["CPUExecutionProvider"])
+    feed = {i.name: np.array([[1, 20, 2, 30, 2]], dtype=np.int64) for i in session.get_inputs()}
+    feed["attention_mask"] = np.ones((1, 5), dtype=np.int64)
+    if "token_type_ids" in feed:
+        feed["token_type_ids"] = np.array([[0, 0, 0, 1, 1]], dtype=np.int64)
+    assert session.run(None, feed)[0].shape == (1, 1)
