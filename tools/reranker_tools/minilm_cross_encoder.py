@@ -11,8 +11,12 @@ encoder's pooled output of "[CLS] query [SEP] passage [SEP]": for each MED query
 relevant abstracts (MED.REL) are the positives and the highest-ranked non-relevant abstracts of a BM25
 over MED.ALL are the negatives (hard negatives: the kind of candidate a first stage hands a reranker).
 The encoder stays all-MiniLM-L6-v2's, a bi-encoder never trained on pairs, so these scores are a weak
-reranker; they are fitted on the very queries the bench ranks, so they say nothing about ranking quality,
-only that the score gaps the int8 check looks at are the model's and not noise. Fitting is seeded
+reranker: 0.66 training accuracy on 1,596 pairs (696 relevant), and over MED's first 20 queries its top 10
+of BM25's top 50 held 76 relevant abstracts where BM25's own top 10 held 129. They are fitted on the very
+queries the bench ranks, so they say nothing about ranking quality either way; what they give the int8
+check is scores that follow relevance (logit std ~0.2 within a query, twenty times the random head's).
+They do not make int8 keep fp32's exact top-10 order: the closest two of a query's top 11 logits lie
+~0.002 apart (median), well inside int8's error (mean 0.028 with per-channel weights). Fitting is seeded
 (--seed: the sampling of negatives and the head's start) and takes about a minute on two cores.
 
 Without --med the head stays the seeded random draw (version 1's model, for a machine without MED): its
