@@ -35,6 +35,7 @@ class ExportOptions:
     tokenizer: Optional[Path] = None  # defaults to --model
     fp16: bool = False
     int8: bool = False
+    int8_per_channel: bool = False  # one weight scale per output channel (onnx_export.export_int8)
     trust_remote_code: bool = False
     num_labels: Optional[int] = None
     pairs: Optional[list[Pair]] = None  # parity + golden pairs; default_pairs(max_length) if None
@@ -143,7 +144,7 @@ def _export(opts: ExportOptions) -> Path:
         onnx_export.export_fp16(stage / MODEL_ONNX, stage / MODEL_FP16_ONNX, opts.external_threshold_bytes)
         variants["fp16"] = MODEL_FP16_ONNX
     if opts.int8:
-        onnx_export.export_int8(stage / MODEL_ONNX, stage / MODEL_INT8_ONNX)
+        onnx_export.export_int8(stage / MODEL_ONNX, stage / MODEL_INT8_ONNX, per_channel=opts.int8_per_channel)
         variants["int8"] = MODEL_INT8_ONNX
     if onnx_export.is_external(stage / MODEL_ONNX):
         log(f"weights above {opts.external_threshold_bytes >> 20} MiB: saved as external data (<file>.onnx.data)")

@@ -603,19 +603,30 @@ public final class BenchCommand {
         return Path.of(System.getProperty("user.home"), ".cache", "kafka-reranker", "bench");
     }
 
-    /** The MiniLM-L6-H384 cross-encoder, built once into the cache by tools/reranker_tools/minilm_cross_encoder.py. */
+    /**
+     * The MiniLM-L6-H384 cross-encoder, built once into the cache by tools/reranker_tools/minilm_cross_encoder.py.
+     * The folder's name carries the build's version and whether its head was fitted on MED, so a build of an
+     * older version (the random head of version 1 sat in "minilm-l6-cross-encoder") is never reused.
+     */
     private Path buildMiniLm(Settings settings, Optional<Path> tools) {
-        Path outDir = cacheDir().resolve("minilm-l6-cross-encoder");
+        Optional<Path> med = findMed();
+        Path outDir = cacheDir().resolve(MINILM_BUILD + (med.isPresent() ? "-med-head" : "-random-head"));
         if (Files.isRegularFile(outDir.resolve("model.int8.onnx"))) {
             return outDir;
         }
         Path python = settings.peersPython().orElseThrow(() -> new IllegalStateException(
                 "bench: --minilm-weights needs --peers-python (the tools' venv python, with torch and transformers)"));
-        out.println("bench: building the MiniLM cross-encoder into " + outDir);
-        python(python, requireTools(tools), List.of("-m", "reranker_tools.minilm_cross_encoder", "--weights",
+        out.println("bench: building the MiniLM cross-encoder into " + outDir + (med.isPresent() ? ", its head fitted on MED"
+                : ", with a random head: ../shared/data/med is absent, so (f)'s int8 order check compares noise"));
+        List<String> args = new ArrayList<>(List.of("-m", "reranker_tools.minilm_cross_encoder", "--weights",
                 settings.minilmWeights().get().toAbsolutePath().toString(), "--out", outDir.toAbsolutePath().toString()));
+        med.ifPresent(dir -> args.addAll(List.of("--med", dir.toAbsolutePath().toString())));
+        python(python, requireTools(tools), args);
         return outDir;
     }
+
+    /** minilm_cross_encoder.py's VERSION: bump both together when the build changes. */
+    private static final String MINILM_BUILD = "minilm-l6-cross-encoder-v2";
 
     private void python(Path python, Path tools, List<String> args) {
         List<String> command = new ArrayList<>();
@@ -639,8 +650,23 @@ public final class BenchCommand {
         }
     }
 
-    /** (f): the peers' figures and this project's on the same sorted batches. */
-    record Peers(com.fasterxml.jackson.databind.JsonNode python, Phase fp32, Phase int8, double top10Agreement, int queries) {
+    /**
+     * How far int8's scores are from fp32's on the same pairs: per query, whether the top 10 is fp32's in the
+     * same order, whether it is the same set, and the absolute score differences over all pairs.
+     */
+    record Int8Agreement(int queries, int sameOrder, int sameSet, double meanAbsError, double maxAbsError) {
+
+        double sameOrderFraction() {
+            return (double) sameOrder / queries;
+        }
+
+        double sameSetFraction() {
+            return (double) sameSet / queries;
+        }
+    }
+
+    /** (f): the peers' figures and this project's on the same sorted batches, and on which pairs. */
+    record Peers(com.fasterxml.jackson.databind.JsonNode python, Phase fp32, Phase int8, Int8Agreement agreement, String pairs) {
 
         private double pairsPerSecond(String peer) {
             return python.path(peer).path("pairs_per_second").asDouble(Double.NaN);
@@ -648,12 +674,16 @@ public final class BenchCommand {
 
         ObjectNode json() {
             ObjectNode node = JSON.createObjectNode();
+            node.put("pairs_source", pairs);
             node.set("python", python);
             node.set("java_fp32", fp32.json());
             if (int8 != null) {
                 node.set("java_int8", int8.json());
-                node.put("int8_top10_same_order_fraction", top10Agreement);
-                node.put("int8_top10_queries", queries);
+                node.put("int8_top10_same_order_fraction", agreement.sameOrderFraction());
+                node.put("int8_top10_same_set_fraction", agreement.sameSetFraction());
+                node.put("int8_top10_queries", agreement.queries());
+                node.put("int8_mean_abs_score_error", agreement.meanAbsError());
+                node.put("int8_max_abs_score_error", agreement.maxAbsError());
             }
             return node;
         }
@@ -671,6 +701,7 @@ public final class BenchCommand {
         void print(PrintStream out) {
             double st = pairsPerSecond("sentence_transformers");
             out.println();
+            out.println("(f) pairs: " + pairs);
             out.println("| peer (same model, pairs, threads; length-sorted batches of 32) | pairs/s | over sentence-transformers |");
             out.println("|---|---:|---:|");
             for (String peer : List.of("sentence_transformers", "onnxruntime_python_fp32", "onnxruntime_python_int8")) {
@@ -681,17 +712,26 @@ public final class BenchCommand {
             out.printf(Locale.ROOT, "| this project fp32 | %.1f | %.3f |%n", fp32.pairsPerSecond(), fp32.pairsPerSecond() / st);
             if (int8 != null) {
                 out.printf(Locale.ROOT, "| this project int8 | %.1f | %.3f |%n", int8.pairsPerSecond(), int8.pairsPerSecond() / st);
-                out.printf(Locale.ROOT, "int8 top-10 in fp32's order on %.1f%% of %d queries%n", 100 * top10Agreement, queries);
+                out.printf(Locale.ROOT, "int8 top-10 in fp32's order on %.1f%% of %d queries, the same top-10 set on %.1f%%; "
+                                + "|fp32 - int8| score error mean %.4f, max %.4f%n", 100 * agreement.sameOrderFraction(),
+                        agreement.queries(), 100 * agreement.sameSetFraction(), agreement.meanAbsError(), agreement.maxAbsError());
             }
         }
     }
 
     private Peers measurePeers(Settings settings, Optional<Path> tools, Path modelDir, ModelSpec spec, InferenceOptions options,
-                               Workload workload, int cores) throws Exception {
+                               Workload generated, int cores) throws Exception {
         if (!Files.isDirectory(modelDir.resolve("hf"))) {
             throw new IllegalStateException("bench: (f) needs the PyTorch weights in " + modelDir.resolve("hf")
                     + " for sentence-transformers (export with --save-hf, or use --minilm-weights)");
         }
+        // Real queries and their BM25 candidates when MED is at hand (see MedWorkload), else the other phases' pairs.
+        Optional<Workload> med = MedWorkload.load(findMed(), settings.queries(), settings.candidates());
+        Workload workload = med.orElse(generated);
+        String source = med.isPresent()
+                ? String.format(Locale.ROOT, "MED: %d real queries x BM25 top %d abstracts = %d pairs", workload.queries().size(),
+                        settings.candidates(), workload.pairs())
+                : "the generated workload (../shared/data/med is absent: the int8 order check then compares word salad)";
         Path pairsFile = Files.createTempFile("reranker-bench-pairs", ".json");
         Path result = Files.createTempFile("reranker-bench-peers", ".json");
         ObjectNode pairsJson = JSON.createObjectNode();
@@ -703,7 +743,7 @@ public final class BenchCommand {
             q.passages().forEach(passages::add);
         }
         Files.writeString(pairsFile, JSON.writeValueAsString(pairsJson));
-        out.printf(Locale.ROOT, "bench: (f) peers on %d threads, load average %.2f%n", cores, loadAverage());
+        out.printf(Locale.ROOT, "bench: (f) peers on %d threads, pairs from %s, load average %.2f%n", cores, source, loadAverage());
         python(settings.peersPython().get(), requireTools(tools), List.of("-m", "reranker_tools.bench_peers", "--model-dir",
                 modelDir.toAbsolutePath().toString(), "--pairs", pairsFile.toAbsolutePath().toString(), "--threads", Integer.toString(cores),
                 "--batch-size", "32", "--max-length", "512", "--out", result.toAbsolutePath().toString()));
@@ -712,14 +752,14 @@ public final class BenchCommand {
         InferenceOptions sorted32 = options.withBatch(32, Integer.MAX_VALUE).withMaxPaddingRatio(Double.POSITIVE_INFINITY);
         Phase fp32 = timedScore(spec, sorted32.withVariant(ModelDirectory.Variant.FP32), workload, "java-fp32");
         Phase int8 = null;
-        double agreement = Double.NaN;
+        Int8Agreement agreement = null;
         if (Files.isRegularFile(modelDir.resolve(ModelDirectory.Variant.INT8.fileName()))) {
             int8 = timedScore(spec, sorted32.withVariant(ModelDirectory.Variant.INT8), workload, "java-int8");
             agreement = top10Agreement(spec, options, workload);
         }
         Files.deleteIfExists(pairsFile);
         Files.deleteIfExists(result);
-        return new Peers(python, fp32, int8, agreement, workload.queries().size());
+        return new Peers(python, fp32, int8, agreement, source);
     }
 
     /** Tokenizing and running every pair, timed together as the peers' are (with one untimed warm-up batch set). */
@@ -737,8 +777,8 @@ public final class BenchCommand {
         }
     }
 
-    /** The fraction of queries whose int8 top 10 is fp32's top 10 in the same order. */
-    private static double top10Agreement(ModelSpec spec, InferenceOptions options, Workload workload) {
+    /** int8's scores against fp32's on every query of {@code workload} ({@link Int8Agreement}). */
+    private static Int8Agreement top10Agreement(ModelSpec spec, InferenceOptions options, Workload workload) {
         List<RawRunner.Request> requests = requests(workload);
         List<double[]> fp32;
         List<double[]> int8;
@@ -748,13 +788,37 @@ public final class BenchCommand {
         try (RawRunner runner = RawRunner.open(spec, options.withVariant(ModelDirectory.Variant.INT8))) {
             int8 = runner.logits(requests);
         }
-        int same = 0;
-        for (int q = 0; q < requests.size(); q++) {
-            if (java.util.Arrays.equals(top(fp32.get(q), 10), top(int8.get(q), 10))) {
-                same++;
+        return agreement(fp32, int8);
+    }
+
+    /** Compares two score lists query by query (same queries, same candidate order). */
+    static Int8Agreement agreement(List<double[]> fp32, List<double[]> int8) {
+        int sameOrder = 0;
+        int sameSet = 0;
+        double errorSum = 0;
+        double errorMax = 0;
+        int scores = 0;
+        for (int q = 0; q < fp32.size(); q++) {
+            int[] a = top(fp32.get(q), 10);
+            int[] b = top(int8.get(q), 10);
+            if (java.util.Arrays.equals(a, b)) {
+                sameOrder++;
+            }
+            int[] sortedA = a.clone();
+            int[] sortedB = b.clone();
+            java.util.Arrays.sort(sortedA);
+            java.util.Arrays.sort(sortedB);
+            if (java.util.Arrays.equals(sortedA, sortedB)) {
+                sameSet++;
+            }
+            for (int i = 0; i < fp32.get(q).length; i++) {
+                double error = Math.abs(fp32.get(q)[i] - int8.get(q)[i]);
+                errorSum += error;
+                errorMax = Math.max(errorMax, error);
+                scores++;
             }
         }
-        return (double) same / requests.size();
+        return new Int8Agreement(fp32.size(), sameOrder, sameSet, scores == 0 ? Double.NaN : errorSum / scores, errorMax);
     }
 
     static int[] top(double[] scores, int k) {
