@@ -79,13 +79,15 @@ public final class BenchCommand {
 
     private final PrintStream out;
     /** Most untimed passes before a pipeline phase's timed one (see measurePipeline). */
-    private static final int WARM_UP_PASSES = 6;
+    private static final int WARM_UP_PASSES = 3;
     /**
-     * A pipeline phase is warm once the JIT's compilers were busy for less than this share of a pass: at a tenth,
-     * the compilers still took 0.43 of 6.64 CPU seconds of the fixture's timed (e) pass on one core (6.5%,
-     * on a par with the stream threads' whole work), so the ratios measured a JVM still compiling.
+     * A pipeline phase is warm once the JIT's compilers were busy for less than this share of a pass. Not lower:
+     * with 3% and up to 6 passes (2026-12-02) the compilers never got there (11-43% in the sixth pass of the
+     * fixture's (c) and (e)), the timed (e) pass still had 0.55-0.91 CPU s of JIT and native threads against
+     * 0.43-0.96 s with this, and the bench took longer. The JVM's compilers keep compiling what a 2-core
+     * machine gives them little time for; a longer-lived JVM is the way to leave them out.
      */
-    private static final double WARM_JIT_SHARE = 0.03;
+    private static final double WARM_JIT_SHARE = 0.1;
     /** Where each measured phase's CPU went ({@link CpuAccount}), reported as "cpu". */
     private final ObjectNode cpuByPhase = JSON.createObjectNode();
 
