@@ -105,7 +105,7 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
     private long lastPunctuateMs;
     private CommitPacer commits;
     /** The clock of each candidates-topic partition feeding this task: max waits are measured in them. */
-    private SourceClocks clocks = new SourceClocks();
+    private SourceClocks clocks;
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
@@ -195,8 +195,11 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
         String queryId = candidate.getQueryId();
         long now = context.currentSystemTimeMs();
         lastInputMs = now;
-        SourceClocks.Source from = new SourceClocks.Source(sourceTopic,
-                Origin.partition(record.headers(), context.recordMetadata().map(m -> m.partition()).orElse(-1)));
+        // The record as produced, kept beside the decoded candidate for its dead letter should the query's
+        // scoring fail; built here, with the checks, so nothing in it can fail once the stores change. Its
+        // position also names the partition whose clock this record advances, late or not (SourceClocks).
+        SourceRecord source = source(record);
+        SourceClocks.Source from = new SourceClocks.Source(source.getTopic(), source.getPartition());
         clocks.observe(from, record.timestamp(), now);
         QueryState query = queries.get(queryId);
         if (query != null && query.getEmittedMillis() != null) {
@@ -212,9 +215,6 @@ final class GatherProcessor implements Processor<String, byte[], String, GatherP
                     + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic");
         }
         String key = candidateKey(queryId, candidate.getDocId());
-        // The record as produced, kept beside the decoded candidate for its dead letter should the query's
-        // scoring fail; built here, with the checks, so nothing in it can fail once the stores change.
-        SourceRecord source = source(record);
         boolean duplicate = query != null && (candidates.get(key) != null || candidates.get(legacyKey(queryId, candidate.getDocId())) != null);
 
         // From here on the stores change.

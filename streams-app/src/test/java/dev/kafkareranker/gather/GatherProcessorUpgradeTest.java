@@ -12,6 +12,7 @@ import dev.kafkareranker.avro.internal.QueryState;
 import dev.kafkareranker.avro.internal.StoredCandidate;
 import dev.kafkareranker.inference.InferenceException;
 import dev.kafkareranker.inference.Score;
+import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.serde.MockSchemaRegistry;
 import dev.kafkareranker.serde.SpecificAvroSerde;
 import java.nio.charset.StandardCharsets;
@@ -80,6 +81,35 @@ class GatherProcessorUpgradeTest {
         return store;
     }
 
+    private static final GatherSettings SETTINGS = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
+            Duration.ofMinutes(10), 4, false);
+
+    /** A processor, its context and its three stores, resumed where the previous version left them. */
+    private record Upgraded(GatherProcessor processor, MockProcessorContext<String, GatherProcessor.Outcome> context,
+                            KeyValueStore<String, StoredCandidate> candidates) {
+    }
+
+    /**
+     * What the previous version left: query q1 gathering, one of its two candidates ("a") stored through
+     * {@code candidateStore}, and q1's deadline (5 s) named as that version named it, by its query_id. The
+     * processor is then initialised on it at wall clock 1 s, its record from partition 2, offset 7.
+     */
+    private Upgraded resumedAfterTheUpgrade(Scorer scorer, Serde<StoredCandidate> candidateStore, Serde<RankedResults> results) {
+        GatherProcessor processor = new GatherProcessor(SETTINGS, ScorerRouter.single(scorer), RerankTopology.STORES, GatherListener.NONE,
+                new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()), Topics.defaults(), Map.of());
+        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), candidateStore);
+        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
+        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
+        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
+        context.setRecordMetadata(TOPIC, 2, 7);
+        context.setCurrentSystemTimeMs(1_000);
+        processor.init(context);
+        return new Upgraded(processor, context, candidates);
+    }
+
     private void aCandidateStoredByTheEarlierVersionIsDeadLetteredReencodedAndMarked(Function<RetrievalCandidate, byte[]> earlier) {
         Serde<RankedResults> results = new SpecificAvroSerde<>();
         results.configure(Map.of("schema.registry.url", "mock://" + scope), false);
@@ -89,21 +119,10 @@ class GatherProcessorUpgradeTest {
                 throw new InferenceException("injected model fault", null);
             }
         };
-        GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
-                Duration.ofMinutes(10), 4, false);
-        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(failing), RerankTopology.STORES, GatherListener.NONE,
-                new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()), Topics.defaults(), Map.of());
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
-        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), restoredFromEarlierVersion(earlier));
-        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
-        // What the previous version left: query q1 gathering, one of its two candidates stored.
-        queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
-        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
-        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
-        context.setRecordMetadata(TOPIC, 2, 7);
-        context.setCurrentSystemTimeMs(1_000);
-        processor.init(context);
+        Upgraded upgraded = resumedAfterTheUpgrade(failing, restoredFromEarlierVersion(earlier), results);
+        GatherProcessor processor = upgraded.processor();
+        MockProcessorContext<String, GatherProcessor.Outcome> context = upgraded.context();
+        KeyValueStore<String, StoredCandidate> candidates = upgraded.candidates();
 
         // After the upgrade, its second candidate completes it; scoring fails.
         byte[] produced = registry.serializer().serialize(TOPIC, candidate("b"));
@@ -151,23 +170,11 @@ class GatherProcessorUpgradeTest {
         // keep passing by the task's stream time, while this version's pass by their partition's clock.
         Serde<RankedResults> results = new SpecificAvroSerde<>();
         results.configure(Map.of("schema.registry.url", "mock://" + scope), false);
-        GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
-                Duration.ofMinutes(10), 4, false);
-        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(new StatedScoreScorer("stated")), RerankTopology.STORES,
-                GatherListener.NONE, new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()),
-                Topics.defaults(), Map.of());
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
-        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(registry.deserializer()));
-        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
-        queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
-        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
-        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
-        context.setRecordMetadata(TOPIC, 2, 7);
-        context.setCurrentSystemTimeMs(1_000);
-        processor.init(context);
+        Upgraded upgraded = resumedAfterTheUpgrade(new StatedScoreScorer("stated"), new CandidateStoreSerde(registry.deserializer()), results);
+        GatherProcessor processor = upgraded.processor();
+        MockProcessorContext<String, GatherProcessor.Outcome> context = upgraded.context();
         var gatherPunctuator = context.scheduledPunctuators().stream()
-                .filter(p -> p.getInterval().equals(settings.punctuateInterval())).findFirst().orElseThrow();
+                .filter(p -> p.getInterval().equals(SETTINGS.punctuateInterval())).findFirst().orElseThrow();
 
         // Another query's candidate, from the same partition, keeps the input busy; the task's stream time is 4 s.
         context.setCurrentSystemTimeMs(6_500);

@@ -205,13 +205,20 @@ class RerankTopologyTest {
         assertTrue(results.isEmpty(), "q3 (deadline 14 s) still waits");
     }
 
-    @Test
-    void aQueryWaitsForItsOwnPartitionBehindABacklogWhileAnotherPartitionMovesStreamTimeOn() throws Exception {
-        // Two candidates topics: two source partitions feeding one gathering task, as intake tasks do through the
-        // repartition topic. The first one's intake is behind (a backlog, a flood): its records reach the
-        // gatherer late, with their earlier timestamps, while the other's recent records move stream time on.
+    /**
+     * Two candidates topics, {@link #candidates} and {@link #otherCandidates}: two source partitions feeding one
+     * gathering task, as intake tasks do through the repartition topic.
+     */
+    private void startWithTwoCandidatesTopics() throws Exception {
         topics = new Topics(TOPICS.candidates() + "," + TOPICS.candidates() + ".b", TOPICS.results(), TOPICS.deadLetters());
         startWith(ScorerRouter.single(scorer));
+    }
+
+    @Test
+    void aQueryWaitsForItsOwnPartitionBehindABacklogWhileAnotherPartitionMovesStreamTimeOn() throws Exception {
+        // The first partition's intake is behind (a backlog, a flood): its records reach the gatherer late,
+        // with their earlier timestamps, while the other's recent records move stream time on.
+        startWithTwoCandidatesTopics();
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
         driver.advanceWallClockTime(Duration.ofSeconds(3));
         otherCandidates.pipeInput("q2", candidate("q2", "x", "score=0.2", 1, 5), T0.plusSeconds(6));
@@ -238,8 +245,7 @@ class RerankTopologyTest {
 
     @Test
     void aPartitionIdleForTheMaxWaitNoLongerHoldsItsQueriesBack() throws Exception {
-        topics = new Topics(TOPICS.candidates() + "," + TOPICS.candidates() + ".b", TOPICS.results(), TOPICS.deadLetters());
-        startWith(ScorerRouter.single(scorer));
+        startWithTwoCandidatesTopics();
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
         // The other partition stays busy, but with timestamps behind the wall clock; q1's own partition goes quiet.
         for (int s = 1; s <= 6; s++) {
