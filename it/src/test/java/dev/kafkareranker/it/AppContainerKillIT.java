@@ -84,6 +84,12 @@ class AppContainerKillIT {
                 InspectContainerResponse state = docker.inspectContainerCmd(id).exec();
                 assertTrue(Boolean.TRUE.equals(state.getState().getRunning()), "the app container runs after the last restart; logs:\n"
                         + tail(app.getLogs()));
+                // The image says its JVM owns /tmp (KAFKA_RERANKER_OWNS_TMPDIR): each start removed the native library
+                // copies its killed predecessor left, so the running JVM's are the only ones.
+                String copies = app.execInContainer("sh", "-c", "ls -d /tmp/onnxruntime-java* /tmp/librocksdbjni*.so 2>/dev/null").getStdout();
+                System.out.printf("kill-container: native library copies in /tmp after %d kills: %s%n", KILLS, copies.replace('\n', ' '));
+                assertTrue(copies.lines().filter(l -> l.contains("onnxruntime-java")).count() <= 1
+                        && copies.lines().filter(l -> l.contains("librocksdbjni")).count() <= 1, "at most one copy of each: " + copies);
                 assertEquals(QUERIES, ledger.resultsPerQuery().size(), "every query has a result; app logs:\n" + tail(app.getLogs()));
                 ledger.resultsPerQuery().forEach((query, count) -> assertEquals(1, count, "results for " + query));
                 assertEquals(candidates.size(), ledger.candidatesInResults().size() + ledger.deadLetters(), "every candidate is accounted for");

@@ -16,6 +16,7 @@ final class ChildApp implements AutoCloseable {
     private final Path config;
     private final Path log;
     private final List<String> jvmOptions;
+    private final Path tmp;
     private Process process;
     private int starts;
     /** Where the current run's lines begin in {@link #log}. */
@@ -24,7 +25,12 @@ final class ChildApp implements AutoCloseable {
     ChildApp(Path dir, Map<String, String> settings, List<String> jvmOptions) throws IOException {
         this.config = dir.resolve("reranker.properties");
         this.log = dir.resolve("child.log");
-        this.jvmOptions = List.copyOf(jvmOptions);
+        // Its own tmpdir, as the image's container has: the native libraries' copies a SIGKILL leaves stay there
+        // (removed at the next start, below), not in this machine's /tmp, and a test can count them.
+        this.tmp = Files.createDirectories(dir.resolve("tmp"));
+        List<String> options = new ArrayList<>(jvmOptions);
+        options.add("-Djava.io.tmpdir=" + tmp);
+        this.jvmOptions = List.copyOf(options);
         Properties props = new Properties();
         props.putAll(settings);
         try (Writer out = Files.newBufferedWriter(config)) {
@@ -55,7 +61,10 @@ final class ChildApp implements AutoCloseable {
         command.add(config.toString());
         starts++;
         logOffset = Files.exists(log) ? Files.size(log) : 0;
-        process = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(command);
+        // As the images say: this child is the only process using its tmpdir (LeftoverNativeLibraries).
+        builder.environment().put("KAFKA_RERANKER_OWNS_TMPDIR", "true");
+        process = builder
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
@@ -69,6 +78,15 @@ final class ChildApp implements AutoCloseable {
 
     boolean alive() {
         return process != null && process.isAlive();
+    }
+
+    /** The copies of ONNX Runtime's and RocksDB's native libraries now in this child's tmpdir (LeftoverNativeLibraries' names). */
+    List<String> nativeLibraryCopies() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (var copies = Files.newDirectoryStream(tmp, "{onnxruntime-java*,librocksdbjni*.so}")) {
+            copies.forEach(p -> names.add(p.getFileName().toString()));
+        }
+        return names;
     }
 
     int starts() {

@@ -171,6 +171,13 @@ class RestartCrashTest {
                             v.get(v.size() - 1), v.size(), values);
                 });
                 assertTrue(app.alive(), "the last instance is still running; see " + app.log());
+                // Each SIGKILL left the killed instance's copies of ONNX Runtime's and RocksDB's native libraries
+                // (37 MB); each start removed its predecessor's, so only the running instance's are there.
+                List<String> copies = app.nativeLibraryCopies();
+                System.out.printf("restart: native library copies in the child's tmpdir after %d kills: %s%n", KILLS, copies);
+                assertTrue(copies.stream().filter(n -> n.startsWith("onnxruntime-java")).count() <= 1
+                        && copies.stream().filter(n -> n.startsWith("librocksdbjni")).count() <= 1,
+                        "at most the running instance's copy of each: " + copies);
                 assertEquals(queries, watcher.perQuery.size(), "every query has a result");
                 watcher.perQuery.forEach((query, count) -> assertEquals(1, count, "results for " + query));
                 assertEquals(candidatesIn, watcher.inResults.size(), "every candidate is in its query's result");

@@ -47,6 +47,8 @@ public final class Main {
     public static void main(String[] args) {
         // Before any DJL class loads: its tokenizers report usage on EC2 unless opted out.
         dev.kafkareranker.inference.UsageTracking.optOut();
+        // Before ONNX Runtime or RocksDB loads, so that only earlier processes' copies can be removed.
+        LeftoverNativeLibraries.removeIfOwned(System.getenv());
         int code;
         try {
             code = run(List.of(args));
