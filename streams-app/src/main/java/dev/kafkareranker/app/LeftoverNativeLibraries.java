@@ -1,7 +1,6 @@
 package dev.kafkareranker.app;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -46,28 +45,30 @@ final class LeftoverNativeLibraries {
             return;
         }
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        try {
-            long bytes = remove(tmp);
-            if (bytes > 0) {
-                LOG.info("Removed {} MB of native libraries that killed processes left in {} ({}=true)", bytes >> 20, tmp, OWNS_TMPDIR);
-            }
-        } catch (UncheckedIOException e) {
-            // Leftovers cost disk, not correctness: the app starts anyway.
-            LOG.warn("Could not remove the native libraries that earlier processes left in {}: {}", tmp, e.getCause().toString());
+        long bytes = remove(tmp);
+        if (bytes > 0) {
+            LOG.info("Removed {} MB of native libraries that killed processes left in {} ({}=true)", bytes >> 20, tmp, OWNS_TMPDIR);
         }
     }
 
-    /** Removes every leftover copy in {@code dir}; returns the bytes freed. */
+    /**
+     * Removes every leftover copy in {@code dir}; returns the bytes freed. One that cannot be removed (another
+     * user's, say) is logged and skipped: leftovers cost disk, not correctness, so the app starts anyway.
+     */
     static long remove(Path dir) {
         long freed = 0;
         try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(dir, PATTERN)) {
             for (Path leftover : leftovers) {
-                freed += removeTree(leftover);
+                try {
+                    freed += removeTree(leftover);
+                } catch (IOException e) {
+                    LOG.warn("Could not remove {}, a native library copy an earlier process left: {}", leftover, e.toString());
+                }
             }
         } catch (NoSuchFileException e) {
             return 0;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            LOG.warn("Could not list {} for the native library copies earlier processes left: {}", dir, e.toString());
         }
         return freed;
     }
