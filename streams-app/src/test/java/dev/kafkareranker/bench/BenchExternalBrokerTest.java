@@ -40,6 +40,7 @@ class BenchExternalBrokerTest {
                 Set<String> topics = admin.listTopics().names().get();
                 assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-pipeline-") && t.endsWith("-candidates")), topics.toString());
                 assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-feed-") && t.endsWith("-results")), topics.toString());
+                assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-pipeline-") && t.endsWith("-hop-sink")), topics.toString());
             }
         }
         JsonNode json = new ObjectMapper().readTree(report.toFile());
@@ -51,6 +52,9 @@ class BenchExternalBrokerTest {
             assertTrue(json.get(ratio).asDouble() > 0, ratio + " in " + json);
         }
         assertTrue(json.get("latency").get("queries").asInt() >= 60, json.get("latency").toString());
+        // The floor under (d): a hop through a transaction and a read_committed reader takes some time, never none.
+        JsonNode hop = json.get("latency").get("exactly_once_hop_ms");
+        assertTrue(hop.get("p50").asDouble() > 0 && hop.get("p99").asDouble() >= hop.get("p50").asDouble(), hop.toString());
         assertTrue(printed.toString(StandardCharsets.UTF_8).contains("feed_over_tokenizer"), printed.toString(StandardCharsets.UTF_8));
     }
 }
