@@ -87,8 +87,8 @@ final class CrashedState {
         }
     }
 
-    /** True if {@code dir} held anything besides empty folders. */
-    private static boolean deleteTree(Path dir) throws IOException {
+    /** Deletes {@code dir} (a file or a folder tree, links not followed); true if it held anything besides empty folders. */
+    static boolean deleteTree(Path dir) throws IOException {
         boolean hadFiles;
         List<Path> all;
         try (Stream<Path> walk = Files.walk(dir)) {

@@ -1,32 +1,38 @@
 package dev.kafkareranker.app;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Comparator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The native libraries that earlier, killed processes left in java.io.tmpdir, removed at start.
+ * The native libraries that earlier, killed processes left in java.io.tmpdir, removed when {@code run} starts.
  *
  * <p>ONNX Runtime's Java binding copies its libraries out of its jar into a fresh {@code onnxruntime-java*}
- * directory at every start (23 MB; 370 MB more once the CUDA provider is used), and RocksDB's a fresh
- * {@code librocksdbjni*.so} (14 MB). Both delete their copies on a normal exit, never after SIGKILL: an OOM
- * kill, {@code docker kill}, a liveness probe giving up. A container restarted in place keeps its /tmp (in
- * the Helm chart an emptyDir, which outlives container restarts), so it gains one set of copies per crash
- * until the volume is full and the pod is evicted. Neither library can be pointed at one copy for all
- * starts: ONNX Runtime extracts its providers from the jar whenever the jar has them, whatever
- * {@code onnxruntime.native.path} says, and the temporary names are random.
+ * directory at every start (23 MB; 370 MB more once the CUDA provider is used), and RocksDB a fresh
+ * {@code librocksdbjni*.so} (14 MB). On a normal exit RocksDB's copy and ONNX Runtime's files are deleted
+ * (ONNX Runtime's then empty directory stays); after SIGKILL (an OOM kill, {@code docker kill}, a liveness
+ * probe giving up) nothing is. A container restarted in place keeps its /tmp (in the Helm chart an emptyDir,
+ * which outlives container restarts), so it gains one set of copies per crash until the volume is full and
+ * the pod is evicted. ONNX Runtime 1.23 cannot be pointed at one copy: it extracts its providers from the
+ * jar whenever the jar has them, whatever {@code onnxruntime.native.path} says. RocksDB can
+ * ({@code ROCKSDB_SHAREDLIB_DIR}: one fixed name there, deleted and written again at each start), but a
+ * second JVM starting beside a running one then fails to load it, so the same removal serves both.
  *
  * <p>Removing them is safe only where no other live process uses the same tmpdir, which only the operator
- * knows: {@code KAFKA_RERANKER_OWNS_TMPDIR=true} says so, and the images set it (one JVM per container). Not
- * a {@code RERANKER_*} variable, as those are the app's settings; this one is read before any of them, and
- * before either library loads, so that this process's own copies are never among those removed.
+ * knows: {@code KAFKA_RERANKER_OWNS_TMPDIR=true} says so, and the images set it (one app JVM per container).
+ * Only {@code run} acts on it: a {@code score} or {@code eval} started in the same container (exec) inherits
+ * the variable and must not remove the running app's copies. Not a {@code RERANKER_*} variable, as those are
+ * the app's settings; this one is read before any of them, and before either library loads, so that this
+ * process's own copies are never among those removed.
  */
 final class LeftoverNativeLibraries {
 
@@ -39,48 +45,48 @@ final class LeftoverNativeLibraries {
     private LeftoverNativeLibraries() {
     }
 
-    /** At start: removes the leftovers in java.io.tmpdir if the environment says this process owns it. */
+    /** At {@code run}'s start: removes the leftovers in java.io.tmpdir if the environment says this process owns it. */
     static void removeIfOwned(Map<String, String> env) {
-        if (!Boolean.parseBoolean(env.getOrDefault(OWNS_TMPDIR, "false"))) {
+        removeIfOwned(env, Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    static void removeIfOwned(Map<String, String> env, Path tmp) {
+        String owns = env.get(OWNS_TMPDIR);
+        if (owns == null || owns.equalsIgnoreCase("false")) {
             return;
         }
-        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        long bytes = remove(tmp);
-        if (bytes > 0) {
-            LOG.info("Removed {} MB of native libraries that killed processes left in {} ({}=true)", bytes >> 20, tmp, OWNS_TMPDIR);
+        if (!owns.equalsIgnoreCase("true")) {
+            LOG.warn("{}={} is neither true nor false: native library copies left in java.io.tmpdir are not removed", OWNS_TMPDIR, owns);
+            return;
+        }
+        List<Path> removed = remove(tmp);
+        if (!removed.isEmpty()) {
+            LOG.info("Removed {} native library copies that killed processes left in {} ({}=true): {}", removed.size(), tmp,
+                    OWNS_TMPDIR, removed.stream().map(p -> p.getFileName().toString()).toList());
         }
     }
 
     /**
-     * Removes every leftover copy in {@code dir}; returns the bytes freed. One that cannot be removed (another
-     * user's, say) is logged and skipped: leftovers cost disk, not correctness, so the app starts anyway.
+     * Removes every leftover copy in {@code dir}; returns those removed. One that cannot be removed (another
+     * user's, say) is logged and skipped, and so is a tmpdir that cannot be read: leftovers cost disk, not
+     * correctness, so the app starts anyway.
      */
-    static long remove(Path dir) {
-        long freed = 0;
+    static List<Path> remove(Path dir) {
+        List<Path> removed = new ArrayList<>();
         try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(dir, PATTERN)) {
             for (Path leftover : leftovers) {
                 try {
-                    freed += removeTree(leftover);
-                } catch (IOException e) {
+                    CrashedState.deleteTree(leftover);
+                    removed.add(leftover);
+                } catch (IOException | UncheckedIOException e) {
                     LOG.warn("Could not remove {}, a native library copy an earlier process left: {}", leftover, e.toString());
                 }
             }
         } catch (NoSuchFileException e) {
-            return 0;
-        } catch (IOException e) {
+            LOG.warn("java.io.tmpdir {} does not exist: the native libraries cannot be copied there either", dir);
+        } catch (IOException | DirectoryIteratorException e) {
             LOG.warn("Could not list {} for the native library copies earlier processes left: {}", dir, e.toString());
         }
-        return freed;
-    }
-
-    private static long removeTree(Path root) throws IOException {
-        long freed = 0;
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                freed += Files.isRegularFile(p) ? Files.size(p) : 0;
-                Files.deleteIfExists(p);
-            }
-        }
-        return freed;
+        return removed;
     }
 }

@@ -47,8 +47,6 @@ public final class Main {
     public static void main(String[] args) {
         // Before any DJL class loads: its tokenizers report usage on EC2 unless opted out.
         dev.kafkareranker.inference.UsageTracking.optOut();
-        // Before ONNX Runtime or RocksDB loads, so that only earlier processes' copies can be removed.
-        LeftoverNativeLibraries.removeIfOwned(System.getenv());
         int code;
         try {
             code = run(List.of(args));
@@ -115,6 +113,9 @@ public final class Main {
     }
 
     private static int runPipeline(Deque<String> args) throws InterruptedException {
+        // Before ONNX Runtime or RocksDB loads, so that only earlier processes' copies can be removed; in run only,
+        // as another command started beside a running app (exec in its container) must leave the app's copies.
+        LeftoverNativeLibraries.removeIfOwned(System.getenv());
         Optional<Path> configFile = Optional.empty();
         while (!args.isEmpty()) {
             String arg = args.removeFirst();

@@ -14,7 +14,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The floor under (d): one exactly-once hop on the same broker with nothing else in it. A transactional
+ * The floor under (d): one exactly-once hop on the same broker, the pipeline idle. A transactional
  * producer writes one record and a consumer group's offset in one transaction and commits it, as a stream
  * thread commits a result and the input it consumed; a read_committed reader then reads the record, as
  * the bench reads a result. No Kafka Streams, no model, no stores: what is left is the transaction's
@@ -41,21 +41,22 @@ final class ExactlyOnceHop {
         // The group whose offset each transaction commits: a member of it, as a stream thread is of its application's.
         Map<String, Object> sourceProps = Map.of("bootstrap.servers", bootstrap, "group.id", id, "auto.offset.reset", "earliest",
                 "enable.auto.commit", false);
-        Map<String, Object> readerProps = Map.of("bootstrap.servers", bootstrap, "group.id", id + "-reader",
-                "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+        // No group: the reader is assigned the one partition, so a run leaves no group behind on an external broker.
+        Map<String, Object> readerProps = Map.of("bootstrap.servers", bootstrap, "isolation.level", "read_committed");
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer());
              KafkaConsumer<String, String> source = new KafkaConsumer<>(sourceProps, new StringDeserializer(), new StringDeserializer());
              KafkaConsumer<String, String> reader = new KafkaConsumer<>(readerProps, new StringDeserializer(), new StringDeserializer())) {
             producer.initTransactions();
             source.subscribe(List.of(sourceTopic));
-            reader.subscribe(List.of(sinkTopic));
+            TopicPartition sinkPartition = new TopicPartition(sinkTopic, 0);
+            reader.assign(List.of(sinkPartition));
+            reader.seekToBeginning(List.of(sinkPartition));
             long joinDeadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-            while (source.assignment().isEmpty() || reader.assignment().isEmpty()) {
+            while (source.assignment().isEmpty()) {
                 if (System.nanoTime() > joinDeadline) {
-                    throw new IllegalStateException("bench: the exactly-once hop's consumers got no partitions in a minute");
+                    throw new IllegalStateException("bench: the exactly-once hop's group member got no partition in a minute");
                 }
                 source.poll(Duration.ofMillis(50));
-                reader.poll(Duration.ofMillis(50));
             }
             TopicPartition sourcePartition = source.assignment().iterator().next();
             int untimed = Math.max(5, hops / 10);

@@ -84,7 +84,7 @@ class GatherProcessorUpgradeTest {
     private static final GatherSettings SETTINGS = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
             Duration.ofMinutes(10), 4, false);
 
-    /** A processor, its context and its three stores, resumed where the previous version left them. */
+    /** A processor and its context, resumed where the previous version left its three stores, and the candidate store. */
     private record Upgraded(GatherProcessor processor, MockProcessorContext<String, GatherProcessor.Outcome> context,
                             KeyValueStore<String, StoredCandidate> candidates) {
     }
