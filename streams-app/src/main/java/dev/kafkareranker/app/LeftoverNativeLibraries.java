@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * which outlives container restarts), so it gains one set of copies per crash until the volume is full and
  * the pod is evicted. ONNX Runtime 1.23 cannot be pointed at one copy: it extracts its providers from the
  * jar whenever the jar has them, whatever {@code onnxruntime.native.path} says. RocksDB can
- * ({@code ROCKSDB_SHAREDLIB_DIR}: one fixed name there, deleted and written again at each start), but a
- * second JVM starting beside a running one then fails to load it, so the same removal serves both.
+ * ({@code ROCKSDB_SHAREDLIB_DIR}: one fixed name there, deleted and written again at each start); its
+ * default, a random name per start, is what the images keep, so one removal serves both libraries.
  *
  * <p>Removing them is safe only where no other live process uses the same tmpdir, which only the operator
  * knows: {@code KAFKA_RERANKER_OWNS_TMPDIR=true} says so, and the images set it (one app JVM per container).
