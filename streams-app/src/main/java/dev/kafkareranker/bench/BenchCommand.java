@@ -394,8 +394,10 @@ public final class BenchCommand {
                     // pipeline slower than half of raw, and the latency would then be the backlog's, not the pipeline's.
                     double queriesPerSecond = 0.5 * throughput.pairsPerSecond() / settings.candidates();
                     long intervalNanos = (long) (1e9 / queriesPerSecond);
-                    Map<String, Long> lastSent = new ConcurrentHashMap<>();
-                    Map<String, Long> lastSentWallMs = new ConcurrentHashMap<>();
+                    // When each query's last candidate was sent, on both clocks: nanos against the reader's, wall time against
+                    // the app's emitted_time.
+                    record Sent(long nanos, long wallMs) {}
+                    Map<String, Sent> lastSent = new ConcurrentHashMap<>();
                     // Enough queries that p99 is not simply the maximum of a handful.
                     int latencyQueries = Math.max(60, workload.queries().size());
                     long next = System.nanoTime();
@@ -407,8 +409,7 @@ public final class BenchCommand {
                         }
                         List<RetrievalCandidate> candidates = workload.candidates(q);
                         send(producer, topics, candidates.subList(0, candidates.size() - 1));
-                        lastSent.put(q.id(), System.nanoTime());
-                        lastSentWallMs.put(q.id(), System.currentTimeMillis());
+                        lastSent.put(q.id(), new Sent(System.nanoTime(), System.currentTimeMillis()));
                         send(producer, topics, candidates.subList(candidates.size() - 1, candidates.size()));
                         next += intervalNanos;
                     }
@@ -420,12 +421,12 @@ public final class BenchCommand {
                     double[] toGatherer = new double[latencyQueries];
                     double[] resultHop = new double[latencyQueries];
                     int i = 0;
-                    for (Map.Entry<String, Long> e : lastSent.entrySet()) {
+                    for (Map.Entry<String, Sent> e : lastSent.entrySet()) {
                         ResultCollector.Received r = collector.received().get(e.getKey());
-                        latency[i] = (r.nanos() - e.getValue()) / 1e6;
+                        latency[i] = (r.nanos() - e.getValue().nanos()) / 1e6;
                         scoring[i] = r.scoringMs();
                         added[i] = latency[i] - r.scoringMs();
-                        toGatherer[i] = r.emittedWallMs() - lastSentWallMs.get(e.getKey());
+                        toGatherer[i] = r.emittedWallMs() - e.getValue().wallMs();
                         resultHop[i] = r.wallMs() - (r.emittedWallMs() + r.scoringMs());
                         i++;
                     }
