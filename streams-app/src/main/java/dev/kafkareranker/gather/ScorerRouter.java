@@ -23,6 +23,15 @@ public interface ScorerRouter {
     }
 
     /**
+     * Whether every model's queue has room for more work ({@link Scorer#hasRoom()}): while one has none,
+     * ready queries wait in the store instead of being handed over, and the input is paused. A router that
+     * cannot tell says true.
+     */
+    default boolean hasRoom() {
+        return true;
+    }
+
+    /**
      * When (wall clock, ms) the input was last resumed after a pause for a model refusing work, or
      * Long.MIN_VALUE: gathering queries then get a whole max wait for the input that came meanwhile.
      */

@@ -109,6 +109,8 @@ final class DynamicBatcher implements AutoCloseable {
 
     private final RowModel model;
     private final Options options;
+    /** Plans each pool's batches; told of batches that ran out of memory. */
+    private final BatchSizer sizer;
     private final EngineStats stats;
     private final String name;
     private final List<Encoded> probe;
@@ -135,6 +137,7 @@ final class DynamicBatcher implements AutoCloseable {
     DynamicBatcher(RowModel model, Options options, EngineStats stats, String name, List<Encoded> probe) {
         this.model = model;
         this.options = options;
+        this.sizer = BatchSizer.tokenBudget(options.maxRows(), options.maxTokens(), options.maxPaddingRatio());
         this.stats = stats;
         this.name = name;
         this.probe = List.copyOf(probe);
@@ -327,7 +330,7 @@ final class DynamicBatcher implements AutoCloseable {
         for (int i = 0; i < lengths.length; i++) {
             lengths[i] = pool.get(i).encoded().length();
         }
-        List<int[]> plan = BatchPlanner.plan(lengths, options.maxRows(), options.maxTokens(), options.maxPaddingRatio());
+        List<int[]> plan = sizer.plan(lengths);
         if (plan.isEmpty()) {
             return;  // woken for a probe only
         }

@@ -49,6 +49,16 @@ public interface Scorer extends AutoCloseable {
         return health().accepting();
     }
 
+    /**
+     * Whether this scorer's queue has room for more work now: false while the rows it holds and has not run
+     * reach its bound. Work handed over anyway is taken (the bound is soft), but a caller should hold new
+     * work back, and an app pause its input, until it says true again. Never blocks. Scorers without a
+     * queue always have room.
+     */
+    default boolean hasRoom() {
+        return true;
+    }
+
     /** Scores with the model that produced them. */
     record Scoring(List<Score> scores, String modelName, String modelVersion) {}
 

@@ -169,6 +169,12 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
         return slots.values().stream().allMatch(ModelSlot::accepting);
     }
 
+    /** True when every served model's queue has room; see {@link Scorer#hasRoom()}. */
+    @Override
+    public boolean hasRoom() {
+        return slots.values().stream().allMatch(ModelSlot::hasRoom);
+    }
+
     @Override
     public void close() {
         slots.values().forEach(ModelSlot::close);

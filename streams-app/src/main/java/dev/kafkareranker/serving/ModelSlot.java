@@ -121,6 +121,12 @@ public final class ModelSlot implements Scorer {
         return current.get().scorer.health();
     }
 
+    /** The current version's queue: a new version starts empty. */
+    @Override
+    public boolean hasRoom() {
+        return current.get().scorer.hasRoom();
+    }
+
     @Override
     public List<Score> score(String query, List<String> passages) {
         return scoreQuery(query, passages).scores();
