@@ -64,6 +64,15 @@ record Workload(List<Query> queries) {
         return out.toString();
     }
 
+    /** The workload as the raw runner takes it: one request per query, passages in order. */
+    List<dev.kafkareranker.inference.RawRunner.Request> requests() {
+        List<dev.kafkareranker.inference.RawRunner.Request> out = new ArrayList<>(queries.size());
+        for (Query q : queries) {
+            out.add(new dev.kafkareranker.inference.RawRunner.Request(q.text(), q.passages()));
+        }
+        return out;
+    }
+
     int pairs() {
         return queries.stream().mapToInt(q -> q.passages().size()).sum();
     }

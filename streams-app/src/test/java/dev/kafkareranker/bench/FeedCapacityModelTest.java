@@ -26,7 +26,7 @@ class FeedCapacityModelTest {
     @Test
     void theNullModelTakesTheFixturesTokenizerAndScoresEveryPairThroughTheRealEngine() throws Exception {
         ModelSpec fixture = ModelDirectory.load(FIXTURE);
-        Path dir = new BenchCommand(new PrintStream(new ByteArrayOutputStream())).nullModel(FIXTURE, fixture).orElseThrow();
+        Path dir = FeedModel.of(FIXTURE, fixture, new PrintStream(new ByteArrayOutputStream())).orElseThrow();
         assertTrue(Files.size(dir.resolve("model.onnx")) < 4096, "a graph of two nodes, not the fixture's weights");
         assertFalse(Files.exists(dir.resolve("model.int8.onnx")), "no variant of the real model is left to be picked instead");
         ModelSpec spec = ModelDirectory.load(dir);
@@ -40,7 +40,7 @@ class FeedCapacityModelTest {
 
     @Test
     void topTenIsTheIndicesOfTheHighestScoresInOrder() {
-        assertArrayEquals(new int[] {2, 0, 1}, BenchCommand.top(new double[] {0.5, 0.1, 0.9}, 10));
-        assertArrayEquals(new int[] {3, 1}, BenchCommand.top(new double[] {0, 2, 1, 3}, 2));
+        assertArrayEquals(new int[] {2, 0, 1}, Int8Agreement.top(new double[] {0.5, 0.1, 0.9}, 10));
+        assertArrayEquals(new int[] {3, 1}, Int8Agreement.top(new double[] {0, 2, 1, 3}, 2));
     }
 }

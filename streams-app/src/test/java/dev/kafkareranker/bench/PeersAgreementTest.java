@@ -26,7 +26,7 @@ class PeersAgreementTest {
         double[] swapped = fp32.clone();
         swapped[3] = fp32[4];
         swapped[4] = fp32[3];
-        BenchCommand.Int8Agreement a = BenchCommand.agreement(List.of(fp32, fp32), List.of(fp32.clone(), swapped));
+        Int8Agreement a = Int8Agreement.of(List.of(fp32, fp32), List.of(fp32.clone(), swapped));
         assertEquals(2, a.queries());
         assertEquals(1, a.sameOrder());
         assertEquals(2, a.sameSet());
@@ -40,7 +40,7 @@ class PeersAgreementTest {
         double[] fp32 = ramp(12);
         double[] int8 = fp32.clone();
         int8[11] = 100; // last becomes first: candidate 9 drops out of the top 10
-        BenchCommand.Int8Agreement a = BenchCommand.agreement(List.of(fp32), List.of(int8));
+        Int8Agreement a = Int8Agreement.of(List.of(fp32), List.of(int8));
         assertEquals(0, a.sameOrder());
         assertEquals(0, a.sameSet());
         assertEquals(99.0 / 12, a.meanAbsError(), 1e-12);
