@@ -166,8 +166,10 @@ public record GpuOptions(long gpuMemLimitBytes, String arenaExtendStrategy, Stri
      * TensorRT first when asked for (ONNX Runtime gives each node to the first provider that takes it), then CUDA.
      * A TensorRT provider that cannot start (its libraries, libnvinfer.so.10 and libnvonnxparser.so.10, are not
      * in the CUDA image) is one WARN, and the session goes on with CUDA alone: TensorRT is a speed-up, the GPU
-     * is the point. ONNX Runtime appends a provider to the session options only once it has started, so a failed
-     * one leaves nothing behind. A CUDA provider that cannot start is thrown.
+     * is the point. A missing library fails while the TensorRT options are handed to ONNX Runtime (the provider
+     * library is loaded to read them: OrtTensorRTProviderOptions.applyToNative, seen here), before anything is
+     * appended to the session options, so a failed TensorRT leaves nothing behind. A CUDA provider that cannot
+     * start is thrown.
      *
      * @return whether TensorRT was added
      */
@@ -180,7 +182,7 @@ public record GpuOptions(long gpuMemLimitBytes, String arenaExtendStrategy, Stri
             } catch (Exception | UnsatisfiedLinkError e) {
                 LOG.warn("TensorRT did not start on GPU {} ({}); running on CUDA without it. TensorRT needs libnvinfer.so.10 and "
                         + "libnvonnxparser.so.10 on the library path (the -gpu-tensorrt image, docs/gpu.md); set "
-                        + "inference.tensorrt.enabled=false to not try", deviceId, SessionPlan.firstLine(e));
+                        + "inference.tensorrt.enabled=false to not try", deviceId, SessionPlan.missingLibrary(e));
                 LOG.debug("TensorRT's error in full", e);
             }
         }
