@@ -166,10 +166,10 @@ class DoctorCommandTest {
         String fp32 = run.lines().stream().filter(l -> l.contains("roberta-lora") && l.contains(" fp32 ")).findFirst().orElseThrow();
         assertTrue(fp32.contains("CUDAExecutionProvider:0") && fp32.contains("1.3e-02") && !fp32.contains("1.0e-04") && fp32.endsWith(" ok"),
                 "fp32 on a GPU is held to TF32's tolerance, 1e-2 x its largest golden logit (1.3): " + fp32);
-        assertTrue(run.lines().stream().anyMatch(l -> l.startsWith("bench: bge-small-en-v1.5-q on CUDAExecutionProvider:0: 16 pairs")
+        assertTrue(run.lines().stream().anyMatch(l -> l.startsWith("bench: roberta-lora on CUDAExecutionProvider:0: 16 pairs")
                 && l.contains("peak used memory of GPU 0 (fake nvidia-smi): 1536 MiB")), String.join("\n", run.lines()));
         assertTrue(run.verdict().startsWith("doctor: PASS - 3 model files within tolerance on cuda:0, no NaN; "), run.verdict());
-        assertTrue(run.verdict().endsWith("pairs/s, peak 1536 MiB"), run.verdict());
+        assertTrue(run.verdict().endsWith("; 32.0 pairs/s, peak 1536 MiB"), "16 pairs in the fake clock's 0.5 s: " + run.verdict());
     }
 
     @Test
