@@ -71,6 +71,11 @@ final class MemoryAwareSizer implements BatchSizer {
         this.memory = memory;
         this.budget = budget;
         this.oneShapeProfile = oneShapeProfile;
+        if (memory.isPresent() && budget <= 0) {
+            LOG.warn("Model {}: its weights leave nothing of the GPU memory batches are planned in (inference.gpu.memory.bytes, "
+                    + "less 1 GiB for CUDA); every batch holds one row. Raise inference.gpu.memory.bytes to your card's memory, or "
+                    + "serve a smaller variant (model.fp16.onnx)", model);
+        }
         this.fitting = new int[classes.count()];
         for (int c = 0; c < fitting.length; c++) {
             int top = classes.top(c);
