@@ -1,6 +1,8 @@
 """Cross-file invariants of deploy/ that no schema can see, checked on rendered manifests.
 
-usage: invariants.py chart   RERANKER_CONFIG_JAVA MODE RENDERED.yaml   (MODE: cpu | gpu-keda)
+usage: invariants.py chart   RERANKER_CONFIG_JAVA MODE RENDERED.yaml
+           MODE: cpu | gpu-keda | gpu-small | gpu-base | gpu-7b (values-gpu.yaml with a size file: gpu-keda's
+           checks, and the host and GPU memory of that model size) | gpu-tensorrt
        invariants.py props   RERANKER_CONFIG_JAVA FILE.properties
 
 Each failure names the file and what disagrees; the exit code is 1 on any failure.
@@ -15,6 +17,19 @@ import yaml
 OWN_PREFIXES = ("topic.", "gather.", "rank.", "model.", "inference.")
 
 failures = []
+
+# The weights each GPU size file is for (the largest model of its class, in the format it serves): what the pod
+# must stage in host memory while ONNX Runtime loads them, and what the GPU holds beside the batches.
+GPU_SIZES = {
+    "gpu-small": 0.5e9,   # MiniLM-, bge-small/base-class
+    "gpu-base": 1.5e9,    # gte-multilingual-reranker-base (306 M) and RoBERTa-large (355 M), fp32
+    "gpu-7b": 16.4e9,     # 6.7 to 8.2 B parameters in fp16 (MedAlpaca-7B / LLaMA-7B, Qwen3-Reranker-8B)
+}
+GIB = 1 << 30
+# Beside the heap and the weights: RocksDB, CUDA's pinned buffers, metaspace and threads, native libraries.
+HOST_MARGIN = 2 * GIB
+# CUDA's context and workspaces outside the planned batches (MemoryAwareSizer.RESERVE_BYTES), and room for one batch.
+GPU_MARGIN = 2 * GIB
 
 
 def fail(message):
@@ -48,6 +63,54 @@ def check_own_keys(where, props, declared):
     for key in props:
         if key.startswith(OWN_PREFIXES) and key not in declared:
             fail(f"{where}: {key} looks like a reranker key but RerankerConfig declares no such key")
+
+
+def quantity(text):
+    """A Kubernetes memory quantity ("24Gi", "8G", "512Mi", "1073741824") in bytes."""
+    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    text = str(text)
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def check_gpu_size(rendered, mode, props, pod, container):
+    weights = GPU_SIZES[mode]
+    resources = container.get("resources", {})
+    limit = resources.get("limits", {}).get("memory")
+    request = resources.get("requests", {}).get("memory")
+    if limit is None or quantity(limit) != quantity(request or 0):
+        fail(f"{rendered}: memory requests {request} and limits {limit} must be set and equal (the pod stages the weights)")
+        return
+    options = next((e["value"] for e in container.get("env", []) if e["name"] == "JDK_JAVA_OPTIONS"), "")
+    match = re.search(r"-XX:MaxRAMPercentage=([0-9.]+)", options)
+    heap = quantity(limit) * float(match.group(1)) / 100 if match else quantity(limit) / 4
+    if quantity(limit) - heap < weights + HOST_MARGIN:
+        fail(f"{rendered}: host memory {limit} less the heap ({heap / GIB:.1f} GiB) leaves "
+             f"{(quantity(limit) - heap) / GIB:.1f} GiB, but staging {weights / 1e9:.1f} GB of weights needs "
+             f"{(weights + HOST_MARGIN) / GIB:.1f} GiB with RocksDB and CUDA's buffers: raise resources.limits.memory")
+    if not pod["spec"].get("runtimeClassName"):
+        fail(f"{rendered}: a GPU size file must name gpu.runtimeClassName (the NVIDIA container runtime)")
+    planned = float(props.get("inference.gpu.memory.bytes", 0))
+    if planned < weights + GPU_MARGIN:
+        fail(f"{rendered}: inference.gpu.memory.bytes={planned:.0f} leaves less than {GPU_MARGIN / GIB:.0f} GiB beside "
+             f"{weights / 1e9:.1f} GB of weights for CUDA and the batches: raise gpu.memoryBytes")
+    arena = float(props.get("inference.cuda.gpu.mem.limit.bytes", 0))
+    if arena and arena < planned:
+        fail(f"{rendered}: inference.cuda.gpu.mem.limit.bytes={arena:.0f} is below the {planned:.0f} bytes the batches are "
+             f"planned in: the arena would refuse planned batches")
+    terms = (pod["spec"].get("affinity", {}).get("nodeAffinity", {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution", {}).get("nodeSelectorTerms", []))
+    floors = [float(e["values"][0]) for t in terms for e in t.get("matchExpressions", [])
+              if e.get("key") == "nvidia.com/gpu.memory" and e.get("operator") == "Gt"]
+    if not floors or min(floors) * (1 << 20) < planned:
+        fail(f"{rendered}: no node affinity on nvidia.com/gpu.memory > {planned / (1 << 20):.0f} MiB: the pod could land "
+             f"on a card smaller than the {planned / GIB:.0f} GiB its batches are planned in")
+    startup = container.get("startupProbe", {})
+    if weights > 4e9 and startup.get("periodSeconds", 0) * startup.get("failureThreshold", 0) < 600:
+        fail(f"{rendered}: {weights / 1e9:.1f} GB of weights take minutes to load; the startup probe allows "
+             f"{startup.get('periodSeconds', 0) * startup.get('failureThreshold', 0)} s (at least 600 expected)")
 
 
 def check_chart(java_file, mode, rendered):
@@ -112,7 +175,17 @@ def check_chart(java_file, mode, rendered):
             fail(f"{rendered}: a ScaledObject is rendered with autoscaling.keda.enabled=false")
         if "replicas" not in deployment["spec"]:
             fail(f"{rendered}: without KEDA the Deployment needs replicas")
-    elif mode == "gpu-keda":
+    elif mode == "gpu-tensorrt":
+        if props.get("inference.tensorrt.enabled") != "true":
+            fail(f"{rendered}: gpu.tensorrt.enabled but inference.tensorrt.enabled={props.get('inference.tensorrt.enabled')}")
+        if not container["image"].strip('"').endswith("-gpu-tensorrt"):
+            fail(f"{rendered}: TensorRT runs image {container['image']}, which lacks libnvinfer.so.10 (expected *-gpu-tensorrt)")
+        cache = props.get("inference.tensorrt.engine.cache.dir")
+        if not cache or cache not in mounts:
+            fail(f"{rendered}: the TensorRT engine cache {cache} is not a mounted volume (the root filesystem is read-only)")
+    elif mode == "gpu-keda" or mode in GPU_SIZES:
+        if mode in GPU_SIZES:
+            check_gpu_size(rendered, mode, props, pod, container)
         if limits.get("nvidia.com/gpu") != 1 or requests.get("nvidia.com/gpu") != 1:
             fail(f"{rendered}: expected nvidia.com/gpu: 1 in limits and requests, got {limits} / {requests}")
         if props.get("inference.device") != "cuda":

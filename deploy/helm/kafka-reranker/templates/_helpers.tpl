@@ -33,9 +33,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/component: reranker
 {{- end }}
 
-{{/* The image: an explicit tag, else <appVersion>-gpu or <appVersion>-cpu. */}}
+{{/* The image: an explicit tag, else <appVersion>-gpu, <appVersion>-gpu-tensorrt or <appVersion>-cpu. */}}
 {{- define "kafka-reranker.image" -}}
 {{- $variant := ternary "gpu" "cpu" (.Values.gpu.enabled | default false) }}
+{{- if and .Values.gpu.enabled .Values.gpu.tensorrt.enabled }}
+{{- $variant = "gpu-tensorrt" }}
+{{- end }}
 {{- $tag := .Values.image.tag | default (printf "%s-%s" .Chart.AppVersion $variant) }}
 {{- printf "%s:%s" .Values.image.repository $tag }}
 {{- end }}
@@ -108,6 +111,14 @@ the same consumer group the app uses).
 {{- if $v.kafka.sasl.mechanism }}
 {{- $_ := set $props "sasl.mechanism" $v.kafka.sasl.mechanism }}
 {{- end }}
+{{- if $v.gpu.enabled }}
+{{- $_ := set $props "inference.gpu.memory.bytes" $v.gpu.memoryBytes }}
+{{- $_ := set $props "inference.cuda.gpu.mem.limit.bytes" $v.gpu.arenaLimitBytes }}
+{{- $_ := set $props "inference.tensorrt.enabled" $v.gpu.tensorrt.enabled }}
+{{- if $v.gpu.tensorrt.enabled }}
+{{- $_ := set $props "inference.tensorrt.engine.cache.dir" "/var/cache/reranker/tensorrt" }}
+{{- end }}
+{{- end }}
 {{- if $v.schemaRegistry.basicAuth.existingSecret }}
 {{- $_ := set $props "basic.auth.credentials.source" "USER_INFO" }}
 {{- end }}
@@ -142,6 +153,10 @@ the same consumer group the app uses).
   "state.dir" "the chart's state volume"
   "admin.port" "http.port"
   "admin.bind.address" "http.bindAddress"
+  "inference.gpu.memory.bytes" "gpu.memoryBytes"
+  "inference.cuda.gpu.mem.limit.bytes" "gpu.arenaLimitBytes"
+  "inference.tensorrt.enabled" "gpu.tensorrt.enabled"
+  "inference.tensorrt.engine.cache.dir" "gpu.tensorrt.engineCache"
 }}
 {{- get $owners . | default "the chart" }}
 {{- end }}

@@ -39,7 +39,8 @@ public final class Main {
             "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT]",
             "                      [--peers-python PYTHON] [--minilm-weights DIR] [KEY=VALUE ...]",
             "       reranker broker    (a one-node embedded Kafka on 127.0.0.1 for bench --bootstrap, until stopped)",
-            "       " + EvalCommand.USAGE);
+            "       " + EvalCommand.USAGE,
+            "       " + DoctorCommand.USAGE + "    (checks a node: native libraries, golden scores, a short bench)");
 
     private Main() {
     }
@@ -87,6 +88,8 @@ public final class Main {
                 yield 0;
             }
             case "eval" -> new EvalCommand(System.out, System.err, System.getenv(), Path.of("")).run(List.copyOf(args));
+            case "doctor" -> new DoctorCommand(System.out, DoctorCommand.Probes.system(System.getenv()), DoctorCommand.defaultFixtureHomes())
+                    .run(List.copyOf(args));
             case "-h", "--help", "help" -> {
                 System.out.println(USAGE);
                 yield 0;

@@ -90,6 +90,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String INFERENCE_TENSORRT_ENABLED = "inference.tensorrt.enabled";
     public static final String INFERENCE_TENSORRT_ENGINE_CACHE_DIR = "inference.tensorrt.engine.cache.dir";
     public static final String INFERENCE_TENSORRT_FP16 = "inference.tensorrt.fp16";
+    public static final String INFERENCE_GPU_MEMORY_BYTES = "inference.gpu.memory.bytes";
     public static final String ADMIN_BIND_ADDRESS = "admin.bind.address";
     public static final String ADMIN_RELOAD_ENABLED = "admin.reload.enabled";
 
@@ -146,7 +147,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(INFERENCE_MODEL_VARIANT, Type.STRING, "auto", ValidString.in("auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
                     "ONNX file to load: auto = model.fp16.onnx on CUDA when present, else model.onnx; fp32, fp16, int8 pick model.onnx, model.fp16.onnx, model.int8.onnx.")
             .define(INFERENCE_INTRA_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
-                    "ONNX Runtime threads within an operator; 0 = one per core this JVM may use (its CPU quota or affinity mask: ONNX Runtime's own default counts the machine's cores and ignores a container's CPU limit).")
+                    "ONNX Runtime threads within an operator; 0 = one per core this JVM may use on the CPU (its CPU quota or affinity mask: ONNX Runtime's own default counts the machine's cores and ignores a container's CPU limit), 1 on a GPU (the kernels run on the device; more threads only spin beside the tokenizers).")
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
@@ -186,6 +187,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "Where TensorRT keeps its built engines and timing cache, so a restart does not rebuild them; empty = no cache.")
             .define(INFERENCE_TENSORRT_FP16, Type.BOOLEAN, true, Importance.LOW,
                     "Whether TensorRT may build fp16 kernels.")
+            .define(INFERENCE_GPU_MEMORY_BYTES, Type.LONG, GpuOptions.DEFAULT_MEMORY_BYTES, Range.atLeast(1L << 30), Importance.MEDIUM,
+                    "GPU memory each model's batches are planned in (weights, attention scores, activations; docs/gpu.md): batches on a GPU hold no more rows than their estimated memory allows at the top of their width class. The default, 22 GiB, fits a 24 GB card for every seed model; set your card's memory (e.g. 80 GiB for an 80 GB H100) for larger batches, or a share of it when models share a GPU. Capped by inference.cuda.gpu.mem.limit.bytes when that is set.")
             .define(MODELS_WATCH_SETTLE_MS, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW,
                     "A changed model directory is loaded only after no file in it changed (name, size, modification time) for this long, so a slow or paused copy is never loaded half-done. Copying into a new directory and switching a symlink to it is atomic and needs no settling.")
             .define(ADMIN_BIND_ADDRESS, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -332,7 +335,7 @@ public final class RerankerConfig extends AbstractConfig {
         return new GpuOptions(getLong(INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES), getString(INFERENCE_CUDA_ARENA_EXTEND_STRATEGY),
                 getString(INFERENCE_CUDA_CUDNN_CONV_ALGO_SEARCH), getBoolean(INFERENCE_CUDA_COPY_IN_DEFAULT_STREAM),
                 getBoolean(INFERENCE_TENSORRT_ENABLED), cache.isBlank() ? Optional.empty() : Optional.of(Path.of(cache)),
-                getBoolean(INFERENCE_TENSORRT_FP16));
+                getBoolean(INFERENCE_TENSORRT_FP16)).withMemoryBytes(getLong(INFERENCE_GPU_MEMORY_BYTES));
     }
 
     /** The settings handed to serdes: everything, so registry keys reach them whatever they are. */

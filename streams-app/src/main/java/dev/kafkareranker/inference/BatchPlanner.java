@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Splits sequences into batches: sorted by length, so each batch pads little, bounded by a row cap
@@ -25,6 +26,14 @@ final class BatchPlanner {
     }
 
     static List<int[]> plan(int[] lengths, int maxRows, int maxTokens, double maxPaddingRatio) {
+        return plan(lengths, width -> maxRows, maxTokens, maxPaddingRatio);
+    }
+
+    /**
+     * As above, with a row cap that depends on the batch's padded width ({@code maxRowsAtWidth}): how many rows
+     * of that width fit the device's memory (never less than 1).
+     */
+    static List<int[]> plan(int[] lengths, IntUnaryOperator maxRowsAtWidth, int maxTokens, double maxPaddingRatio) {
         Integer[] order = new Integer[lengths.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -36,7 +45,7 @@ final class BatchPlanner {
             int end = start + 1;
             long real = lengths[order[start]];
             // Sorted ascending, so the row being added is the longest so far: the padded size is rows × its length.
-            while (end < order.length && end - start < maxRows) {
+            while (end < order.length && end - start < maxRowsAtWidth.applyAsInt(lengths[order[end]])) {
                 long padded = (long) (end - start + 1) * lengths[order[end]];
                 if (padded > maxTokens || padded > maxPaddingRatio * (real + lengths[order[end]])) {
                     break;

@@ -8,7 +8,8 @@ import java.util.Optional;
  *
  * @param device            where to run
  * @param variant           which ONNX file; empty = fp16 on CUDA when the directory has one, else fp32
- * @param intraOpThreads    ONNX Runtime threads inside one operator; 0 = one per core this JVM may use (OnnxModel)
+ * @param intraOpThreads    ONNX Runtime threads inside one operator; 0 = one per core this JVM may use on the CPU,
+ *                          1 on a GPU ({@link SessionSetup#intraOpThreads})
  * @param interOpThreads    threads across independent operators; 0 = ONNX Runtime's choice
  * @param maxBatchRows      most sequences in one run
  * @param maxBatchTokens    most rows × padded length in one run: bounds memory and keeps batches of long

@@ -47,7 +47,7 @@ final class OnnxModel implements AutoCloseable {
         // fp16 halves memory and uses tensor cores on a GPU; on a CPU it is slower than fp32, so it is never the CPU's choice.
         Optional<Path> fp16 = ModelDirectory.modelFile(dir, Variant.FP16);
         SessionPlan.Opened<OrtSession> opened = SessionPlan.open(spec.name(), options.device(), spec.modelFile(), fp16, requested,
-                new OrtSessions(env, options));
+                new OrtSessions(env, spec, options));
         try {
             return new OnnxModel(opened.session(), opened.provider(), opened.file());
         } catch (OrtException e) {
@@ -60,30 +60,76 @@ final class OnnxModel implements AutoCloseable {
         }
     }
 
-    /** Real ONNX Runtime sessions; the session options are closed once the session exists (it keeps its own copy). */
-    private record OrtSessions(OrtEnvironment env, InferenceOptions options) implements SessionPlan.Sessions<OrtSession> {
+    /**
+     * Real ONNX Runtime sessions; the session options (and the provider options on them) are closed once the
+     * session exists: the session keeps its own copy. TensorRT that cannot start, or cannot build an engine for
+     * the file, is tried once: after one WARN the sessions run on CUDA alone.
+     */
+    private static final class OrtSessions implements SessionPlan.Sessions<OrtSession> {
+        private final OrtEnvironment env;
+        private final ModelSpec spec;
+        private final InferenceOptions options;
+        private boolean tensorRtOff;
+        private boolean lastOnTensorRt;
+
+        OrtSessions(OrtEnvironment env, ModelSpec spec, InferenceOptions options) {
+            this.env = env;
+            this.spec = spec;
+            this.options = options;
+        }
 
         @Override
         public OrtSession onCuda(Path file, int deviceId) throws SessionPlan.ProviderUnavailable, SessionPlan.LoadFailed {
-            try (OrtSession.SessionOptions so = baseOptions(options)) {
+            boolean withTensorRt = options.gpu().tensorRt() && !tensorRtOff;
+            InferenceOptions attempt = options.withGpu(options.gpu().withTensorRt(withTensorRt));
+            Optional<MemoryAwareSizer.ShapeProfile> profile = withTensorRt
+                    ? Optional.of(BatchSizer.sizer(spec, file, attempt.forProvider(TENSORRT + deviceId), TENSORRT + deviceId).tensorRtProfile())
+                    : Optional.empty();
+            try (OrtSession.SessionOptions so = baseOptions(); OrtTarget target = new OrtTarget(so)) {
+                boolean added;
                 try {
-                    options.gpu().apply(new OrtProviders(so), deviceId);
+                    added = SessionSetup.cuda(target, attempt, deviceId, profile);
                 } catch (Exception | UnsatisfiedLinkError e) {
                     throw new SessionPlan.ProviderUnavailable("CUDA provider " + deviceId + " did not start (options "
-                            + options.gpu().cuda(deviceId) + (options.gpu().tensorRt() ? ", TensorRT " + options.gpu().tensorRt(deviceId) : "")
-                            + ")", e);
+                            + attempt.gpu().cuda(deviceId) + ")", e);
                 }
-                return create(file, so);
+                tensorRtOff |= withTensorRt && !added;
+                try {
+                    OrtSession session = create(file, so);
+                    lastOnTensorRt = added;
+                    if (added) {
+                        LOG.info("Model {}: TensorRT runs {} on GPU {}, one engine for batches of up to {} rows x {} tokens", spec.name(),
+                                file.getFileName(), deviceId, profile.get().rows(), profile.get().width());
+                    }
+                    return session;
+                } catch (SessionPlan.LoadFailed e) {
+                    if (!added) {
+                        throw e;
+                    }
+                    tensorRtOff = true;
+                    LOG.warn("Model {}: TensorRT could not build an engine for {} ({}); running it on CUDA without TensorRT",
+                            spec.name(), file.getFileName(), SessionPlan.firstLine(e));
+                    LOG.debug("TensorRT's error in full", e);
+                }
             } catch (OrtException e) {
                 throw new SessionPlan.ProviderUnavailable("session options could not be made", e);
             }
+            return onCuda(file, deviceId);
+        }
+
+        @Override
+        public String cudaProvider(int deviceId) {
+            return (lastOnTensorRt ? TENSORRT : "CUDAExecutionProvider:") + deviceId;
         }
 
         @Override
         public OrtSession onCpu(Path file) throws SessionPlan.LoadFailed {
-            try (OrtSession.SessionOptions so = baseOptions(options)) {
+            try (OrtSession.SessionOptions so = baseOptions(); OrtTarget target = new OrtTarget(so)) {
+                SessionSetup.cpu(target, options);
                 return create(file, so);
-            } catch (OrtException e) {
+            } catch (SessionPlan.LoadFailed e) {
+                throw e;
+            } catch (Exception e) {
                 throw new SessionPlan.LoadFailed("session options could not be made", e);
             }
         }
@@ -97,14 +143,37 @@ final class OnnxModel implements AutoCloseable {
         }
     }
 
-    /** The provider options onto real session options; the options objects are closed once applied (the session copies them). */
-    // The two methods look alike but cannot share a helper: their common base class in ONNX Runtime,
+    private static final String TENSORRT = "TensorrtExecutionProvider:";
+
+    /**
+     * Settings and providers onto real session options. The provider option objects are native and closed with
+     * this target, once the session has been made from the options.
+     */
+    // The two provider methods look alike but cannot share a helper: their common base class in ONNX Runtime,
     // StringConfigProviderOptions, is package-private.
-    private record OrtProviders(OrtSession.SessionOptions so) implements GpuOptions.ProviderSink {
+    private static final class OrtTarget implements SessionSetup.Target, AutoCloseable {
+        private final OrtSession.SessionOptions so;
+        private final java.util.List<AutoCloseable> providerOptions = new java.util.ArrayList<>();
+
+        OrtTarget(OrtSession.SessionOptions so) {
+            this.so = so;
+        }
+
+        @Override
+        public void setIntraOpThreads(int threads) throws OrtException {
+            so.setIntraOpNumThreads(threads);
+        }
+
+        @Override
+        public void setInterOpThreads(int threads) throws OrtException {
+            so.setInterOpNumThreads(threads);
+        }
+
         @Override
         public void addTensorRt(Map<String, String> values) throws OrtException {
             ai.onnxruntime.providers.OrtTensorRTProviderOptions trt =
                     new ai.onnxruntime.providers.OrtTensorRTProviderOptions(Integer.parseInt(values.get("device_id")));
+            providerOptions.add(trt);
             for (Map.Entry<String, String> e : values.entrySet()) {
                 trt.add(e.getKey(), e.getValue());
             }
@@ -115,40 +184,42 @@ final class OnnxModel implements AutoCloseable {
         public void addCuda(Map<String, String> values) throws OrtException {
             ai.onnxruntime.providers.OrtCUDAProviderOptions cuda =
                     new ai.onnxruntime.providers.OrtCUDAProviderOptions(Integer.parseInt(values.get("device_id")));
+            providerOptions.add(cuda);
             for (Map.Entry<String, String> e : values.entrySet()) {
                 cuda.add(e.getKey(), e.getValue());
             }
             so.addCUDA(cuda);
         }
+
+        @Override
+        public void close() {
+            for (AutoCloseable options : providerOptions) {
+                try {
+                    options.close();
+                } catch (Exception e) {
+                    LOG.debug("Closing provider options failed", e);
+                }
+            }
+        }
     }
 
     /**
      * WARNING and above from ONNX Runtime's native logger: that is where "nodes were placed on the CPU"
-     * (a GPU session silently running part of the graph on the host) and similar warnings appear. A failed
-     * CUDA load with device=auto is printed there too, beside our own WARN saying what we fell back to.
+     * (a GPU session silently running part of the graph on the host) and similar warnings appear.
      */
     static OrtEnvironment environment() {
         return OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, "reranker");
     }
 
-    /** The intra-op pool's size: the setting, or one per core this JVM may use when it is 0. */
+    /** The intra-op pool's size of a CPU session: the setting, or one per core this JVM may use when it is 0. */
     static int intraOpThreads(InferenceOptions options) {
-        return options.intraOpThreads() > 0 ? options.intraOpThreads() : Runtime.getRuntime().availableProcessors();
+        return SessionSetup.intraOpThreads(options, false);
     }
 
-    private static OrtSession.SessionOptions baseOptions(InferenceOptions options) throws OrtException {
+    private static OrtSession.SessionOptions baseOptions() throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         try {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            // 0: one thread per core this JVM may use, not ONNX Runtime's own default. ONNX Runtime counts the
-            // machine's cores and pins its pool's threads to them, so in a container with a CPU limit (or under
-            // taskset) it runs more threads than the cores it gets and leaves the limit: measured here, a bench
-            // under `taskset -c 0` still kept 1.47 cores busy. availableProcessors() follows the affinity mask
-            // and the container's CPU quota.
-            so.setIntraOpNumThreads(intraOpThreads(options));
-            if (options.interOpThreads() > 0) {
-                so.setInterOpNumThreads(options.interOpThreads());
-            }
             return so;
         } catch (OrtException | RuntimeException e) {
             so.close();
@@ -198,8 +269,9 @@ final class OnnxModel implements AutoCloseable {
         return session.run(inputs);
     }
 
-    OrtSession.Result run(Map<String, OnnxTensor> inputs, OrtSession.RunOptions runOptions) throws OrtException {
-        return session.run(inputs, runOptions);
+    /** A run that fetches only {@code output}: ONNX Runtime copies every output it is asked for back to the host. */
+    OrtSession.Result run(Map<String, OnnxTensor> inputs, String output, OrtSession.RunOptions runOptions) throws OrtException {
+        return session.run(inputs, Set.of(output), runOptions);
     }
 
     /** A run that writes the named outputs into the given pre-allocated tensors (which the caller keeps and closes). */

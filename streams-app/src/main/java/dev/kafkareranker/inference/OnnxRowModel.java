@@ -33,8 +33,11 @@ final class OnnxRowModel implements RowModel {
         this.spec = spec;
         this.model = model;
         this.typeIds = model.takes(TokenBatch.TOKEN_TYPE_IDS);
+        // A bi-encoder graph that pools in the graph (sentence-transformers' ONNX export) returns sentence_embedding,
+        // [batch, hidden]: reading it copies hidden floats per row back from the device instead of width x hidden,
+        // and leaves no pooling to do on the host.
         this.outputName = spec.kind() == ModelKind.BI_ENCODER
-                ? ModelInputs.outputName(model, "last_hidden_state", "token_embeddings", "sentence_embedding")
+                ? ModelInputs.outputName(model, "sentence_embedding", "last_hidden_state", "token_embeddings")
                 : ModelInputs.outputName(model, "logits");
         checkOutputRank();
         this.declaredShape = model.floatOutputShape(outputName);
@@ -123,7 +126,7 @@ final class OnnxRowModel implements RowModel {
             try {
                 long[] pinnedShape = pinnedShape(tokens);
                 if (pinnedShape == null) {
-                    try (OrtSession.Result result = model.run(tokens.tensors(), runOptions)) {
+                    try (OrtSession.Result result = model.run(tokens.tensors(), outputName, runOptions)) {
                         OnnxTensor tensor = (OnnxTensor) result.get(outputName).orElseThrow();
                         // getFloatBuffer copies the whole output: only taken when the output cannot be pinned.
                         return read(tensor.getInfo().getShape(), tensor.getFloatBuffer(), tokens);

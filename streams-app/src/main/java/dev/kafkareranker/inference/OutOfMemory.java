@@ -22,8 +22,11 @@ final class OutOfMemory {
             }
             String message = t.getMessage();
             // ONNX Runtime's arenas (CPU and CUDA BFC) say "Failed to allocate memory"; the CUDA allocator itself says
-            // "out of memory" (CUDA_ERROR_OUT_OF_MEMORY, cudaErrorMemoryAllocation).
-            if (message != null && (message.contains("Failed to allocate memory") || message.contains("out of memory"))) {
+            // "out of memory" (CUDA_ERROR_OUT_OF_MEMORY, cudaErrorMemoryAllocation); a BFC arena at its limit
+            // (gpu_mem_limit, which the GPU Helm values set) says "BFCArena::AllocateRawInternal Available memory of X
+            // is smaller than requested bytes of Y", with neither of the other phrases.
+            if (message != null && (message.contains("Failed to allocate memory") || message.contains("out of memory")
+                    || (message.contains("Available memory of") && message.contains("smaller than requested bytes")))) {
                 return true;
             }
         }

@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
  * was asked for); if it fails to load, fp32 is tried on CUDA, since an fp16 graph can hold an operator
  * the CUDA kernels lack in half precision while the provider itself is fine. Only when the CUDA
  * provider cannot start, or no file loads on it, does {@code device=auto} fall back to the CPU;
- * {@code device=cuda} fails instead. Every fallback is logged with what failed and why.
+ * {@code device=cuda} fails instead. Every fallback is logged with what failed and why. A machine without
+ * CUDA running {@code device=auto} is the ordinary case, not a fault: it gets one short INFO line naming
+ * the missing library, and ONNX Runtime's full error only at DEBUG.
  */
 final class SessionPlan {
 
@@ -37,6 +39,11 @@ final class SessionPlan {
         S onCuda(Path file, int deviceId) throws ProviderUnavailable, LoadFailed;
 
         S onCpu(Path file) throws LoadFailed;
+
+        /** The provider the last session {@link #onCuda} returned runs on (TensorRT when it started). */
+        default String cudaProvider(int deviceId) {
+            return "CUDAExecutionProvider:" + deviceId;
+        }
     }
 
     /**
@@ -60,11 +67,14 @@ final class SessionPlan {
                               Sessions<S> sessions) {
         if (device.kind() != Device.Kind.CPU) {
             String reason;
+            ProviderUnavailable unavailable = null;
             Path first = requested.orElse(fp16.orElse(fp32));
             String provider = "CUDAExecutionProvider:" + device.cudaId();
             try {
-                return new Opened<>(sessions.onCuda(first, device.cudaId()), provider, first, "");
+                S session = sessions.onCuda(first, device.cudaId());
+                return new Opened<>(session, sessions.cudaProvider(device.cudaId()), first, "");
             } catch (ProviderUnavailable e) {
+                unavailable = e;
                 reason = "the CUDA provider could not start: " + firstLine(e);
             } catch (LoadFailed fp16Failure) {
                 if (requested.isEmpty() && !first.equals(fp32)) {
@@ -75,8 +85,9 @@ final class SessionPlan {
                         String note = first.getFileName() + " failed to load on CUDA (" + firstLine(fp16Failure) + "); running the fp32 "
                                 + fp32.getFileName() + " on " + provider;
                         LOG.warn("Model {}: {}", model, note);
-                        return new Opened<>(session, provider, fp32, note);
+                        return new Opened<>(session, sessions.cudaProvider(device.cudaId()), fp32, note);
                     } catch (ProviderUnavailable e) {
+                        unavailable = e;
                         reason = "the CUDA provider could not start: " + firstLine(e);
                     } catch (LoadFailed fp32Failure) {
                         reason = "the CUDA provider started but neither file loaded on it (" + first.getFileName() + ": "
@@ -92,7 +103,15 @@ final class SessionPlan {
             }
             Path onCpu = requested.orElse(fp32);
             String note = "inference.device=auto: " + reason + "; running " + onCpu.getFileName() + " on CPU";
-            LOG.warn("Model {}: {}", model, note);
+            if (unavailable != null) {
+                // No CUDA on this machine: what device=auto is for. The provider's own message is long and reads
+                // like a failure, so it goes to DEBUG.
+                LOG.info("Model {}: no usable CUDA here ({}), running on the CPU; inference.device=cuda would require a GPU",
+                        model, missingLibrary(unavailable));
+                LOG.debug("Model {}: {}", model, note, unavailable);
+            } else {
+                LOG.warn("Model {}: {}", model, note);
+            }
             return new Opened<>(cpu(sessions, onCpu), "CPUExecutionProvider", onCpu, note);
         }
         Path file = requested.orElse(fp32);
@@ -106,6 +125,24 @@ final class SessionPlan {
             throw new ModelLoadException("ONNX Runtime cannot load " + file + ": " + e.getMessage(), e.getCause() != null ? e.getCause() : e);
         }
     }
+
+    /**
+     * What the CUDA provider lacked, in a few words: the shared library the dynamic loader could not find
+     * ("libcublasLt.so.12 not found"), else the first line of the error.
+     */
+    static String missingLibrary(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            java.util.regex.Matcher m = MISSING_LIBRARY.matcher(message);
+            if (m.find()) {
+                return m.group(1) + " not found";
+            }
+        }
+        return firstLine(e);
+    }
+
+    private static final java.util.regex.Pattern MISSING_LIBRARY =
+            java.util.regex.Pattern.compile("([\\w.+-]+\\.so[\\w.]*): cannot open shared object file");
 
     static String firstLine(Throwable e) {
         Throwable shown = e.getCause() != null && (e instanceof ProviderUnavailable || e instanceof LoadFailed) ? e.getCause() : e;

@@ -112,6 +112,45 @@ class DeviceTest {
     }
 
     @Test
+    void withoutCudaAutoSaysInOneShortInfoLineThatItRunsOnTheCpuAndKeepsTheProviderErrorForDebug() {
+        FakeCudaSessions cuda = new FakeCudaSessions();
+        cuda.providerFails = true;
+        try (CapturedLogs logs = new CapturedLogs()) {
+            SessionPlan.open("m", Device.parse("auto"), FP32, FP16, java.util.Optional.empty(), cuda);
+            assertTrue(logs.at(ch.qos.logback.classic.Level.WARN).isEmpty(), logs.at(ch.qos.logback.classic.Level.WARN).toString());
+            List<String> info = logs.at(ch.qos.logback.classic.Level.INFO);
+            assertEquals(1, info.size(), info.toString());
+            assertEquals("Model m: no usable CUDA here (libcudart.so.12 not found), running on the CPU; inference.device=cuda would require"
+                    + " a GPU", info.get(0));
+            assertTrue(logs.throwablesAt(ch.qos.logback.classic.Level.DEBUG).stream().anyMatch(t -> t.contains("cannot open shared object file")),
+                    "the provider's full error at DEBUG");
+        }
+    }
+
+    /** The real ONNX Runtime on this machine, which has no CUDA libraries: the start-up a CPU user sees. */
+    @Test
+    void onAMachineWithoutCudaTheRealRuntimeLogsNoWarning() {
+        ModelSpec spec = ModelDirectory.load(BundledModel.extract());
+        try (CapturedLogs logs = new CapturedLogs(); OnnxModel model = OnnxModel.open(spec, InferenceOptions.defaults())) {
+            if (model.executionProvider().equals("CPUExecutionProvider")) {
+                assertTrue(logs.at(ch.qos.logback.classic.Level.WARN).isEmpty(), logs.at(ch.qos.logback.classic.Level.WARN).toString());
+                List<String> cpu = logs.atLeast(ch.qos.logback.classic.Level.INFO, "running on the CPU");
+                assertEquals(1, cpu.size());
+                assertTrue(cpu.get(0).length() < 200 && cpu.get(0).contains(".so") && cpu.get(0).contains("not found"), cpu.get(0));
+            }
+        }
+    }
+
+    @Test
+    void aCudaProviderThatCannotStartIsAnErrorWhenCudaWasAskedFor() {
+        FakeCudaSessions cuda = new FakeCudaSessions();
+        cuda.providerFails = true;
+        ModelLoadException e = assertThrows(ModelLoadException.class,
+                () -> SessionPlan.open("m", Device.parse("cuda"), FP32, FP16, java.util.Optional.empty(), cuda));
+        assertTrue(e.getMessage().contains("libcudart.so.12: cannot open shared object file"), "the provider's error in full: " + e.getMessage());
+    }
+
+    @Test
     void requiredCudaFailsNamingTheReasonInsteadOfFallingBack() {
         FakeCudaSessions cuda = new FakeCudaSessions();
         cuda.providerFails = true;
