@@ -19,7 +19,6 @@ import dev.kafkareranker.serde.SchemaRegistryException;
 import dev.kafkareranker.serde.WireFormat;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,7 +45,6 @@ import org.junit.jupiter.api.Test;
  */
 class HeaderSchemaIdInteropTest {
 
-    private static final Path BI_ENCODER = Path.of("..", "tools", "fixtures", "bi-encoder").toAbsolutePath();
     private static final Path CANDIDATE_SCHEMA = Path.of("..", "schemas", "src", "main", "avro", "RetrievalCandidate.avsc").toAbsolutePath();
     private static final int QUERIES = 4;
     private static final int CANDIDATES = 5;
@@ -200,18 +198,6 @@ class HeaderSchemaIdInteropTest {
     }
 
     private static Map<String, Object> appSettings(String prefix) throws Exception {
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", registry.url());
-        props.put("application.id", "header-ids-" + prefix);
-        props.put(RerankerConfig.ADMIN_PORT, "-1");
-        props.put("state.dir", Files.createTempDirectory("header-ids-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, prefix + ".candidates");
-        props.put(RerankerConfig.TOPIC_RESULTS, prefix + ".results");
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, prefix + ".dlq");
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "60000");
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put(RerankerConfig.MODEL_DIR, BI_ENCODER.toString());
-        return props;
+        return AppSettings.biEncoder(kafka.bootstrapServers(), registry.url(), "header-ids-" + prefix, prefix, "-1");
     }
 }

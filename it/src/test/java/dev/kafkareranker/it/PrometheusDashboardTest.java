@@ -49,7 +49,6 @@ class PrometheusDashboardTest {
     private static final Path OBSERVABILITY = Path.of("..", "deploy", "observability").toAbsolutePath().normalize();
     private static final Path DASHBOARD = OBSERVABILITY.resolve("grafana-dashboard.json");
     private static final Path RULES = OBSERVABILITY.resolve("prometheus-alerts.yml");
-    private static final Path BI_ENCODER = Path.of("..", "tools", "fixtures", "bi-encoder").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final String PREFIX = "dash";
@@ -211,19 +210,7 @@ class PrometheusDashboardTest {
     }
 
     private static Map<String, Object> appSettings() throws IOException {
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", "mock://" + SCOPE);
-        props.put("application.id", "dashboard-" + UUID.randomUUID());
-        props.put(RerankerConfig.ADMIN_PORT, "0");
-        props.put("state.dir", Files.createTempDirectory("dashboard-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, PREFIX + ".candidates");
-        props.put(RerankerConfig.TOPIC_RESULTS, PREFIX + ".results");
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, PREFIX + ".dlq");
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "60000");
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put(RerankerConfig.MODEL_DIR, BI_ENCODER.toString());
-        return props;
+        return AppSettings.biEncoder(kafka.bootstrapServers(), "mock://" + SCOPE, "dashboard-" + UUID.randomUUID(), PREFIX, "0");
     }
 
     private static double value(String promql) throws Exception {
