@@ -30,7 +30,7 @@ final class AvroSerdes {
         Map<String, Object> serdeConfig = config.serdeConfig();
         Object asked = serdeConfig.get(VALUE_SCHEMA_ID_SERIALIZER);
         if (asked != null && !String.valueOf(asked).trim().endsWith("PrefixSchemaIdSerializer")) {
-            LOG.warn("{}={} is not used for the app's own records: results and dead letters carry the schema id in their"
+            LOG.warn("{}={} is not used for the records the app encodes (results, re-encoded dead letters): they carry the schema id in their"
                     + " payload prefix (readers with Confluent's default DualSchemaIdDeserializer read either form). Header ids"
                     + " on the candidates topic are read as they are.", VALUE_SCHEMA_ID_SERIALIZER, asked);
         }
