@@ -1,7 +1,10 @@
 """Confluent's own Python client on the reranker's topics, for ConfluentInteropIT.
 
   produce  candidates written by Confluent's AvroSerializer (auto-registering the .avsc as given, or the
-           same schema with an added optional field: --evolved), keyed by query id
+           same schema with an added optional field: --evolved), keyed by query id; with --header-ids the
+           schema id goes in the __value_schema_id header as a GUID (header_schema_id_serializer, Confluent
+           8.0's format) instead of the payload prefix, and --unknown-guid N adds N more candidates whose
+           header names a GUID no registry holds (their query ids: PREFIX-unknown-I)
   consume  results read by Confluent's AvroDeserializer with read_committed; prints one JSON summary line
   refused  registers an incompatible change of the candidate schema and prints the registry's answer
   lookup   looks the .avsc given up under TOPIC-value, as Confluent's serializers do with
@@ -15,7 +18,9 @@ import sys
 import time
 
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+import uuid
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, header_schema_id_serializer
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
@@ -41,30 +46,48 @@ INCOMPATIBLE_FIELD = {"name": "required_tenant", "type": "string"}
 def produce(args):
     registry = SchemaRegistryClient({"url": args.registry})
     schema = candidate_schema(args.schema, EVOLVED_FIELD if args.evolved else None)
-    serializer = AvroSerializer(registry, schema, conf={"auto.register.schemas": True})
+    conf = {"auto.register.schemas": True}
+    if args.header_ids:
+        conf["schema.id.serializer"] = header_schema_id_serializer
+    serializer = AvroSerializer(registry, schema, conf=conf)
     keys = StringSerializer("utf_8")
     producer = Producer({"bootstrap.servers": args.bootstrap, "enable.idempotence": True})
     sent = 0
+    header_values = set()
+
+    def candidate(query_id, q, d):
+        value = {
+            "query_id": query_id, "query": f"what is interop number {q}",
+            "doc_id": f"{query_id}-d{d}", "text": f"passage {d} for query {q} about kafka avro and registries",
+            "retrieval_score": None, "retrieval_rank": d + 1, "candidate_count": args.candidates,
+            "model": None, "top_k": None, "metadata": {"writer": "confluent-kafka-python"}, "event_time": None,
+        }
+        if args.evolved:
+            value["tenant"] = "tenant-" + str(q % 3)
+        headers = []
+        payload = serializer(value, SerializationContext(args.topic, MessageField.VALUE, headers))
+        return payload, headers
+
     for q in range(args.queries):
         query_id = f"{args.prefix}{q}"
         for d in range(args.candidates):
-            value = {
-                "query_id": query_id, "query": f"what is interop number {q}",
-                "doc_id": f"{query_id}-d{d}", "text": f"passage {d} for query {q} about kafka avro and registries",
-                "retrieval_score": None, "retrieval_rank": d + 1, "candidate_count": args.candidates,
-                "model": None, "top_k": None, "metadata": {"writer": "confluent-kafka-python"}, "event_time": None,
-            }
-            if args.evolved:
-                value["tenant"] = "tenant-" + str(q % 3)
-            ctx = SerializationContext(args.topic, MessageField.VALUE)
-            producer.produce(args.topic, key=keys(query_id), value=serializer(value, ctx))
+            payload, headers = candidate(query_id, q, d)
+            header_values.update(v.hex() for k, v in headers if k == "__value_schema_id")
+            producer.produce(args.topic, key=keys(query_id), value=payload, headers=headers)
             sent += 1
+    for i in range(args.unknown_guid):
+        query_id = f"{args.prefix}unknown-{i}"
+        payload, headers = candidate(query_id, i, 0)
+        # The same bare Avro bytes, but the header names a GUID that no registry holds.
+        unknown = [(k, bytes([1]) + uuid.uuid4().bytes) if k == "__value_schema_id" else (k, v) for k, v in headers]
+        producer.produce(args.topic, key=keys(query_id), value=payload, headers=unknown)
     remaining = producer.flush(60)
     if remaining:
         raise SystemExit(f"{remaining} candidates not delivered within 60 s")
     subject = f"{args.topic}-value"
     latest = registry.get_latest_version(subject)
-    print(json.dumps({"sent": sent, "subject": subject, "schema_id": latest.schema_id, "version": latest.version}))
+    print(json.dumps({"sent": sent, "subject": subject, "schema_id": latest.schema_id, "version": latest.version,
+                      "guid": latest.guid, "schema_id_headers": sorted(header_values)}))
 
 
 def consume(args):
@@ -134,6 +157,8 @@ def main():
     parser.add_argument("--queries", type=int, default=10)
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--evolved", action="store_true")
+    parser.add_argument("--header-ids", action="store_true", help="schema ids as GUIDs in the __value_schema_id header")
+    parser.add_argument("--unknown-guid", type=int, default=0, help="extra candidates whose header names an unknown GUID")
     parser.add_argument("--expect", type=int, default=0, help="queries to wait for")
     parser.add_argument("--quiet", type=float, default=5.0, help="seconds without news before stopping")
     parser.add_argument("--timeout", type=float, default=240.0)

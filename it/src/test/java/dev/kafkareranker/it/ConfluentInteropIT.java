@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +35,6 @@ class ConfluentInteropIT {
     private static final Path SCRIPT = Path.of("src", "test", "python", "confluent_interop.py").toAbsolutePath();
     private static final Path CANDIDATE_SCHEMA = Path.of("..", "schemas", "src", "main", "avro", "RetrievalCandidate.avsc").toAbsolutePath();
     private static final Path RESULTS_SCHEMA = Path.of("..", "schemas", "src", "main", "avro", "RankedResults.avsc").toAbsolutePath();
-    private static final Path BI_ENCODER = Path.of("..", "tools", "fixtures", "bi-encoder").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int QUERIES = 20;
     private static final int CANDIDATES = 8;
@@ -131,18 +129,7 @@ class ConfluentInteropIT {
     }
 
     private static Map<String, Object> appSettings(String prefix) throws IOException {
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", cluster.bootstrapServers());
-        props.put("schema.registry.url", cluster.registryUrl());
-        props.put("application.id", "interop-" + prefix);
-        props.put(RerankerConfig.ADMIN_PORT, "0");
-        props.put("state.dir", Files.createTempDirectory("interop-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, prefix + ".candidates");
-        props.put(RerankerConfig.TOPIC_RESULTS, prefix + ".results");
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, prefix + ".dlq");
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "60000");
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put(RerankerConfig.MODEL_DIR, BI_ENCODER.toString());
+        Map<String, Object> props = AppSettings.biEncoder(cluster.bootstrapServers(), cluster.registryUrl(), "interop-" + prefix, prefix, "0");
         props.put("num.stream.threads", "2");
         return props;
     }

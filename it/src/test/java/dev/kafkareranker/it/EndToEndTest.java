@@ -179,10 +179,14 @@ class EndToEndTest {
     }
 
     /** The first sample of a metric whose line starts with {@code prefix}. */
+    /** The sum over every series whose line starts with {@code prefix} (counters start at zero for each label set). */
     private static double value(String scrape, String prefix) {
-        return scrape.lines().filter(l -> l.startsWith(prefix)).findFirst()
-                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-                .orElseThrow(() -> new AssertionError("no metric " + prefix + " in the scrape"));
+        java.util.List<Double> values = scrape.lines().filter(l -> l.startsWith(prefix))
+                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).toList();
+        if (values.isEmpty()) {
+            throw new AssertionError("no metric " + prefix + " in the scrape");
+        }
+        return values.stream().mapToDouble(Double::doubleValue).sum();
     }
 
     /**

@@ -205,9 +205,9 @@ class PoisonInputTest {
     @Test
     void aWrongMagicByte() throws Exception {
         byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x2", "d", "text", 1));
-        bytes[0] = 1;
+        bytes[0] = 2; // 1 would name a schema GUID (Confluent 8.0's wire format)
         send("x2", bytes);
-        awaitDeadLetter(m -> m.contains("magic byte 0x01"));
+        awaitDeadLetter(m -> m.contains("magic byte 0x02"));
         canary("magic");
     }
 

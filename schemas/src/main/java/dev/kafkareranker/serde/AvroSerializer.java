@@ -17,6 +17,7 @@ import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
@@ -37,6 +38,14 @@ import org.apache.kafka.common.serialization.Serializer;
  * {@code avro.remove.java.properties=true} does; the bytes are the same either way, and the reader side
  * takes its Java string type from the generated class, not from the registry. This serde always does it
  * (a registry holding the Java properties would split ids between languages, which no deployment wants).
+ *
+ * <p>Where the schema id goes ({@code value.schema.id.serializer}, {@code key.schema.id.serializer}, Confluent
+ * 8.0's keys and class names): {@code PrefixSchemaIdSerializer} (the default) writes magic byte 0 and the id
+ * before the Avro bytes; {@code HeaderSchemaIdSerializer} writes the bare Avro bytes and the schema's GUID in
+ * the {@code __value_schema_id} ({@code __key_schema_id}) header, which needs {@link #serialize(String, Headers,
+ * IndexedRecord)} and a registry that gives GUIDs ({@link WireFormat}). Writing a prefix into a record that
+ * already carries a schema id header (a record passed on from a header-id producer) removes that header:
+ * Confluent's dual reader would otherwise take the stale header over the prefix and misread the bytes.
  */
 public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
 
@@ -49,6 +58,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
     private SerdeConfig config;
     private SubjectNameStrategy strategy;
     private boolean isKey;
+    private boolean headerId;
 
     public AvroSerializer() {
     }
@@ -65,21 +75,51 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
         this.registry = config.client();
         this.strategy = config.subjectNameStrategy(isKey);
         this.isKey = isKey;
+        this.headerId = config.headerSchemaId(isKey);
     }
 
     @Override
     public byte[] serialize(String topic, T record) {
+        if (headerId && record != null) {
+            throw new SerializationException((isKey ? SerdeConfig.KEY_SCHEMA_ID_SERIALIZER : SerdeConfig.VALUE_SCHEMA_ID_SERIALIZER)
+                    + "=HeaderSchemaIdSerializer puts the schema id in a record header, but this call (topic " + topic
+                    + ") has no headers to write it to; pass them (serialize(topic, headers, record)) or use PrefixSchemaIdSerializer");
+        }
+        return write(topic, record, null);
+    }
+
+    @Override
+    public byte[] serialize(String topic, Headers headers, T record) {
+        if (record == null) {
+            return null;
+        }
+        if (headerId && headers == null) {
+            return serialize(topic, record);
+        }
+        return write(topic, record, headers);
+    }
+
+    private byte[] write(String topic, T record, Headers headers) {
         if (record == null) {
             return null;
         }
         Schema schema = record.getSchema();
         String subject = strategy.subject(topic, isKey, schema);
         int id = schemaId(subject, asWritten(schema));
+        String headerName = isKey ? WireFormat.KEY_SCHEMA_ID_HEADER : WireFormat.VALUE_SCHEMA_ID_HEADER;
+        byte[] guidHeader = headerId ? WireFormat.guidBytes(registry.guidOf(id)) : null;
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-            ByteBuffer header = ByteBuffer.allocate(WireFormat.HEADER_SIZE);
-            WireFormat.writeHeader(header, id);
-            out.write(header.array());
+            if (headers != null) {
+                headers.remove(headerName);
+            }
+            if (guidHeader != null) {
+                headers.add(headerName, guidHeader);
+            } else {
+                ByteBuffer header = ByteBuffer.allocate(WireFormat.HEADER_SIZE);
+                WireFormat.writeHeader(header, id);
+                out.write(header.array());
+            }
             BinaryEncoder encoder = EncoderFactory.get().directBinaryEncoder(out, null);
             writer(record, schema).write(record, encoder);
             encoder.flush();

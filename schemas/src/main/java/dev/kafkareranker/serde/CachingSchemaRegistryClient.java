@@ -3,13 +3,15 @@ package dev.kafkareranker.serde;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
 /**
  * Caches both directions, as Confluent's client does: (subject, schema) to id for writers and id to
  * schema for readers. Ids never change meaning, so those entries live forever; "latest" can move,
- * so it is kept only for {@code latest.cache.ttl.sec}.
+ * so it is kept only for {@code latest.cache.ttl.sec}. GUIDs both ways (GUID to schema for readers, id to
+ * GUID for writers of header ids) live forever too.
  */
 final class CachingSchemaRegistryClient implements SchemaRegistryClient {
 
@@ -20,6 +22,8 @@ final class CachingSchemaRegistryClient implements SchemaRegistryClient {
     private final Map<SubjectSchema, Integer> looked = new ConcurrentHashMap<>();
     private final Map<Integer, Schema> schemas = new ConcurrentHashMap<>();
     private final Map<String, Timed> latest = new ConcurrentHashMap<>();
+    private final Map<UUID, Schema> schemasByGuid = new ConcurrentHashMap<>();
+    private final Map<Integer, UUID> guids = new ConcurrentHashMap<>();
 
     CachingSchemaRegistryClient(SchemaRegistryClient delegate, Duration latestTtl, Clock clock) {
         this.delegate = delegate;
@@ -77,6 +81,29 @@ final class CachingSchemaRegistryClient implements SchemaRegistryClient {
         Schema fetched = delegate.byId(id);
         Schema raced = schemas.putIfAbsent(id, fetched);
         return raced != null ? raced : fetched;
+    }
+
+    /** GUIDs, like ids, never change meaning: cached for good, as Confluent's client caches them. */
+    @Override
+    public Schema byGuid(UUID guid) {
+        Schema cached = schemasByGuid.get(guid);
+        if (cached != null) {
+            return cached;
+        }
+        Schema fetched = delegate.byGuid(guid);
+        Schema raced = schemasByGuid.putIfAbsent(guid, fetched);
+        return raced != null ? raced : fetched;
+    }
+
+    @Override
+    public UUID guidOf(int id) {
+        UUID cached = guids.get(id);
+        if (cached != null) {
+            return cached;
+        }
+        UUID fetched = delegate.guidOf(id);
+        guids.putIfAbsent(id, fetched);
+        return fetched;
     }
 
     private int remember(int id, Schema schema) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
@@ -34,12 +35,14 @@ public final class MockSchemaRegistry {
         private final Map<Integer, Schema> byId = new HashMap<>();
         private final Map<Schema, Integer> idBySchema = new HashMap<>();
         private final Map<String, List<Integer>> versionsBySubject = new HashMap<>();
+        private final Map<UUID, Integer> idByGuid = new HashMap<>();
 
         @Override
         public synchronized int register(String subject, Schema schema) {
             int id = idBySchema.computeIfAbsent(schema, s -> {
                 int next = byId.size() + 1;
                 byId.put(next, s);
+                idByGuid.put(SchemaRegistryService.guidOf("AVRO", s.toString()), next);
                 return next;
             });
             List<Integer> versions = versionsBySubject.computeIfAbsent(subject, s -> new ArrayList<>());
@@ -79,6 +82,20 @@ public final class MockSchemaRegistry {
                 throw new SchemaRegistryException("Schema " + id + " not found", 404, 40403);
             }
             return schema;
+        }
+
+        @Override
+        public synchronized Schema byGuid(UUID guid) {
+            Integer id = idByGuid.get(guid);
+            if (id == null) {
+                throw new SchemaRegistryException("Schema " + guid + " not found", 404, 40403);
+            }
+            return byId.get(id);
+        }
+
+        @Override
+        public synchronized UUID guidOf(int id) {
+            return SchemaRegistryService.guidOf("AVRO", byId(id).toString());
         }
     }
 }

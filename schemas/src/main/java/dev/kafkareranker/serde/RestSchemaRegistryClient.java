@@ -12,7 +12,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
 import javax.net.ssl.SSLContext;
@@ -45,6 +48,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     private final Sleeper sleeper;
     private final DoubleSupplier jitter;
     private final boolean normalize;
+    /** GUIDs the registry named beside an id in an answer, so a writer of header ids need not ask again. */
+    private final Map<Integer, UUID> guidsSeen = new ConcurrentHashMap<>();
 
     /**
      * How transient failures are retried: up to {@code maxRetries} more rounds over the URLs, the n-th
@@ -140,7 +145,7 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     @Override
     public int register(String subject, Schema schema) {
         JsonNode body = send("POST", "/subjects/" + encode(subject) + "/versions" + normalizeQuery(), schemaBody(schema));
-        return body.path("id").asInt();
+        return seen(body);
     }
 
     private String normalizeQuery() {
@@ -150,19 +155,62 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
     @Override
     public int idOf(String subject, Schema schema) {
         JsonNode body = send("POST", "/subjects/" + encode(subject) + normalizeQuery(), schemaBody(schema));
-        return body.path("id").asInt();
+        return seen(body);
     }
 
     @Override
     public RegisteredSchema latest(String subject) {
         JsonNode body = send("GET", "/subjects/" + encode(subject) + "/versions/latest", null);
-        int id = body.path("id").asInt();
-        return new RegisteredSchema(id, body.path("version").asInt(), avro(id, body));
+        int id = seen(body);
+        return new RegisteredSchema(id, body.path("version").asInt(), avro("schema id " + id, body));
     }
 
     @Override
     public Schema byId(int id) {
-        return avro(id, send("GET", "/schemas/ids/" + id, null));
+        JsonNode body = send("GET", "/schemas/ids/" + id, null);
+        remember(id, body);
+        return avro("schema id " + id, body);
+    }
+
+    @Override
+    public Schema byGuid(UUID guid) {
+        return avro("schema guid " + guid, send("GET", "/schemas/guids/" + guid, null));
+    }
+
+    @Override
+    public UUID guidOf(int id) {
+        UUID known = guidsSeen.get(id);
+        if (known != null) {
+            return known;
+        }
+        remember(id, send("GET", "/schemas/ids/" + id, null));
+        known = guidsSeen.get(id);
+        if (known == null) {
+            // Final: this registry does not give GUIDs, and asking again will not change that.
+            throw new SerializationException("The Schema Registry at " + baseUrls + " gave no GUID for schema id " + id
+                    + " (Confluent Schema Registry 8.0 and later do; Apicurio Registry 3.3 does not); a schema id in a record"
+                    + " header needs one: set value.schema.id.serializer (or key.schema.id.serializer) to"
+                    + " PrefixSchemaIdSerializer, or use a registry that serves GUIDs");
+        }
+        return known;
+    }
+
+    /** The answer's id, with its GUID remembered when the registry gave one. */
+    private int seen(JsonNode body) {
+        int id = body.path("id").asInt();
+        remember(id, body);
+        return id;
+    }
+
+    private void remember(int id, JsonNode body) {
+        String guid = body.path("guid").asText("");
+        if (!guid.isEmpty()) {
+            try {
+                guidsSeen.putIfAbsent(id, UUID.fromString(guid));
+            } catch (IllegalArgumentException e) {
+                // A registry that answers a malformed GUID gives none usable; guidOf says so if one is needed.
+            }
+        }
     }
 
     /**
@@ -171,15 +219,15 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
      * message (for JSON Schema, "Unknown schema ...UnresolvedSchema_0"), so the type is checked first.
      * Either failure is final: the id will never name an Avro schema.
      */
-    private static Schema avro(int id, JsonNode body) {
+    private static Schema avro(String what, JsonNode body) {
         String type = body.path("schemaType").asText("AVRO");
         if (!type.equalsIgnoreCase("AVRO")) {
-            throw new SerializationException("schema id " + id + " is a " + type + " schema, not Avro");
+            throw new SerializationException(what + " is a " + type + " schema, not Avro");
         }
         try {
             return new Schema.Parser().parse(body.path("schema").asText());
         } catch (RuntimeException e) {
-            throw new SerializationException("schema id " + id + " is not a valid Avro schema: " + e.getMessage(), e);
+            throw new SerializationException(what + " is not a valid Avro schema: " + e.getMessage(), e);
         }
     }
 

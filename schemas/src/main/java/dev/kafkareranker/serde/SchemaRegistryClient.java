@@ -1,5 +1,6 @@
 package dev.kafkareranker.serde;
 
+import java.util.UUID;
 import org.apache.avro.Schema;
 
 /**
@@ -19,6 +20,19 @@ public interface SchemaRegistryClient {
 
     /** Returns the schema with the global id {@code id}. */
     Schema byId(int id);
+
+    /**
+     * Returns the schema with {@code guid} ({@code GET /schemas/guids/{guid}}, Confluent Schema Registry 8.0 on):
+     * what a record whose schema id is written as a GUID (in a header or its prefix) names.
+     */
+    Schema byGuid(UUID guid);
+
+    /**
+     * Returns the GUID of the schema with the global id {@code id}, as the registry gave it (with the id, on
+     * register and lookup, or on {@code GET /schemas/ids/{id}}); throws a {@link org.apache.kafka.common.errors.SerializationException}
+     * when the registry gives none (a registry older than Confluent's 8.0, or Apicurio's).
+     */
+    UUID guidOf(int id);
 
     /** A schema with the id and version the registry gave it. */
     record RegisteredSchema(int id, int version, Schema schema) {}

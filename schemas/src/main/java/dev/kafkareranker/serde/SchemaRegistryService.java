@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import org.apache.avro.Schema;
 
 /**
@@ -23,18 +24,22 @@ import org.apache.avro.Schema;
  * tests serve it with faults of their own.
  *
  * <ul>
- *   <li>{@code POST /subjects/{subject}/versions {"schema": "..."}} → {@code {"id": N}}</li>
- *   <li>{@code POST /subjects/{subject}} (lookup) → {@code {"subject","id","version","schema"}}, or 404 with
+ *   <li>{@code POST /subjects/{subject}/versions {"schema": "..."}} → {@code {"id": N, "guid": "..."}}</li>
+ *   <li>{@code POST /subjects/{subject}} (lookup) → {@code {"subject","id","guid","version","schema"}}, or 404 with
  *       40401 (subject not found) / 40403 (schema not found)</li>
- *   <li>{@code GET /subjects/{subject}/versions/latest} → {@code {"subject","id","version","schema"}} or 404 40401</li>
- *   <li>{@code GET /schemas/ids/{id}} → {@code {"schema": "..."}} or 404 40403</li>
+ *   <li>{@code GET /subjects/{subject}/versions/latest} → {@code {"subject","id","guid","version","schema"}} or 404 40401</li>
+ *   <li>{@code GET /schemas/ids/{id}} → {@code {"schema": "...", "guid": "..."}} or 404 40403</li>
+ *   <li>{@code GET /schemas/guids/{guid}} → {@code {"schema": "...", "guid": "..."}} or 404 40403 (Confluent 8.0's
+ *       endpoint, for records whose schema id is a GUID)</li>
  *   <li>{@code GET /subjects} → the subjects, as a JSON array</li>
  *   <li>{@code "schemaType"} other than AVRO is stored unchecked and echoed back, as a registry shared with
  *       Protobuf or JSON Schema producers would</li>
  *   <li>422 42201 for a body that is not a valid Avro schema</li>
  * </ul>
  *
- * Ids are global and an identical schema keeps its id across subjects, as in the real registry. Thread-safe.
+ * Ids are global and an identical schema keeps its id across subjects, as in the real registry. A schema's GUID
+ * is derived from its content ({@link #guidOf}), so the same schema has the same GUID in every registry
+ * of this kind, as Confluent's GUIDs identify content across contexts. Thread-safe.
  */
 public final class SchemaRegistryService {
 
@@ -50,6 +55,7 @@ public final class SchemaRegistryService {
     private final Map<Integer, Stored> schemaById = new HashMap<>();
     private final Map<Object, Integer> idByKey = new HashMap<>();
     private final Map<String, List<Integer>> versionsBySubject = new HashMap<>();
+    private final Map<UUID, Integer> idByGuid = new HashMap<>();
     private int nextId;
 
     /** An empty registry whose first id is {@code firstId}. */
@@ -84,6 +90,9 @@ public final class SchemaRegistryService {
         if (n == 3 && path.get(0).equals("schemas") && path.get(1).equals("ids") && method.equals("GET")) {
             return byIdRequest(path.get(2));
         }
+        if (n == 3 && path.get(0).equals("schemas") && path.get(1).equals("guids") && method.equals("GET")) {
+            return byGuidRequest(path.get(2));
+        }
         return new Reply(404, error(404, "HTTP 404 Not Found"));
     }
 
@@ -114,7 +123,7 @@ public final class SchemaRegistryService {
             return invalidSchema();
         }
         int id = store(subject, parsed.get());
-        return new Reply(200, JSON.createObjectNode().put("id", id));
+        return new Reply(200, JSON.createObjectNode().put("id", id).put("guid", schemaById.get(id).guid().toString()));
     }
 
     private synchronized Reply lookupRequest(String subject, byte[] body) {
@@ -152,7 +161,34 @@ public final class SchemaRegistryService {
         if (stored == null) {
             return new Reply(404, error(40403, "Schema " + id + " not found"));
         }
-        return new Reply(200, withType(JSON.createObjectNode(), stored).put("schema", stored.text));
+        return new Reply(200, withType(JSON.createObjectNode(), stored).put("schema", stored.text).put("guid", stored.guid().toString()));
+    }
+
+    private synchronized Reply byGuidRequest(String guidText) {
+        UUID guid;
+        try {
+            guid = UUID.fromString(guidText);
+        } catch (IllegalArgumentException e) {
+            return new Reply(404, error(40403, "Schema " + guidText + " not found"));
+        }
+        Integer id = idByGuid.get(guid);
+        if (id == null) {
+            return new Reply(404, error(40403, "Schema " + guid + " not found"));
+        }
+        Stored stored = schemaById.get(id);
+        return new Reply(200, withType(JSON.createObjectNode(), stored).put("schema", stored.text).put("guid", guid.toString()));
+    }
+
+    /** The GUID this registry gives a schema of {@code type} whose text (for Avro, as Avro prints it) is {@code text}. */
+    public static UUID guidOf(String type, String text) {
+        // A name-based (MD5) UUID of the content: stable across restarts and registries of this kind.
+        return UUID.nameUUIDFromBytes((type + "\n" + text).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The GUID of the schema with {@code id}, or null when there is none. */
+    public synchronized UUID guidOfId(int id) {
+        Stored stored = schemaById.get(id);
+        return stored == null ? null : stored.guid();
     }
 
     private ObjectNode versionNode(String subject, int id, int version) {
@@ -160,6 +196,7 @@ public final class SchemaRegistryService {
         ObjectNode node = JSON.createObjectNode()
                 .put("subject", subject)
                 .put("id", id)
+                .put("guid", stored.guid().toString())
                 .put("version", version);
         return withType(node, stored).put("schema", stored.text);
     }
@@ -175,6 +212,7 @@ public final class SchemaRegistryService {
             id = nextId++;
             idByKey.put(stored.key(), id);
             schemaById.put(id, stored);
+            idByGuid.putIfAbsent(stored.guid(), id);
         }
         List<Integer> versions = versionsBySubject.computeIfAbsent(subject, s -> new ArrayList<>());
         if (!versions.contains(id)) {
@@ -190,6 +228,10 @@ public final class SchemaRegistryService {
     private record Stored(String type, String text, Schema avro) {
         Object key() {
             return avro != null ? avro : type + ":" + text;
+        }
+
+        UUID guid() {
+            return guidOf(type, avro != null ? avro.toString() : text);
         }
     }
 

@@ -76,6 +76,18 @@ public final class SerdeConfig extends AbstractConfig {
     public static final String SPECIFIC_AVRO_VALUE_TYPE = "specific.avro.value.type";
     public static final String BEARER_AUTH_CREDENTIALS_SOURCE = "bearer.auth.credentials.source";
     public static final String BEARER_AUTH_TOKEN = "bearer.auth.token";
+    /** Where the writer's schema id goes (Confluent 8.0's keys): the payload prefix, or a record header as a GUID. */
+    public static final String KEY_SCHEMA_ID_SERIALIZER = "key.schema.id.serializer";
+    public static final String VALUE_SCHEMA_ID_SERIALIZER = "value.schema.id.serializer";
+    /** Where the reader looks for it: a header, then the prefix (dual, Confluent's default), or the prefix only. */
+    public static final String KEY_SCHEMA_ID_DESERIALIZER = "key.schema.id.deserializer";
+    public static final String VALUE_SCHEMA_ID_DESERIALIZER = "value.schema.id.deserializer";
+    /** Confluent's classes for those keys, accepted with or without this package. */
+    private static final String CONFLUENT_SCHEMA_ID_PACKAGE = "io.confluent.kafka.serializers.schema.id.";
+    private static final String PREFIX_SERIALIZER = "PrefixSchemaIdSerializer";
+    private static final String HEADER_SERIALIZER = "HeaderSchemaIdSerializer";
+    private static final String DUAL_DESERIALIZER = "DualSchemaIdDeserializer";
+    private static final String PREFIX_DESERIALIZER = "PrefixSchemaIdDeserializer";
     /** Confluent's older name for basic.auth.user.info, still read by its serde. */
     public static final String LEGACY_BASIC_AUTH_USER_INFO = "schema.registry.basic.auth.user.info";
 
@@ -92,8 +104,7 @@ public final class SerdeConfig extends AbstractConfig {
             "schema.format", "propagate.schema.tags", "rule.executors", "rule.actions", "rule.service.loader.enable",
             "proxy.host", "proxy.port", "http.connect.timeout.ms", "http.read.timeout.ms",
             "missing.id.cache.ttl.sec", "missing.version.cache.ttl.sec", "missing.schema.cache.ttl.sec",
-            "missing.cache.size", "reference.subject.name.strategy", "key.schema.id.serializer",
-            "value.schema.id.serializer", "key.schema.id.deserializer", "value.schema.id.deserializer",
+            "missing.cache.size", "reference.subject.name.strategy",
             "bearer.auth.logical.cluster", "bearer.auth.identity.pool.id", "bearer.auth.issuer.endpoint.url",
             "bearer.auth.client.id", "bearer.auth.client.secret", "bearer.auth.scope", "bearer.auth.scope.claim.name",
             "bearer.auth.sub.claim.name", "bearer.auth.cache.expiry.buffer.seconds", "bearer.auth.custom.provider.class",
@@ -155,6 +166,18 @@ public final class SerdeConfig extends AbstractConfig {
                     "Bearer auth for the registry: only STATIC_TOKEN (bearer.auth.token) here; OAUTHBEARER and the others need Confluent's serde.")
             .define(BEARER_AUTH_TOKEN, Type.PASSWORD, null, Importance.LOW,
                     "Static bearer token sent as Authorization: Bearer TOKEN; unset = no bearer auth.")
+            .define(KEY_SCHEMA_ID_SERIALIZER, Type.STRING, PREFIX_SERIALIZER, schemaIdClass(PREFIX_SERIALIZER, HEADER_SERIALIZER),
+                    Importance.LOW, "Where a key's schema id goes: PrefixSchemaIdSerializer (magic byte 0 and the id before the Avro"
+                            + " bytes) or HeaderSchemaIdSerializer (the schema's GUID in the __key_schema_id header; the registry"
+                            + " must give GUIDs). Confluent's class names accepted.")
+            .define(VALUE_SCHEMA_ID_SERIALIZER, Type.STRING, PREFIX_SERIALIZER, schemaIdClass(PREFIX_SERIALIZER, HEADER_SERIALIZER),
+                    Importance.LOW, "Where a value's schema id goes, as for keys, in the __value_schema_id header.")
+            .define(KEY_SCHEMA_ID_DESERIALIZER, Type.STRING, DUAL_DESERIALIZER, schemaIdClass(DUAL_DESERIALIZER, PREFIX_DESERIALIZER),
+                    Importance.LOW, "Where a key's schema id is read from: DualSchemaIdDeserializer (the __key_schema_id header"
+                            + " when the record has one, else the payload prefix) or PrefixSchemaIdDeserializer (the prefix only)."
+                            + " Confluent's class names accepted.")
+            .define(VALUE_SCHEMA_ID_DESERIALIZER, Type.STRING, DUAL_DESERIALIZER, schemaIdClass(DUAL_DESERIALIZER, PREFIX_DESERIALIZER),
+                    Importance.LOW, "Where a value's schema id is read from, as for keys, with the __value_schema_id header.")
             .define(LEGACY_BASIC_AUTH_USER_INFO, Type.PASSWORD, null, Importance.LOW,
                     "Older name of basic.auth.user.info, read when that is unset.")
             .define(SSL_TRUSTSTORE_LOCATION, Type.STRING, null, Importance.LOW, "Trust store for an https registry; the JDK's when unset.")
@@ -180,6 +203,31 @@ public final class SerdeConfig extends AbstractConfig {
             throw new ConfigException(BEARER_AUTH_CREDENTIALS_SOURCE, bearerSource,
                     "this serde supports only STATIC_TOKEN (with bearer.auth.token); for OAuth use Confluent's serde (value.serde.class)");
         }
+    }
+
+    /** Whether the serializer writes the schema id as a GUID in a header (HeaderSchemaIdSerializer). */
+    public boolean headerSchemaId(boolean isKey) {
+        return simpleSchemaIdClass(getString(isKey ? KEY_SCHEMA_ID_SERIALIZER : VALUE_SCHEMA_ID_SERIALIZER)).equals(HEADER_SERIALIZER);
+    }
+
+    /** Whether the deserializer looks for a schema id header before the prefix (DualSchemaIdDeserializer). */
+    public boolean dualSchemaIdReader(boolean isKey) {
+        return simpleSchemaIdClass(getString(isKey ? KEY_SCHEMA_ID_DESERIALIZER : VALUE_SCHEMA_ID_DESERIALIZER)).equals(DUAL_DESERIALIZER);
+    }
+
+    private static String simpleSchemaIdClass(String value) {
+        String trimmed = value.trim();
+        return trimmed.startsWith(CONFLUENT_SCHEMA_ID_PACKAGE) ? trimmed.substring(CONFLUENT_SCHEMA_ID_PACKAGE.length()) : trimmed;
+    }
+
+    /** One of {@code names}, or Confluent's class of that name; custom classes are Confluent's serde's business. */
+    private static ConfigDef.Validator schemaIdClass(String... names) {
+        return (name, value) -> {
+            if (value == null || !List.of(names).contains(simpleSchemaIdClass(value.toString()))) {
+                throw new ConfigException(name, value, "expected " + String.join(" or ", names) + " (or Confluent's "
+                        + CONFLUENT_SCHEMA_ID_PACKAGE + " class of that name); another class needs Confluent's serde (value.serde.class)");
+            }
+        };
     }
 
     public int useSchemaId() {

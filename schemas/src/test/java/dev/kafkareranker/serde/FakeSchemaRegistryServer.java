@@ -189,6 +189,11 @@ public final class FakeSchemaRegistryServer implements AutoCloseable {
         return registry.registerDirectly(subject, schemaType, schemaText);
     }
 
+    /** The GUID the registry gave the schema with {@code id} (null when none has that id). */
+    java.util.UUID guidOf(int id) {
+        return registry.guidOfId(id);
+    }
+
     /** The subjects registered so far. */
     List<String> subjects() {
         return registry.subjects();

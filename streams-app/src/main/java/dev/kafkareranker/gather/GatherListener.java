@@ -17,4 +17,8 @@ public interface GatherListener {
     /** The number of queries being gathered changed by {@code delta} (summed over all tasks). */
     default void pendingChanged(int delta) {
     }
+
+    /** The number of queries handed to a model and not yet forwarded changed by {@code delta} (summed over all tasks). */
+    default void inFlightChanged(int delta) {
+    }
 }

@@ -33,4 +33,23 @@ class AvroSerdesTest {
             MockSchemaRegistry.drop(scope);
         }
     }
+
+    @Test
+    void theAppsOwnRecordsCarryPrefixIdsEvenWhenHeaderIdsAreConfigured() {
+        String scope = "serdes-" + UUID.randomUUID();
+        try {
+            RerankTopology.Serdes3 serdes = AvroSerdes.create(new RerankerConfig(Map.of(
+                    "bootstrap.servers", "unused:9092", "schema.registry.url", "mock://" + scope,
+                    "value.schema.id.serializer", "io.confluent.kafka.serializers.schema.id.HeaderSchemaIdSerializer")));
+            QueryState state = QueryState.newBuilder().setQueryId("q").setQuery("what").setFirstSeenMillis(0L).setReceived(1).build();
+
+            // The app serializes its records without headers (it measures them before forwarding): a prefix id, no failure.
+            byte[] bytes = serdes.queries().serializer().serialize("results", state);
+
+            assertEquals(dev.kafkareranker.serde.WireFormat.MAGIC_BYTE, bytes[0]);
+            assertEquals(state, serdes.queries().deserializer().deserialize("results", bytes));
+        } finally {
+            MockSchemaRegistry.drop(scope);
+        }
+    }
 }
