@@ -171,12 +171,5 @@ def _fixtures(args) -> int:
     unknown = set(names) - set(FIXTURES)
     if unknown:
         raise ToolError(f"unknown fixtures {sorted(unknown)}; known: {list(FIXTURES)}")
-    newer = [n for n in names if not FIXTURES[n].buildable()]
-    if newer and args.only:
-        raise ToolError(f"{newer} need transformers {FIXTURES[newer[0]].transformers_major} (native GTE, Qwen3): "
-                        f"build them with a venv of requirements-transformers5.txt")
-    if newer:
-        print(f"skipping {newer}: they need transformers 5 (requirements-transformers5.txt)", file=sys.stderr)
-        names = [n for n in names if n not in newer]
     build_all(args.out, names)
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import causal_lm, gte_new, onnx_export, parity
+from . import causal_lm, gte_new, onnx_export, parity, st_config
 from .golden import compute_golden
 from .loading import (apply_pad_token, load_model, load_tokenizer, require_dir, set_padding_side,
                       uses_token_type_ids)
@@ -53,11 +53,6 @@ def export(opts: ExportOptions) -> Path:
         import dataclasses
         import tempfile
 
-        import transformers
-
-        if int(transformers.__version__.split(".")[0]) < 5:
-            raise ToolError(f"{opts.model}: model_type 'new' (Alibaba's GTE) converts to native GTE, which needs "
-                            f"transformers 5 (installed: {transformers.__version__})")
         with tempfile.TemporaryDirectory(prefix="gte-native-") as scratch:
             native = gte_new.convert(opts.model, Path(scratch) / "model")
             opts.log(f"{opts.model}: model_type 'new' (Alibaba NewForSequenceClassification, remote code) converted "
@@ -101,6 +96,7 @@ def _export(opts: ExportOptions) -> Path:
     else:
         settings.pad_token_id = tokenizer.pad_token_id
     set_padding_side(tokenizer, settings.padding_side)
+    _follow_sentence_transformers(opts, settings, tokenizer)
     # config.json would otherwise record the (often temporary) source path.
     model.config._name_or_path = settings.name
     check_head(settings, model.config)
@@ -152,10 +148,12 @@ def _export(opts: ExportOptions) -> Path:
     results = parity.check(model, tokenizer, settings, activation, stage, variants, pairs, max_length, names,
                            output_name, strict_variants=opts.strict_variants)
     try:
-        for line in parity.report(results):
+        for line in parity.report(results, variants):
             log(line)
     except ToolError as exc:
         raise ToolError(f"{exc}\nthe rejected export is left in {stage} for inspection") from None
+    settings.variants = parity.verdicts(results) or None
+    write_json(stage / RERANKER_JSON, settings.to_json())  # now with the variants' verdicts
 
     if opts.save_hf:
         model.save_pretrained(stage / HF_SUBDIR, safe_serialization=True)
@@ -177,6 +175,26 @@ def _export(opts: ExportOptions) -> Path:
     os.replace(stage, out)
     log(f"wrote {out} ({_size(out) / 1e6:.2f} MB) in {time.monotonic() - started:.1f}s")
     return out
+
+
+def _follow_sentence_transformers(opts: ExportOptions, settings: RerankerSettings, tokenizer) -> None:
+    """A directory saved by sentence-transformers is exported with the length, activation and pooling the
+    library itself uses for it (st_config), so Java scores what sentence-transformers scores: the length
+    goes into the tokenizer's model_max_length (written to tokenizer_config.json, which Java reads), the
+    activation into reranker.json."""
+    st = st_config.choice(opts.model, settings.kind, opts.trust_remote_code)
+    if st is None:
+        return
+    said = tokenizer_limit(tokenizer)
+    if st.max_length is not None:
+        tokenizer.model_max_length = st.max_length
+    if st.activation is not None and settings.activation is None:
+        settings.activation = st.activation
+    if st.pooling is not None and settings.pooling != st.pooling:
+        raise ToolError(f"{opts.model}: sentence-transformers pools this model with {st.pooling} (its Pooling module), "
+                        f"the export was asked for {settings.pooling}; pass --pooling {st.pooling}")
+    opts.log(f"{opts.model} was saved by sentence-transformers, which uses {st.describe()} for it; the export "
+             f"uses the same" + (f" (tokenizer_config.json says max length {said})" if said != st.max_length else ""))
 
 
 def _check_out(out: Path) -> None:

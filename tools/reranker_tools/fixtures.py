@@ -46,12 +46,6 @@ def _training_texts() -> list[str]:
 # ---------------------------------------------------------------- tokenizers
 
 
-def _transformers_major() -> int:
-    import transformers
-
-    return int(transformers.__version__.split(".")[0])
-
-
 def bert_tokenizer(model_max_length: int = MAX_LEN):
     """WordPiece from a word list: short words whole, longer ones only as pieces, plus every character
     as a word start and as ##continuation, so any Latin text tokenizes without [UNK] (CJK/emoji -> [UNK])."""
@@ -87,7 +81,6 @@ _ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 def roberta_tokenizer(model_max_length: int = MAX_LEN):
     """Byte-level BPE (GPT-2/RoBERTa style) trained on the English sentences."""
-    from tokenizers import processors
     from tokenizers.implementations import ByteLevelBPETokenizer
     from transformers import RobertaTokenizerFast
 
@@ -96,17 +89,12 @@ def roberta_tokenizer(model_max_length: int = MAX_LEN):
                             show_progress=False)
     specials = dict(model_max_length=model_max_length, bos_token="<s>", eos_token="</s>", sep_token="</s>",
                     cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
-    if _transformers_major() >= 5:
-        # transformers 5's tokenizer classes build their backend from vocab/merges and ignore
-        # tokenizer_object (the result would hold the 5 special tokens only); same vocabulary and ids.
-        data = json.loads(bpe._tokenizer.to_str())
-        merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
-        return RobertaTokenizerFast(vocab=data["model"]["vocab"], merges=merges, add_prefix_space=False,
-                                    trim_offsets=True, **specials)
-    tok = bpe._tokenizer
-    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
-                                                      add_prefix_space=False)
-    return RobertaTokenizerFast(tokenizer_object=tok, **specials)
+    # transformers 5's tokenizer classes build their backend from vocab/merges and ignore
+    # tokenizer_object (the result would hold the 5 special tokens only).
+    data = json.loads(bpe._tokenizer.to_str())
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+    return RobertaTokenizerFast(vocab=data["model"]["vocab"], merges=merges, add_prefix_space=False,
+                                trim_offsets=True, **specials)
 
 
 def xlmr_tokenizer(model_max_length: int = MAX_LEN):
@@ -129,11 +117,9 @@ def xlmr_tokenizer(model_max_length: int = MAX_LEN):
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "sentencepiece.bpe.model"
         path.write_bytes(model.getvalue())
-        if _transformers_major() >= 5:
-            # 5 ignores vocab_file in the constructor (its backend would hold the 5 special tokens only);
-            # from_pretrained converts the sentencepiece model, to the same vocabulary and ids as 4 does.
-            return XLMRobertaTokenizerFast.from_pretrained(scratch, model_max_length=model_max_length)
-        return XLMRobertaTokenizerFast(vocab_file=str(path), model_max_length=model_max_length)
+        # transformers 5 ignores vocab_file in the constructor (its backend would hold the 5 special tokens
+        # only); from_pretrained converts the sentencepiece model.
+        return XLMRobertaTokenizerFast.from_pretrained(scratch, model_max_length=model_max_length)
 
 
 def llama_tokenizer(extra_texts: tuple[str, ...] = ()):
@@ -344,7 +330,7 @@ def qwen_tokenizer(extra_texts: tuple[str, ...] = ()):
 
 def build_qwen3_causal_lm(work: Path):
     """Qwen3-Reranker's case: a plain Qwen3 causal LM (q/k norms, tied embeddings, RoPE theta 1e6, 40,960
-    positions), no adapter. Needs transformers 5 (Qwen3 is not in 4.46)."""
+    positions), no adapter."""
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     tok = qwen_tokenizer(_QWEN_TEXTS)
@@ -378,8 +364,8 @@ def gte_pairs() -> list[Pair]:
 
 
 def build_gte_vi_legal(work: Path):
-    """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (transformers 5;
-    RoPE, 8,192 positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
+    """The Vietnamese legal seed's real architecture: native GteForSequenceClassification (RoPE, 8,192
+    positions, one token type) with an XLM-R-style SentencePiece Unigram tokenizer; one label."""
     from transformers import GteConfig, GteForSequenceClassification
 
     tok = xlmr_tokenizer(model_max_length=8192)
@@ -408,19 +394,11 @@ class Fixture:
     settings: RerankerSettings
     pairs: Callable[[], list[Pair]]  # lengths chosen from the fixture's effective max_length
     export_args: dict = field(default_factory=dict)
-    # The transformers major version the builder needs (native GTE and Qwen3 arrived in 5); older ones
-    # can still check the committed directory (contract, replay), not rebuild or re-score it.
-    transformers_major: int = 4
     # Reduced-precision variants exported beside model.onnx (the directory contract allows each to be absent).
     variants: tuple[str, ...] = ("fp16", "int8")
 
     def variant_files(self) -> list[str]:
         return ["model.onnx"] + [f"model.{v}.onnx" for v in self.variants]
-
-    def buildable(self) -> bool:
-        import transformers
-
-        return int(transformers.__version__.split(".")[0]) >= self.transformers_major
 
 
 FIXTURES: dict[str, Fixture] = {f.name: f for f in [
@@ -451,10 +429,10 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
             RerankerSettings(kind="causal-lm", padding_side="left", max_length=CAUSAL_MAX_LEN,
                              prompt_prefix=QWEN3_RERANKER_PREFIX, prompt_template=QWEN3_RERANKER_TEMPLATE,
                              prompt_suffix=QWEN3_RERANKER_SUFFIX),
-            causal_pairs, transformers_major=5),
+            causal_pairs),
     Fixture("gte-vi-legal", 109, build_gte_vi_legal,
             RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=GTE_MAX_LEN),
-            gte_pairs, transformers_major=5),
+            gte_pairs),
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),

@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from . import st_config
 from .loading import apply_pad_token, load_config, load_model, load_tokenizer, merge_adapter, set_padding_side
 from .model_dir import RerankerSettings, ToolError, check_head, default_activation, effective_max_length
 from .pairs import Pair
@@ -36,6 +37,9 @@ def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair
     tokenizer = load_tokenizer(model_dir, trust_remote_code)
     if settings.pad_token_id is not None:
         apply_pad_token(None, tokenizer, settings.pad_token_id)
+    st = st_config.choice(model_dir, settings.kind, trust_remote_code)
+    if st is not None and st.max_length is not None:
+        tokenizer.model_max_length = st.max_length  # as export does: the length sentence-transformers uses
     max_length = effective_max_length(config, tokenizer, settings.max_length)
     check_head(settings, config)
     common = dict(adapter=adapter, trust_remote_code=trust_remote_code, num_labels=num_labels)

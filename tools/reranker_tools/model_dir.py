@@ -89,6 +89,10 @@ class RerankerSettings:
     prompt_suffix: Optional[str] = None
     label_words: Optional[list] = None
     label_token_ids: Optional[list] = None
+    # Written by export after its parity check (absent when it wrote no fp16/int8 variant):
+    # {"fp16"|"int8": {"fit_to_serve": bool, "max_abs_diff", "tolerance", "top1_agreement"}}. Java's
+    # model.variant=auto never picks a variant whose fit_to_serve is false.
+    variants: Optional[dict] = None
 
     def validate(self) -> "RerankerSettings":
         if self.kind not in KINDS:
@@ -124,6 +128,10 @@ class RerankerSettings:
         elif any(v is not None for v in (self.prompt_prefix, self.prompt_template, self.prompt_suffix,
                                          self.label_words, self.label_token_ids)):
             raise ToolError("prompt_* and label_* settings only apply to kind causal-lm")
+        for name, verdict in (self.variants or {}).items():
+            if name not in ("fp16", "int8") or not isinstance((verdict or {}).get("fit_to_serve"), bool):
+                raise ToolError(f"variants must map fp16/int8 to {{\"fit_to_serve\": true|false, ...}}, got "
+                                f"{name!r}: {verdict!r}")
         if self.kind == "decoder" and self.padding_side != "right":
             # LlamaForSequenceClassification pools the token before the first pad id; with left
             # padding that index points at the wrong token.
@@ -135,6 +143,8 @@ class RerankerSettings:
         if self.kind != "causal-lm":
             for key in CAUSAL_LM_KEYS:
                 data.pop(key)
+        if self.variants is None:
+            data.pop("variants")
         return data
 
     @property
@@ -205,7 +215,11 @@ def effective_max_length(config, tokenizer, cap: Optional[int]) -> int:
 
 def default_activation(config) -> str:
     """What sentence-transformers' CrossEncoder picks when none is configured (reranker.json null)."""
-    stored = getattr(config, "sbert_ce_default_activation_function", None)
+    # sentence-transformers 4-5 keep it in config.json's "sentence_transformers", older ones under
+    # sbert_ce_default_activation_function (6 writes config_sentence_transformers.json, which export reads
+    # through the library: st_config).
+    stored = (getattr(config, "sentence_transformers", None) or {}).get("activation_fn") \
+        or getattr(config, "sbert_ce_default_activation_function", None)
     if stored is not None:
         if stored not in _ST_ACTIVATION_NAMES:
             raise ToolError(f"config.json sets sbert_ce_default_activation_function={stored!r}, which the "

@@ -6,10 +6,14 @@ Checks, in order:
           Java batches pairs of different lengths, so padding must not leak into the scores.
   fp16    max abs diff <= 1e-2 * max(1, max |torch output|), top-1 agreement per query reported;
           beyond tolerance warns, or fails with --strict-variants.
-  int8    max abs diff and top-1 agreement per query reported against the stated expectation
-          0.1 * max(1, max |torch output|); never fatal: dynamic int8 error depends on the weights,
-          and whether it is acceptable is a retrieval-quality question, not an export bug.
+  int8    max abs diff and top-1 agreement per query against the tolerance
+          0.1 * max(1, max |torch output|); never fatal: dynamic int8 error depends on the weights.
   Non-finite outputs of any variant are always fatal.
+
+A variant that ends beyond its tolerance is written all the same (for inspection, or for a user who has
+judged its ranking on their own data), but the report says plainly that it is not fit to serve, and
+`verdicts` records it in reranker.json (`variants`), where the Java side reads it: model.variant=auto
+never picks such a file.
 """
 
 from __future__ import annotations
@@ -40,9 +44,19 @@ class Result:
     detail: str = ""
 
     def line(self) -> str:
-        status = "ok" if self.passed else ("FAILED" if self.fatal else "beyond stated tolerance (warning only)")
+        status = "ok" if self.passed else ("FAILED" if self.fatal else "beyond tolerance")
         extra = f"; {self.detail}" if self.detail else ""
         return f"  {self.check:<8} max abs diff {self.max_abs_diff:.3e} (tolerance {self.tolerance:.1e}) {status}{extra}"
+
+    def verdict(self, file_name: str) -> str:
+        """One plain sentence for a reduced-precision variant: serve it or not."""
+        if self.passed:
+            return (f"{file_name}: fit to serve ({self.check} within {self.tolerance:.1e} of PyTorch fp32: "
+                    f"max abs diff {self.max_abs_diff:.1e})")
+        return (f"{file_name}: NOT fit to serve ({self.check} differs from PyTorch fp32 by {self.max_abs_diff:.1e}, "
+                f"more than its tolerance {self.tolerance:.1e}). Kept for inspection and recorded in reranker.json, "
+                f"so model.variant=auto never picks it; serve model.onnx" + (" (or the fp16 variant on a GPU)"
+                                                                            if self.check == "int8" else ""))
 
 
 @dataclass
@@ -167,11 +181,21 @@ def _padding_check(session, batch: Batch, batched: np.ndarray, padding_side: str
                   detail="each pair alone vs. inside the padded batch")
 
 
-def report(results: list[Result]) -> list[str]:
-    """Lines to print; raises ToolError when a fatal check failed."""
+REDUCED_PRECISION = ("fp16", "int8")
+
+
+def report(results: list[Result], files: dict[str, str]) -> list[str]:
+    """Lines to print; raises ToolError when a fatal check failed. `files`: check name -> variant file name."""
     lines = ["parity (ONNX Runtime CPU vs PyTorch fp32):"] + [r.line() for r in results]
     failed = [r for r in results if r.fatal and not r.passed]
     if failed:
         raise ToolError("\n".join(lines) + "\nparity check failed: " + ", ".join(
             f"{r.check} max abs diff {r.max_abs_diff:.3e} > {r.tolerance:.1e}" for r in failed))
-    return lines
+    return lines + [r.verdict(files[r.check]) for r in results if r.check in REDUCED_PRECISION]
+
+
+def verdicts(results: list[Result]) -> dict:
+    """reranker.json's `variants`: per reduced-precision variant, whether it is fit to serve and the figures."""
+    return {r.check: {"fit_to_serve": bool(r.passed), "max_abs_diff": float(f"{r.max_abs_diff:.3e}"),
+                      "tolerance": float(f"{r.tolerance:.3e}"), **({"top1_agreement": r.detail} if r.detail else {})}
+            for r in results if r.check in REDUCED_PRECISION}

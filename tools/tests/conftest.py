@@ -17,26 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pytest  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):
-    """A test marked for the other transformers fails here rather than being skipped: bin/test selects
-    each marker in the venv that has it (`-m transformers5` / `-m "not transformers5"`), so a test that
-    lands in the wrong venv is a selection mistake to see, not one to hide."""
-    import transformers
-
-    major = int(transformers.__version__.split(".")[0])
-    for item in items:
-        for marker, ok in (("transformers5", major >= 5), ("transformers4", major < 5)):
-            if item.get_closest_marker(marker) and not ok:
-                item.runtest = _wrong_venv(marker, transformers.__version__)
-
-
-def _wrong_venv(marker, version):
-    def run():
-        raise RuntimeError(f"this test is marked {marker} but runs under transformers {version}; bin/test runs "
-                           f"`-m transformers5` in the venv of tools/requirements-transformers5.txt and "
-                           f'`-m "not transformers5"` in the one of tools/requirements.txt')
-    return run
-
 FIXTURES_DIR = TOOLS / "fixtures"
 
 # ONNX Runtime here against PyTorch goldens (often computed on another CPU): the project's fp32 parity

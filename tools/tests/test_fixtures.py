@@ -28,11 +28,6 @@ EXPECTED_IO = {
     "gte-vi-legal": (["input_ids", "attention_mask"], "logits"),
 }
 NAMES = list(FIXTURES)
-# Re-scoring from hf/ needs the transformers that has the fixture's architecture (native GTE and Qwen3
-# arrived in 5): those run in the transformers-5 venv (marker), the others in the requirements.txt one.
-# The contract and the Java-style replay need no transformers and run for all.
-RESCORABLE = [pytest.param(name, marks=pytest.mark.transformers5) if FIXTURES[name].transformers_major >= 5
-              else name for name in NAMES]
 
 # Goldens were computed by PyTorch on whichever CPU last regenerated the fixtures; recomputing them here
 # runs the same float32 code on another CPU, whose kernels (AVX-512 or AVX2, other blocking, other
@@ -104,7 +99,7 @@ def test_java_style_replay_matches_golden(name):
     assert np.max(np.abs(scores - np.array([p["score"] for p in golden["pairs"]]))) < PARITY_ATOL
 
 
-@pytest.mark.parametrize("name", RESCORABLE)
+@pytest.mark.parametrize("name", NAMES)
 def test_golden_recomputes_from_hf_subdir(name):
     d = FIXTURES_DIR / name
     golden = _golden(name)
@@ -130,7 +125,6 @@ def test_golden_command_needs_weights(tmp_path, capsys):
     assert "--reranker-json" in capsys.readouterr().err
 
 
-@pytest.mark.transformers4
 @pytest.mark.parametrize("name", ["roberta-lora", "xlmr-vi-legal"])
 def test_regenerating_a_fixture_from_its_seed_reproduces_golden(tmp_path, name):
     """Rebuilt from scratch (tokenizer training, seeded init; for roberta-lora the adapter too, and golden

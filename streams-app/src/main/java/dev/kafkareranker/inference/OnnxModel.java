@@ -41,11 +41,10 @@ final class OnnxModel implements AutoCloseable {
     static OnnxModel open(ModelSpec spec, InferenceOptions options) {
         OrtEnvironment env = environment();
         Path dir = spec.modelFile().getParent();
-        Optional<Path> requested = options.variant().map(variant -> ModelDirectory.modelFile(dir, variant).orElseThrow(() ->
-                new ModelLoadException("inference.model.variant=" + variant.name().toLowerCase(java.util.Locale.ROOT) + " but " + dir
-                        + " has no " + variant.fileName())));
+        Optional<Path> requested = options.variant().map(variant -> ModelDirectory.requestedVariantFile(spec.name(), dir, variant));
         // fp16 halves memory and uses tensor cores on a GPU; on a CPU it is slower than fp32, so it is never the CPU's choice.
-        Optional<Path> fp16 = ModelDirectory.modelFile(dir, Variant.FP16);
+        // auto never takes a variant the export judged unfit to serve (reranker.json variants).
+        Optional<Path> fp16 = ModelDirectory.autoVariantFile(spec.name(), dir, Variant.FP16);
         SessionPlan.Opened<OrtSession> opened = SessionPlan.open(spec.name(), options.device(), spec.modelFile(), fp16, requested,
                 new OrtSessions(env, spec, options));
         try {

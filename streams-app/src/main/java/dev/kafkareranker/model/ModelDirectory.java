@@ -9,10 +9,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads a model directory: {@code model.onnx} (or {@code onnx/model.onnx}) with optional
@@ -26,14 +26,11 @@ public final class ModelDirectory {
     public static final String CONFIG_JSON = "config.json";
     public static final String TOKENIZER_JSON = "tokenizer.json";
     public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
-
-    /** model_type values whose position ids start after the pad id, so max positions overstate the length. */
-    private static final Set<String> OFFSET_POSITION_MODELS = Set.of("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert",
-            "longformer", "data2vec-text", "roberta-prelayernorm", "mpnet", "ibert", "luke", "markuplm");
-    /** tokenizer_config.json writes this huge number when it knows no limit. */
-    private static final long NO_TOKENIZER_LIMIT = 1_000_000L;
+    /** Written by sentence-transformers; its CrossEncoder's activation (6.x). */
+    static final String SENTENCE_TRANSFORMERS_CONFIG_JSON = "config_sentence_transformers.json";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(ModelDirectory.class);
 
     private ModelDirectory() {
     }
@@ -77,11 +74,11 @@ public final class ModelDirectory {
         boolean causalLm = kind == ModelKind.CAUSAL_LM;
         // A causal-lm graph returns the two label words' logits; config.json's id2label is generation's default.
         int numLabels = kind == ModelKind.BI_ENCODER ? 0 : causalLm ? 2 : numLabels(config);
-        Activation activation = causalLm ? causalLmActivation(reranker, rerankerFile) : activation(reranker, config, numLabels, rerankerFile);
+        Activation activation = causalLm ? causalLmActivation(reranker, rerankerFile) : activation(reranker, config, numLabels, rerankerFile, dir);
         int labelIndex = causalLm ? 0 : labelIndex(reranker, numLabels, rerankerFile, configFile);
         long padId = padTokenId(reranker, config, tokenizer, kind, rerankerFile, configFile);
         checkVocabularyFits(tokenizer, config, configFile);
-        MaxLength maxLength = maxLength(reranker, config, tokenizerConfig, dir);
+        ModelMaxLength.Resolved maxLength = ModelMaxLength.resolve(reranker, config, tokenizerConfig, dir);
 
         return new ModelSpec(
                 text(reranker, "name").orElse(dir.getFileName().toString()),
@@ -170,6 +167,45 @@ public final class ModelDirectory {
         return Optional.empty();
     }
 
+    /**
+     * Why the export judged {@code variant} unfit to serve, or empty when it did not: tools/ export records each
+     * reduced-precision variant's parity check in reranker.json ({@code variants.fp16|int8.fit_to_serve}); a
+     * directory without that record (not made by the export) has no verdict.
+     */
+    public static Optional<String> unfitToServe(Path dir, Variant variant) {
+        if (variant == Variant.FP32) {
+            return Optional.empty();  // the export fails outright when fp32 misses its tolerance
+        }
+        String name = variant.name().toLowerCase(java.util.Locale.ROOT);
+        JsonNode verdict = readJson(dir.resolve(RERANKER_JSON)).path("variants").path(name);
+        if (!verdict.path("fit_to_serve").isBoolean() || verdict.get("fit_to_serve").asBoolean()) {
+            return Optional.empty();
+        }
+        return Optional.of(dir.resolve(RERANKER_JSON) + " records that " + variant.fileName() + " is not fit to serve: it differs from"
+                + " PyTorch by " + verdict.path("max_abs_diff").asText("?") + ", more than its tolerance "
+                + verdict.path("tolerance").asText("?") + " (variants." + name + ", written by the export's parity check)");
+    }
+
+    /** {@code variant}'s file as model.variant=auto may use it: empty when absent or judged unfit to serve (logged). */
+    public static Optional<Path> autoVariantFile(String model, Path dir, Variant variant) {
+        Optional<Path> file = modelFile(dir, variant);
+        Optional<String> unfit = file.flatMap(f -> unfitToServe(dir, variant));
+        if (unfit.isPresent()) {
+            LOG.info("Model {}: model.variant=auto leaves out {}: {}", model, variant.fileName(), unfit.get());
+            return Optional.empty();
+        }
+        return file;
+    }
+
+    /** {@code variant}'s file when a user asked for it by name: used even if judged unfit, with a warning that says so. */
+    public static Path requestedVariantFile(String model, Path dir, Variant variant) {
+        Path file = modelFile(dir, variant).orElseThrow(() -> new ModelLoadException("inference.model.variant="
+                + variant.name().toLowerCase(java.util.Locale.ROOT) + " but " + dir + " has no " + variant.fileName()));
+        unfitToServe(dir, variant).ifPresent(reason -> LOG.warn("Model {}: serving {} as asked (model.variant), although {}; "
+                + "model.variant=auto would not use it", model, variant.fileName(), reason));
+        return file;
+    }
+
     private static int numLabels(JsonNode config) {
         if (config.has("num_labels")) {
             return config.get("num_labels").asInt();
@@ -178,11 +214,24 @@ public final class ModelDirectory {
         return id2label.isObject() && id2label.size() > 0 ? id2label.size() : 1;
     }
 
-    /** As sentence-transformers' CrossEncoder: the configured function, else sigmoid for one label, identity otherwise. */
-    private static Activation activation(JsonNode reranker, JsonNode config, int numLabels, String rerankerFile) {
+    /**
+     * reranker.json's activation, else as sentence-transformers' CrossEncoder decides (6.x, in its order):
+     * config_sentence_transformers.json's activation_fn, config.json's sentence_transformers.activation_fn
+     * (4.x-5.x), config.json's sbert_ce_default_activation_function (before 4), else sigmoid for one label
+     * and identity otherwise.
+     */
+    private static Activation activation(JsonNode reranker, JsonNode config, int numLabels, String rerankerFile, Path dir) {
         Optional<String> configured = text(reranker, "activation");
         if (configured.isPresent()) {
             return Activation.parse(configured.get(), rerankerFile);
+        }
+        Optional<String> st6 = text(readJson(dir.resolve(SENTENCE_TRANSFORMERS_CONFIG_JSON)), "activation_fn");
+        if (st6.isPresent()) {
+            return Activation.parse(st6.get(), SENTENCE_TRANSFORMERS_CONFIG_JSON);
+        }
+        Optional<String> st4 = text(config.path("sentence_transformers"), "activation_fn");
+        if (st4.isPresent()) {
+            return Activation.parse(st4.get(), CONFIG_JSON + " sentence_transformers.activation_fn");
         }
         Optional<String> sbert = text(config, "sbert_ce_default_activation_function");
         if (sbert.isPresent()) {
@@ -233,72 +282,6 @@ public final class ModelDirectory {
         }
         throw new ModelLoadException("No pad id found: set pad_token_id in " + rerankerFile + " or " + configFile);
     }
-
-    /**
-     * The longest encoding the model can take, with no library default in between: the smallest of
-     * tokenizer_config.json's model_max_length (its "no limit" marker ignored) and config.json's
-     * positions (less the RoBERTa-family offset). reranker.json's max_length may lower it; asking for
-     * more than the model holds is an error, not a silent cut.
-     */
-    private static MaxLength maxLength(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
-        long modelLimit = Long.MAX_VALUE;
-        String modelLimitSource = null;
-        List<String> sources = new ArrayList<>();
-        long tokenizerMax = tokenizerConfig.path("model_max_length").asLong(Long.MAX_VALUE);
-        if (tokenizerConfig.hasNonNull("model_max_length")) {
-            if (tokenizerMax < NO_TOKENIZER_LIMIT) {
-                modelLimit = tokenizerMax;
-                modelLimitSource = TOKENIZER_CONFIG_JSON + " model_max_length " + tokenizerMax;
-                sources.add(modelLimitSource);
-            } else {
-                sources.add(TOKENIZER_CONFIG_JSON + " model_max_length (no limit: ignored)");
-            }
-        }
-        if (config.hasNonNull("max_position_embeddings")) {
-            long table = config.get("max_position_embeddings").asLong();
-            long positions = table;
-            String type = config.path("model_type").asText("").toLowerCase(Locale.ROOT);
-            String source = CONFIG_JSON + " max_position_embeddings " + table;
-            if (OFFSET_POSITION_MODELS.contains(type)) {
-                // transformers' create_position_ids_from_input_ids: real positions start at
-                // padding_idx + 1, so the table holds pad_token_id + 1 fewer tokens.
-                long padId = config.path("pad_token_id").asLong(1);
-                positions -= padId + 1;
-                source += " - (pad_token_id " + padId + " + 1) for " + type + " = " + positions;
-            }
-            sources.add(source);
-            if (positions < modelLimit) {
-                modelLimit = positions;
-                modelLimitSource = source;
-            }
-        }
-        if (reranker.hasNonNull("max_length")) {
-            long configured = reranker.get("max_length").asLong();
-            String file = dir.resolve(RERANKER_JSON).toString();
-            if (configured < 1) {
-                throw new ModelLoadException(file + ": max_length " + configured + " must be at least 1");
-            }
-            if (configured > modelLimit) {
-                throw new ModelLoadException(file + ": max_length " + configured + " is more than the model can take ("
-                        + modelLimit + ", from " + modelLimitSource + "); lower max_length in " + RERANKER_JSON
-                        + " to at most " + modelLimit + " or remove it");
-            }
-            return new MaxLength((int) configured, RERANKER_JSON + " max_length " + configured + "; model limits: "
-                    + (sources.isEmpty() ? "none stated" : String.join(", ", sources)));
-        }
-        if (modelLimit == Long.MAX_VALUE) {
-            throw new ModelLoadException(dir + ": no maximum length is known (neither " + TOKENIZER_CONFIG_JSON
-                    + " model_max_length nor " + CONFIG_JSON + " max_position_embeddings); set max_length in " + RERANKER_JSON);
-        }
-        if (modelLimit > Integer.MAX_VALUE) {
-            throw new ModelLoadException(dir + ": maximum length " + modelLimit + " (" + modelLimitSource
-                    + ") is not a usable length; set max_length in " + RERANKER_JSON);
-        }
-        return new MaxLength((int) modelLimit, modelLimitSource + "; model limits: " + String.join(", ", sources));
-    }
-
-    /** A length and the file and setting it came from, for the start-up log. */
-    private record MaxLength(int value, String source) {}
 
     private static void checkVocabularyFits(Path tokenizer, JsonNode config, String configFile) {
         if (!config.hasNonNull("vocab_size")) {

@@ -170,4 +170,81 @@ class ModelDirectoryTest {
         write("reranker.json", "{\"padding_side\": \"middle\"}");
         assertTrue(assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir)).getMessage().contains("middle"));
     }
+
+    @Test
+    void sentenceBertConfigSetsTheTokenizerLengthAsSentenceTransformersDoes() throws IOException {
+        // all-MiniLM-L6-v2 as it ships: its tokenizer says 512, sentence-transformers cuts at 256.
+        roberta("{\"model_type\": \"bert\", \"num_labels\": 1, \"max_position_embeddings\": 512}");
+        write("tokenizer_config.json", "{\"model_max_length\": 512}");
+        write("sentence_bert_config.json", "{\"max_seq_length\": 256, \"do_lower_case\": false}");
+        ModelSpec spec = ModelDirectory.load(dir);
+        assertEquals(256, spec.maxLength());
+        assertTrue(spec.maxLengthSource().startsWith("sentence_bert_config.json max_seq_length 256")
+                && spec.maxLengthSource().contains("tokenizer_config.json's 512"), spec.maxLengthSource());
+
+        // Its tokenizer arguments' model_max_length comes first, as in sentence-transformers' Transformer module.
+        write("sentence_bert_config.json", "{\"max_seq_length\": 256, \"tokenizer_args\": {\"model_max_length\": 200}}");
+        assertEquals(200, ModelDirectory.load(dir).maxLength());
+        write("sentence_bert_config.json", "{\"processor_kwargs\": {\"model_max_length\": 300}}");
+        assertEquals(300, ModelDirectory.load(dir).maxLength());
+
+        // Still bounded by the positions, and reranker.json may only lower it.
+        write("sentence_bert_config.json", "{\"max_seq_length\": 4096}");
+        assertEquals(512, ModelDirectory.load(dir).maxLength());
+        write("sentence_bert_config.json", "{\"max_seq_length\": 256}");
+        write("reranker.json", "{\"max_length\": 128}");
+        assertEquals(128, ModelDirectory.load(dir).maxLength());
+        write("reranker.json", "{\"max_length\": 300}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelDirectory.load(dir));
+        assertTrue(e.getMessage().contains("sentence_bert_config.json max_seq_length 256"), e.getMessage());
+    }
+
+    @Test
+    void theOlderPerArchitectureNamesAreReadAndAFileWithoutALengthLeavesTheTokenizers() throws IOException {
+        roberta("""
+                {"model_type": "xlm-roberta", "num_labels": 1, "vocab_size": 5, "max_position_embeddings": 514, "pad_token_id": 1}""");
+        write("tokenizer_config.json", "{\"model_max_length\": 512}");
+        write("sentence_xlm-roberta_config.json", "{\"max_seq_length\": 128}");
+        assertEquals(128, ModelDirectory.load(dir).maxLength());
+        Files.delete(dir.resolve("sentence_xlm-roberta_config.json"));
+        write("sentence_bert_config.json", "{\"do_lower_case\": false}");
+        assertEquals(512, ModelDirectory.load(dir).maxLength());
+    }
+
+    @Test
+    void theActivationIsReadWhereEachSentenceTransformersVersionSavedIt() throws IOException {
+        roberta("{\"model_type\": \"bert\", \"num_labels\": 1, \"max_position_embeddings\": 128,"
+                + " \"sentence_transformers\": {\"activation_fn\": \"torch.nn.modules.linear.Identity\"}}");
+        assertEquals(Activation.IDENTITY, ModelDirectory.load(dir).activation(), "4.x-5.x: config.json");
+        write("config_sentence_transformers.json", "{\"activation_fn\": \"torch.nn.modules.activation.Sigmoid\"}");
+        assertEquals(Activation.SIGMOID, ModelDirectory.load(dir).activation(), "6.x: config_sentence_transformers.json first");
+        write("reranker.json", "{\"activation\": \"identity\"}");
+        assertEquals(Activation.IDENTITY, ModelDirectory.load(dir).activation(), "reranker.json wins");
+    }
+
+    @Test
+    void autoLeavesOutAVariantTheExportJudgedUnfitToServe() throws IOException {
+        roberta("{\"model_type\": \"bert\", \"num_labels\": 1, \"max_position_embeddings\": 128}");
+        write("model.fp16.onnx", "x");
+        write("model.int8.onnx", "x");
+        // No verdict recorded (a directory the export did not make): every file is a candidate.
+        assertEquals(Optional.of(dir.resolve("model.int8.onnx")), ModelDirectory.autoVariantFile("m", dir, ModelDirectory.Variant.INT8));
+        assertEquals(Optional.empty(), ModelDirectory.unfitToServe(dir, ModelDirectory.Variant.INT8));
+
+        write("reranker.json", """
+                {"variants": {"fp16": {"fit_to_serve": true, "max_abs_diff": 0.004, "tolerance": 0.01},
+                              "int8": {"fit_to_serve": false, "max_abs_diff": 0.106, "tolerance": 0.1}}}""");
+        assertEquals(Optional.of(dir.resolve("model.fp16.onnx")), ModelDirectory.autoVariantFile("m", dir, ModelDirectory.Variant.FP16));
+        assertEquals(Optional.empty(), ModelDirectory.autoVariantFile("m", dir, ModelDirectory.Variant.INT8));
+        String reason = ModelDirectory.unfitToServe(dir, ModelDirectory.Variant.INT8).orElseThrow();
+        assertTrue(reason.contains("model.int8.onnx") && reason.contains("0.106") && reason.contains("0.1")
+                && reason.contains("reranker.json"), reason);
+        // Asked for by name, it is still served (with a warning): the user may have judged its ranking.
+        assertEquals(dir.resolve("model.int8.onnx"), ModelDirectory.requestedVariantFile("m", dir, ModelDirectory.Variant.INT8));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> {
+            Files.delete(dir.resolve("model.int8.onnx"));
+            ModelDirectory.requestedVariantFile("m", dir, ModelDirectory.Variant.INT8);
+        });
+        assertTrue(e.getMessage().contains("model.int8.onnx") && e.getMessage().contains("inference.model.variant=int8"), e.getMessage());
+    }
 }
