@@ -148,6 +148,17 @@ class DoctorCommandTest {
         };
     }
 
+    /** The largest |logit| of a fixture's golden pairs: what the TF32 tolerance scales with. */
+    private static double largestGoldenLogit(Path fixture) throws java.io.IOException {
+        double max = 0;
+        for (var pair : new ObjectMapper().readTree(fixture.resolve("golden.json").toFile()).get("pairs")) {
+            for (var logit : pair.get("logits")) {
+                max = Math.max(max, Math.abs(logit.asDouble()));
+            }
+        }
+        return max;
+    }
+
     private static DoctorCommand.Probes gpuNode(Set<String> missing, FakeGpuScorers scorers) {
         NativeLibraries.Locator locator = soname -> missing.contains(soname) ? Optional.empty()
                 : Optional.of(Path.of("/usr/local/cuda/lib64", soname));
@@ -164,8 +175,9 @@ class DoctorCommandTest {
         assertTrue(run.lines().stream().anyMatch(l -> l.contains("libcublasLt.so.12") && l.contains("found    /usr/local/cuda/lib64/libcublasLt.so.12")));
         assertTrue(run.lines().stream().anyMatch(l -> l.contains("libnvinfer.so.10") && l.contains("missing ")), "TensorRT is optional");
         String fp32 = run.lines().stream().filter(l -> l.contains("roberta-lora") && l.contains(" fp32 ")).findFirst().orElseThrow();
-        assertTrue(fp32.contains("CUDAExecutionProvider:0") && fp32.contains("1.3e-02") && !fp32.contains("1.0e-04") && fp32.endsWith(" ok"),
-                "fp32 on a GPU is held to TF32's tolerance, 1e-2 x its largest golden logit (1.3): " + fp32);
+        String tf32 = String.format(java.util.Locale.ROOT, "%.1e", 1e-2 * largestGoldenLogit(FIXTURES.resolve("roberta-lora")));
+        assertTrue(fp32.contains("CUDAExecutionProvider:0") && fp32.contains(tf32) && !fp32.contains("1.0e-04") && fp32.endsWith(" ok"),
+                "fp32 on a GPU is held to TF32's tolerance, 1e-2 x its largest golden logit (" + tf32 + "): " + fp32);
         assertTrue(run.lines().stream().anyMatch(l -> l.startsWith("bench: roberta-lora on CUDAExecutionProvider:0: 16 pairs")
                 && l.contains("peak used memory of GPU 0 (fake nvidia-smi): 1536 MiB")), String.join("\n", run.lines()));
         assertTrue(run.verdict().startsWith("doctor: PASS - 3 model files within tolerance on cuda:0, no NaN; "), run.verdict());
