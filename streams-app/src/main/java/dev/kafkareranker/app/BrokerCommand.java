@@ -81,9 +81,9 @@ final class BrokerCommand {
         Topics topics = Topics.defaults();
         kafka.createTopics(settings.partitions(), topics.candidates(), topics.results(), topics.deadLetters());
         Path stateDir = devStateDir(kafka.bootstrapServers());
-        Map<String, String> props = devProperties(kafka.bootstrapServers(), registry.url(), stateDir);
+        Map<String, String> props = devProperties(kafka.bootstrapServers(), registryUrl(registry), stateDir);
         writeProperties(settings.configOut(), props);
-        printBanner(kafka.bootstrapServers(), registry.url(), topics, settings, props);
+        printBanner(kafka.bootstrapServers(), registryUrl(registry), topics, settings, props);
         stopped.await();
         return 0;
     }
@@ -156,6 +156,11 @@ final class BrokerCommand {
                 + registryUrl);
         out.println("broker: running; stop with Ctrl-C");
         out.flush();
+    }
+
+    /** The registry as clients name it: localhost, as it was bound, rather than the address it resolved to. */
+    private static String registryUrl(DevSchemaRegistryServer registry) {
+        return "http://localhost:" + registry.port();
     }
 
     private static CountDownLatch stopOnShutdown(EmbeddedKafka kafka, DevSchemaRegistryServer registry) {

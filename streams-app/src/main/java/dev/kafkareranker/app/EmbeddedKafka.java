@@ -39,6 +39,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     public static EmbeddedKafka start(int clientPort) {
         try {
             KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
+                    // A directory of our own, which close() deletes: the test kit's default registers a shutdown hook
+                    // that deletes it, which at Ctrl-C races the broker's own shutdown (and its last writes) there.
+                    .setBaseDirectory(java.nio.file.Files.createTempDirectory("kafka-reranker-broker-"))
                     .setCombined(true)
                     .setNumBrokerNodes(1)
                     .setNumControllerNodes(1)

@@ -50,7 +50,7 @@ final class Preflight {
     private Preflight() {
     }
 
-    /** The checks that need no broker: required settings and a registry other processes reach. */
+    /** The checks that need no broker: required settings, model directories, and a registry other processes reach. */
     static void checkSettings(RerankerConfig config, Optional<Path> configFile) {
         Map<String, Object> given = config.originals();
         List<String> missing = new ArrayList<>();
@@ -66,6 +66,8 @@ final class Preflight {
                     + " bin/reranker broker writes one for its development stack), or set " + String.join(" / ",
                     missing.stream().map(k -> RerankerConfig.ENV_PREFIX + k.toUpperCase(java.util.Locale.ROOT).replace('.', '_')).toList()));
         }
+        // Each model directory holds a model (its JSON files read, nothing loaded): a typo costs one line, not a broker check.
+        config.servedModels();
         String registry = given.get(SCHEMA_REGISTRY_URL).toString();
         if (Arrays.stream(registry.split(",")).anyMatch(u -> u.strip().startsWith("mock://"))) {
             throw new Failed("schema.registry.url=" + registry + " is an in-process registry that only this process can read, so no"
