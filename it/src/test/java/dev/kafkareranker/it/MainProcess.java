@@ -36,6 +36,8 @@ final class MainProcess implements AutoCloseable {
      */
     static MainProcess start(Path dir, String name, List<String> args, Map<String, String> env, String stdin) throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                // The app's own logging (streams-app's logback.xml), as bin/reranker has it, not this module's test logging.
+                "-Dlogback.configurationFile=logback.xml",
                 "-cp", System.getProperty("java.class.path"), "dev.kafkareranker.app.Main"));
         command.addAll(args);
         Path out = dir.resolve(name + ".out");
