@@ -128,6 +128,7 @@ class FailFastTest {
             }
             assertEquals(List.of(), err.stream().filter(l -> !l.startsWith("reranker: ")).toList(), "nothing else on stderr");
             assertTrue(seconds < WITHIN.toSeconds(), "ended " + seconds + " s after it started" + run.describe());
+            System.out.printf("run ended with %d after %.1f s: %s%n", code, seconds, ours.get(0));
             return ours.get(0);
         }
     }
@@ -219,6 +220,8 @@ class FailFastTest {
             assertEquals(1, err.stream().filter(l -> l.contains("Stopping: an input topic is missing")).count(), run.describe());
             assertTrue(err.stream().noneMatch(l -> l.contains("replacing it")), "no thread replaced" + run.describe());
             assertTrue(seconds < WITHIN.toSeconds(), "stopped " + seconds + " s after the deletion");
+            System.out.printf("run stopped %.1f s after the deletion: %s%n", seconds,
+                    err.stream().filter(l -> l.contains("Stopping:")).findFirst().orElseThrow());
         }
     }
 
