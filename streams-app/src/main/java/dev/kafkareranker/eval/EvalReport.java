@@ -63,9 +63,9 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
         out.append(ndcgComparison().describe("NDCG@" + Metrics.CUTOFF));
         List<QueryReport> moved = movedMost(MOVED_SHOWN);
         if (!moved.isEmpty()) {
-            out.append("moved most (NDCG@" + Metrics.CUTOFF + " BM25 -> reranked):");
+            out.append("moved most, NDCG@" + Metrics.CUTOFF + " BM25 -> reranked:");
             for (QueryReport q : moved) {
-                out.append(String.format(Locale.ROOT, " %s %.3f->%.3f", q.queryId(), q.bm25().ndcg(), q.reranked().ndcg()));
+                out.append(String.format(Locale.ROOT, " %s (%.3f -> %.3f)", q.queryId(), q.bm25().ndcg(), q.reranked().ndcg()));
             }
             out.append(String.format(Locale.ROOT, "%n"));
         }
