@@ -46,6 +46,7 @@ class NewcomerPathTest {
             try (MainProcess run = MainProcess.start(dir, "run", concat(List.of("run"), withConfig), Map.of("RERANKER_ADMIN_PORT", "0"), null)) {
                 MainProcess produce = MainProcess.start(dir, "produce", concat(List.of("produce"), withConfig), Map.of(), line);
                 assertEquals(0, produce.awaitExit(Duration.ofMinutes(2)), produce.describe());
+                double produceSeconds = produce.seconds();
                 JsonNode sent = new ObjectMapper().readTree(produce.stdoutLines().get(0));
                 assertEquals(2, sent.get("candidates").asInt(), produce.describe());
 
@@ -54,7 +55,7 @@ class NewcomerPathTest {
                 // The bound is the acceptance figure, measured from run's start; awaitExit's deadline only stops a hang.
                 assertEquals(0, consume.awaitExit(Duration.ofMinutes(4)), consume.describe() + run.describe());
                 double sinceRunStart = (System.nanoTime() - run.startNanos()) / 1e9;
-                System.out.printf("newcomer path: produce %.1f s, result read %.1f s after run started%n", produce.seconds(), sinceRunStart);
+                System.out.printf("newcomer path: produce %.1f s, result read %.1f s after run started%n", produceSeconds, sinceRunStart);
 
                 List<String> printed = consume.stdoutLines();
                 assertEquals(1, printed.size(), consume.describe());

@@ -74,7 +74,9 @@ public final class FatalErrors {
                     + "): check sasl.jaas.config (user name and password), sasl.mechanism and security.protocol");
         }
         if (t instanceof TopicAuthorizationException e) {
-            return Optional.of("the broker refused access to topics " + e.unauthorizedTopics() + " (" + what + "): grant this principal"
+            String topics = e.unauthorizedTopics().isEmpty() ? "a topic (topic.candidates=" + candidatesTopic + ", or the results or"
+                    + " dead-letter topic)" : "topics " + e.unauthorizedTopics();
+            return Optional.of("the broker refused access to " + topics + " (" + what + "): grant this principal"
                     + " READ on the candidates topic, WRITE on the results and dead-letter topics and ALL on topics prefixed '"
                     + applicationId + "-', or change topic.candidates / topic.results / topic.dead.letters");
         }
