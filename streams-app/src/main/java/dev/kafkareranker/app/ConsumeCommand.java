@@ -41,7 +41,7 @@ final class ConsumeCommand {
     static final String USAGE = "reranker consume [--config FILE] [--bootstrap HOST:PORT] [--registry URL] [--from-beginning] [--max N]"
             + " [--dead-letters] [--group G]";
     static final String DEFAULT_GROUP = "reranker-consume";
-    private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(15);
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final PrintStream out;
@@ -107,7 +107,7 @@ final class ConsumeCommand {
         try {
             infos = consumer.partitionsFor(topic, METADATA_TIMEOUT);
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            throw new IllegalStateException("consume: no broker at " + bootstrap + " answered within " + METADATA_TIMEOUT.toSeconds()
+            throw new Preflight.Failed("consume: no broker at " + bootstrap + " answered within " + METADATA_TIMEOUT.toSeconds()
                     + " s: is it running? (bootstrap.servers, --bootstrap)");
         }
         if (infos == null || infos.isEmpty()) {

@@ -117,8 +117,11 @@ public final class Main {
         }
         RerankerConfig config = RerankerConfig.load(configFile, System.getenv());
         // Before the model loads: a missing setting, a broker that does not answer or a missing topic costs seconds, not a load.
+        long checks = System.nanoTime();
         Preflight.checkSettings(config, configFile);
         Preflight.checkCluster(config);
+        org.slf4j.LoggerFactory.getLogger(Main.class).info("Start-up: settings, broker and topics checked in {} ms ({})",
+                (System.nanoTime() - checks) / 1_000_000, Startup.jvmUp());
         RerankerApp app = RerankerApp.create(config);
         CountDownLatch stopped = new CountDownLatch(1);
         app.addStateListener((newState, oldState) -> {

@@ -78,11 +78,19 @@ final class ProduceCommand {
             throws InterruptedException {
         Map<String, Integer> perQuery = new LinkedHashMap<>();
         try (Serde<RetrievalCandidate> serde = settings.serde(RetrievalCandidate.class);
-             KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(settings.producerProps(), new StringSerializer(),
-                     serde.serializer())) {
+             KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(withMaxBlock(settings.producerProps()),
+                     new StringSerializer(), serde.serializer())) {
             List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
             for (RetrievalCandidate c : candidates) {
-                sent.add(producer.send(new ProducerRecord<>(topic, c.getQueryId(), c)));
+                try {
+                    sent.add(producer.send(new ProducerRecord<>(topic, c.getQueryId(), c)));
+                } catch (org.apache.kafka.common.errors.SerializationException e) {
+                    throw new Preflight.Failed("produce: cannot encode a candidate through the Schema Registry at "
+                            + settings.config().originals().get(Preflight.SCHEMA_REGISTRY_URL) + ": " + e.getMessage()
+                            + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")") + " (schema.registry.url, --registry)");
+                } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                    throw noMetadata(settings, topic);
+                }
                 perQuery.merge(c.getQueryId(), 1, Integer::sum);
             }
             producer.flush();
@@ -90,10 +98,26 @@ final class ProduceCommand {
                 f.get();
             }
         } catch (ExecutionException e) {
-            throw new IllegalStateException("produce: the broker at " + settings.bootstrapServers() + " refused a candidate for topic "
-                    + topic + ": " + e.getCause().getMessage(), e.getCause());
+            if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                throw noMetadata(settings, topic);
+            }
+            throw new Preflight.Failed("produce: the broker at " + settings.bootstrapServers() + " refused a candidate for topic "
+                    + topic + ": " + e.getCause().getMessage());
         }
         return perQuery;
+    }
+
+    /** How long a send waits for the topic's metadata: Kafka's 60 s default is long for a command a person waits on. */
+    static final long MAX_BLOCK_MS = 15_000;
+
+    private static Preflight.Failed noMetadata(ClientSettings settings, String topic) {
+        return new Preflight.Failed("produce: no broker at " + settings.bootstrapServers() + " gave topic " + topic + "'s metadata within "
+                + MAX_BLOCK_MS / 1000 + " s: is it running, and does the topic exist? (bootstrap.servers, --bootstrap, --topic)");
+    }
+
+    private static Map<String, Object> withMaxBlock(Map<String, Object> props) {
+        props.putIfAbsent(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK_MS);
+        return props;
     }
 
     /** A query id no earlier call used: the app treats a reused id's candidates as late ones for up to 10 minutes. */
