@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The HTTP side of a running pipeline: {@code GET /metrics} (Prometheus text), {@code GET /health/live}
  * (503 once Kafka Streams failed or a model's inference worker died: a restart is what helps),
- * {@code GET /health/ready} (200 while Kafka Streams is RUNNING and every model takes work, else 503
- * naming the model whose circuit breaker is open), and {@code POST /admin/models/NAME/reload}, which
+ * {@code GET /health/ready} (200 while Kafka Streams is RUNNING, every model takes work and nothing the
+ * pipeline depends on is missing; else 503 with one line per cause: the Kafka Streams state, a model whose
+ * circuit breaker is open, no broker answering, a missing topic, the registry unreachable, or the error that
+ * stopped the app, as {@link DependencyProbe} finds them), and {@code POST /admin/models/NAME/reload}, which
  * answers 403 unless {@code admin.reload.enabled=true}: it is unauthenticated and loads a full model copy.
  * It listens on {@code admin.bind.address}, loopback by default. The JDK's own HTTP server: four plain
  * endpoints do not justify a web framework's footprint.

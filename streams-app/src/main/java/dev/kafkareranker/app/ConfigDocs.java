@@ -9,6 +9,40 @@ import org.apache.kafka.common.config.ConfigDef;
  */
 final class ConfigDocs {
 
+    /** The minimal file run accepts as it is (ConfigDocsTest loads it). */
+    static final String MINIMAL_EXAMPLE = """
+            bootstrap.servers=localhost:9092
+            schema.registry.url=http://localhost:8081
+            """;
+
+    /** A production start: the same two keys, the settings a cluster usually asks for, and the app's name and state. */
+    static final String PRODUCTION_EXAMPLE = """
+            bootstrap.servers=kafka-1.example.com:9093,kafka-2.example.com:9093
+            schema.registry.url=https://registry.example.com
+            security.protocol=SASL_SSL
+            sasl.mechanism=PLAIN
+            sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="reranker" password="change-me";
+            application.id=reranker-search
+            state.dir=/var/lib/reranker
+            model.dir=/models/my-cross-encoder
+            """;
+
+    private static final String REQUIRED = "## Required\n\n"
+            + "`run` ends with one line naming what is missing (and `--config`) before it loads a model:\n\n"
+            + "| key | meaning |\n|---|---|\n"
+            + "| `bootstrap.servers` | The Kafka brokers, `host:port[,host:port...]`. `run` waits `startup.broker.timeout.ms` for one to"
+            + " answer, then ends with one line naming them. |\n"
+            + "| `schema.registry.url` | A Schema Registry with Confluent's REST API that the producers and consumers share (Confluent's,"
+            + " Apicurio's `/apis/ccompat/v7`, Karapace; for development, the one `bin/reranker broker` serves). `mock://` is refused by"
+            + " `run`: it lives in one process only. |\n\n"
+            + "Worth setting too: `application.id` (default `kafka-reranker`: the consumer group, the prefix of the internal topics and of"
+            + " the transactional ids, so one per pipeline), `state.dir` (Kafka Streams' default is under the OS temp directory: use a"
+            + " volume that survives restarts), and the topics (`topic.candidates`, `topic.results`, `topic.dead.letters`), which must"
+            + " exist unless `topics.create=true`.\n\n"
+            + "A minimal file, which `run --config FILE` accepts as it is:\n\n```properties\n" + MINIMAL_EXAMPLE + "```\n\n"
+            + "A production start (security keys pass through to Kafka's clients; `RERANKER_SASL_JAAS_CONFIG` can carry the secret instead"
+            + " of the file):\n\n```properties\n" + PRODUCTION_EXAMPLE + "```\n\n";
+
     private ConfigDocs() {
     }
 
@@ -19,6 +53,8 @@ final class ConfigDocs {
                 .append("Settings come from the file given to `run --config FILE`; an environment variable `RERANKER_KEY_NAME` ")
                 .append("overrides `key.name`. Every key not listed here must be a Kafka Streams, Kafka client or Schema Registry ")
                 .append("serde key (it is passed through unchanged); any other key is refused at start with the closest known key.\n\n")
+                .append(REQUIRED)
+                .append("## Every setting of the reranker\n\n")
                 .append("Per served model (see `models`): `model.NAME.dir` (required), `model.NAME.device`, `model.NAME.variant`.\n\n")
                 .append("| key | type | default | allowed | importance | meaning |\n")
                 .append("|---|---|---|---|---|---|\n");

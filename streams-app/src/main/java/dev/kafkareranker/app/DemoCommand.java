@@ -7,7 +7,6 @@ import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -44,6 +43,8 @@ final class DemoCommand {
         List<RetrievalCandidate> candidates = SampleData.candidates();
         long queries = candidates.stream().map(RetrievalCandidate::getQueryId).distinct().count();
         Topics topics = Topics.defaults();
+        // Under the user's cache, not the OS temp directory Kafka Streams warns about, and removed at the end.
+        java.nio.file.Path stateDir = UserCache.scratch("demo-");
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             kafka.createTopics(2, topics.candidates(), topics.results(), topics.deadLetters());
             Map<String, Object> props = new HashMap<>();
@@ -52,7 +53,7 @@ final class DemoCommand {
             props.put("application.id", "reranker-demo");
             // Any free port: the demo must not fail because something else holds 8080.
             props.put(RerankerConfig.ADMIN_PORT, "0");
-            props.put("state.dir", Files.createTempDirectory("reranker-demo-state").toString());
+            props.put("state.dir", stateDir.toString());
             props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "5000");
             props.putAll(overrides);
             RerankerConfig config = new RerankerConfig(props);
@@ -70,6 +71,8 @@ final class DemoCommand {
                         queries, candidates.size(), results.size(), deadLetters, (System.nanoTime() - start) / 1e9);
                 return results.size() == queries && deadLetters == 0 ? 0 : 1;
             }
+        } finally {
+            UserCache.deleteTree(stateDir);
         }
     }
 

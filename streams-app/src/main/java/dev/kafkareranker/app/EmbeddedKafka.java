@@ -15,19 +15,42 @@ import org.apache.kafka.common.test.TestKitNodes;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
-    private final KafkaClusterTestKit cluster;
+    /** The listener added for a fixed client port: the test kit binds its own listeners to ports it picks. */
+    private static final String FIXED_PORT_LISTENER = "DEV";
 
-    private EmbeddedKafka(KafkaClusterTestKit cluster) {
+    private final KafkaClusterTestKit cluster;
+    private final int clientPort;
+
+    private EmbeddedKafka(KafkaClusterTestKit cluster, int clientPort) {
         this.cluster = cluster;
+        this.clientPort = clientPort;
     }
 
+    /** A broker on a free port of the test kit's choosing. */
     public static EmbeddedKafka start() {
+        return start(0);
+    }
+
+    /**
+     * A broker whose clients connect to localhost:{@code clientPort} (0: a free port of the test kit's choosing).
+     * The test kit binds its own listeners to sockets it opened in advance on ports it picked, whatever port a
+     * listener names, so a fixed port needs a listener of its own.
+     */
+    public static EmbeddedKafka start(int clientPort) {
         try {
-            KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
+            KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
+                    // A directory of our own, which close() deletes: the test kit's default registers a shutdown hook
+                    // that deletes it, which at Ctrl-C races the broker's own shutdown (and its last writes) there.
+                    .setBaseDirectory(java.nio.file.Files.createTempDirectory("kafka-reranker-broker-"))
                     .setCombined(true)
                     .setNumBrokerNodes(1)
                     .setNumControllerNodes(1)
-                    .build())
+                    .build());
+            if (clientPort > 0) {
+                builder.setConfigProp("listeners", "EXTERNAL://localhost:0,CONTROLLER://localhost:0," + FIXED_PORT_LISTENER + "://localhost:" + clientPort)
+                        .setConfigProp("listener.security.protocol.map", "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + FIXED_PORT_LISTENER + ":PLAINTEXT");
+            }
+            KafkaClusterTestKit cluster = builder
                     // One node: internal topics must not ask for more replicas than exist, or
                     // consumer groups and transactions wait forever.
                     .setConfigProp("offsets.topic.replication.factor", "1")
@@ -41,7 +64,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             formatQuietly(cluster);
             cluster.startup();
             cluster.waitForReadyBrokers();
-            return new EmbeddedKafka(cluster);
+            return new EmbeddedKafka(cluster, clientPort);
         } catch (Exception e) {
             throw new IllegalStateException("The embedded Kafka broker did not start: " + e.getMessage(), e);
         }
@@ -59,7 +82,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public String bootstrapServers() {
-        return cluster.bootstrapServers();
+        return clientPort > 0 ? "localhost:" + clientPort : cluster.bootstrapServers();
     }
 
     /**

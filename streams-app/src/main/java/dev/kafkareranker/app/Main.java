@@ -19,10 +19,13 @@ import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.KafkaStreams;
 
 /**
- * The command line: {@code run}, {@code demo}, {@code score} and {@code eval}.
+ * The command line: {@code run}, {@code demo}, {@code score}, {@code eval}, {@code bench}, and the development
+ * stack's {@code broker}, {@code produce} and {@code consume}.
  *
  * <pre>
  * reranker run --config FILE             run against a cluster; RERANKER_* environment variables override the file
+ * reranker broker                        Kafka, a development Schema Registry and the topics in one process
+ * reranker produce / consume             JSON lines in as candidates; results (or dead letters) out as JSON lines
  * reranker demo [KEY=VALUE ...]          embedded broker, bundled model, sample data; prints results
  * reranker score [--config FILE] [--model-dir DIR] [--device D] [FILE]
  *                                        score JSON-lines pairs from FILE or stdin, without Kafka
@@ -38,7 +41,9 @@ public final class Main {
             "       reranker score [--config FILE] [--model-dir DIR] [--device auto|cpu|cuda[:N]] [FILE]",
             "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT]",
             "                      [--peers-python PYTHON] [--minilm-weights DIR] [KEY=VALUE ...]",
-            "       reranker broker    (a one-node embedded Kafka on 127.0.0.1 for bench --bootstrap, until stopped)",
+            "       " + BrokerCommand.USAGE + "    (Kafka, a development Schema Registry, the topics; until stopped)",
+            "       " + ProduceCommand.USAGE,
+            "       " + ConsumeCommand.USAGE,
             "       " + EvalCommand.USAGE,
             "       " + DoctorCommand.USAGE + "    (checks a node: native libraries, golden scores, a short bench)");
 
@@ -51,7 +56,7 @@ public final class Main {
         int code;
         try {
             code = run(List.of(args));
-        } catch (ConfigException | IllegalArgumentException | dev.kafkareranker.model.ModelLoadException e) {
+        } catch (ConfigException | IllegalArgumentException | Preflight.Failed | dev.kafkareranker.model.ModelLoadException e) {
             // A setting or a model directory the user can fix: one line that says what, no stack trace.
             System.err.println("reranker: " + e.getMessage().replace('\n', ' '));
             code = 2;
@@ -82,7 +87,9 @@ public final class Main {
             case "demo" -> new DemoCommand(System.out).run(keyValues(args));
             case "score" -> score(args);
             case "bench" -> bench(args);
-            case "broker" -> broker();
+            case "broker" -> new BrokerCommand(System.out, System.getenv()).run(List.copyOf(args));
+            case "produce" -> new ProduceCommand(System.out, System.getenv()).run(List.copyOf(args), System.in);
+            case "consume" -> new ConsumeCommand(System.out, System.getenv()).run(List.copyOf(args));
             case "config-docs" -> {
                 System.out.print(ConfigDocs.markdown());
                 yield 0;
@@ -96,23 +103,6 @@ public final class Main {
             }
             default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
         };
-    }
-
-    /**
-     * The embedded broker on its own, so that {@code bench --bootstrap} can keep it off the app's cores
-     * ({@code taskset -c 1 reranker broker}, then {@code taskset -c 0 reranker bench --bootstrap ...}).
-     */
-    private static int broker() throws InterruptedException {
-        EmbeddedKafka kafka = EmbeddedKafka.start();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            kafka.close();
-            stopped.countDown();
-        }, "reranker-broker-shutdown"));
-        System.out.println("broker: listening on " + kafka.bootstrapServers() + " (stop with Ctrl-C or SIGTERM)");
-        System.out.flush();
-        stopped.await();
-        return 0;
     }
 
     private static int runPipeline(Deque<String> args) throws InterruptedException {
@@ -129,6 +119,12 @@ public final class Main {
             }
         }
         RerankerConfig config = RerankerConfig.load(configFile, System.getenv());
+        // Before the model loads: a missing setting, a broker that does not answer or a missing topic costs seconds, not a load.
+        long checks = System.nanoTime();
+        Preflight.checkSettings(config, configFile);
+        Preflight.checkCluster(config);
+        org.slf4j.LoggerFactory.getLogger(Main.class).info("Start-up: settings, broker and topics checked in {} ms ({})",
+                (System.nanoTime() - checks) / 1_000_000, Startup.jvmUp());
         RerankerApp app = RerankerApp.create(config);
         CountDownLatch stopped = new CountDownLatch(1);
         app.addStateListener((newState, oldState) -> {
@@ -142,7 +138,8 @@ public final class Main {
         }, "reranker-shutdown"));
         app.start();
         stopped.await();
-        return app.state() == KafkaStreams.State.ERROR ? 1 : 0;
+        // An error no retry cures was logged in one line by FatalErrors when it stopped the app.
+        return app.state() == KafkaStreams.State.ERROR || app.fatalError().isPresent() ? 1 : 0;
     }
 
     private static int score(Deque<String> args) throws Exception {
@@ -159,16 +156,14 @@ public final class Main {
                     if (arg.startsWith("--")) {
                         throw new IllegalArgumentException("score: unknown option '" + arg + "'\n" + USAGE);
                     }
-                    input = Optional.of(readableFile(arg));
+                    input = Optional.of(readableFile("score", arg));
                 }
             }
         }
         Map<String, String> env = new HashMap<>(System.getenv());
         overrides.forEach((k, v) -> env.put(RerankerConfig.ENV_PREFIX + k.toUpperCase().replace('.', '_'), v));
         RerankerConfig config = RerankerConfig.load(configFile, env);
-        try (BufferedReader reader = input.isPresent()
-                ? Files.newBufferedReader(input.get(), StandardCharsets.UTF_8)
-                : new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+        try (BufferedReader reader = reader(input, System.in)) {
             return new ScoreCommand(System.out).run(config, reader);
         }
     }
@@ -227,15 +222,21 @@ public final class Main {
     }
 
     /** A file argument, checked before any model loads, so a typo costs one line and no wait. */
-    private static Path readableFile(String arg) {
+    static Path readableFile(String command, String arg) {
         Path path = Path.of(arg);
         if (!Files.exists(path)) {
-            throw new IllegalArgumentException("score: input file " + path + " does not exist");
+            throw new IllegalArgumentException(command + ": input file " + path + " does not exist");
         }
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-            throw new IllegalArgumentException("score: input file " + path + " is not a readable file");
+            throw new IllegalArgumentException(command + ": input file " + path + " is not a readable file");
         }
         return path;
+    }
+
+    /** The input file, else {@code stdin}, as UTF-8 lines. */
+    static BufferedReader reader(Optional<Path> input, java.io.InputStream stdin) throws java.io.IOException {
+        return input.isPresent() ? Files.newBufferedReader(input.get(), StandardCharsets.UTF_8)
+                : new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
     }
 
     private static String required(Deque<String> args, String option) {

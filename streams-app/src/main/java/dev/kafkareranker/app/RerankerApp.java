@@ -35,13 +35,13 @@ public final class RerankerApp implements AutoCloseable {
     private final Topics topics;
     private AdminServer admin;
     private java.util.concurrent.ScheduledExecutorService gate;
-    private final RegistryProbe registry;
+    private final DependencyProbe registry;
     /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
     private final java.util.concurrent.atomic.AtomicLong resumedAt;
 
     private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams,
                         Startup startup, java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
-                        RegistryProbe registry) {
+                        DependencyProbe registry) {
         this.startup = startup;
         this.appDir = appDir;
         this.topics = topics;
@@ -107,7 +107,6 @@ public final class RerankerApp implements AutoCloseable {
             }
             StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
             java.nio.file.Path appDir = appStateDir(streamsConfig);
-            logNewIdentity(appDir, streamsProps);
             long streamsStart = System.nanoTime();
             streams = new KafkaStreams(topology, streamsProps);
             // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
@@ -115,7 +114,9 @@ public final class RerankerApp implements AutoCloseable {
             LOG.info("Start-up: Kafka Streams set up in {} ms ({})", (System.nanoTime() - streamsStart) / 1_000_000, Startup.jvmUp());
             // After the constructor, which locks the state directory against other instances, and before start().
             CrashedState.prepare(appDir, StreamsConfig.EXACTLY_ONCE_V2.equals(streamsConfig.getString(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)));
-            streams.setUncaughtExceptionHandler(RerankerApp::replaceThread);
+            DependencyProbe dependencies = new DependencyProbe(config);
+            // Errors no retry cures (credentials, ACLs, a missing topic) stop the app with one line; the rest replace the thread.
+            streams.setUncaughtExceptionHandler(dependencies.fatalErrors().handler(RerankerApp::replaceThread));
             Startup startup = new Startup();
             streams.setStateListener(startup);
             streams.setGlobalStateRestoreListener(startup);
@@ -128,7 +129,7 @@ public final class RerankerApp implements AutoCloseable {
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
             return new RerankerApp(models, resumedAt, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
-                    new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null)));
+                    dependencies);
         } catch (RuntimeException | Error e) {
             if (streams != null) {
                 streams.close(Duration.ofSeconds(5));
@@ -197,22 +198,6 @@ public final class RerankerApp implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-    }
-
-    /**
-     * Says why the first results may take a minute after a wiped state directory: Kafka Streams keeps its
-     * process id (and with it the transactional ids of its producers) there, so a new one cannot fence the
-     * transaction a killed run left open; read_committed reads of its partitions wait until the broker
-     * aborts it at transaction.timeout.ms. Silent, that wait looks like a hang.
-     */
-    private static void logNewIdentity(java.nio.file.Path appDir, Properties streamsProps) {
-        if (!java.nio.file.Files.exists(appDir.resolve("kafka-streams-process-metadata"))) {
-            LOG.warn("No Kafka Streams process metadata under {}: this instance starts with a new process id (a first start, or a"
-                    + " wiped or new state.dir). If an earlier run of it was killed mid-transaction, reading its partitions waits until"
-                    + " the broker aborts that transaction (producer transaction.timeout.ms, {} ms here): the first results can take that long."
-                    + " Keep state.dir on a volume that survives restarts to avoid it.", appDir,
-                    streamsProps.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000"));
-        }
     }
 
     /** Where Kafka Streams keeps this application's state: state.dir/application.id. */
@@ -362,6 +347,11 @@ public final class RerankerApp implements AutoCloseable {
         }
     }
 
+    /** What stopped the app when an error no retry cures did (FatalErrors), in one line. */
+    public java.util.Optional<String> fatalError() {
+        return registry.fatalErrors().cause();
+    }
+
     /** The admin endpoint's port, or -1 when it is off. */
     public int adminPort() {
         return admin == null ? -1 : admin.port();
@@ -403,6 +393,7 @@ public final class RerankerApp implements AutoCloseable {
             // Every task closed cleanly: the next start may keep their stores (CrashedState).
             CrashedState.markStoppedCleanly(appDir);
         }
+        registry.close();
         metrics.close();
         models.close();
     }

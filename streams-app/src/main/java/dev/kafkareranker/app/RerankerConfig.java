@@ -93,6 +93,11 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String INFERENCE_GPU_MEMORY_BYTES = "inference.gpu.memory.bytes";
     public static final String ADMIN_BIND_ADDRESS = "admin.bind.address";
     public static final String ADMIN_RELOAD_ENABLED = "admin.reload.enabled";
+    // Start-up checks: the topics, the broker (Preflight).
+    public static final String TOPICS_CREATE = "topics.create";
+    public static final String TOPICS_CREATE_PARTITIONS = "topics.create.partitions";
+    public static final String TOPICS_CREATE_REPLICATION_FACTOR = "topics.create.replication.factor";
+    public static final String STARTUP_BROKER_TIMEOUT_MS = "startup.broker.timeout.ms";
 
     /** Prefix of environment variables that override file settings: RERANKER_GATHER_MAX_WAIT_MS=2000. */
     public static final String ENV_PREFIX = "RERANKER_";
@@ -197,6 +202,14 @@ public final class RerankerConfig extends AbstractConfig {
                     "Whether POST /admin/models/NAME/reload is served (it loads a full model copy and is not authenticated); off, it answers 403 and models.watch.interval.ms still reloads changed directories.")
             .define(INSTANCE_ID, Type.STRING, "", Importance.MEDIUM,
                     "A name for this instance that stays the same across its restarts (the Helm chart passes the pod name): Kafka's static membership (group.instance.id, one per stream thread with its index appended). A restarted instance then gets its tasks back at once, without a rebalance and without waiting out its old session. Empty: dynamic membership; a restart then waits for session.timeout.ms, which this pipeline sets to 10000 (Kafka's 45000 stalls every query of a killed instance's tasks that long).")
+            .define(TOPICS_CREATE, Type.BOOLEAN, false, Importance.MEDIUM,
+                    "At start, create the candidates, results and dead-letter topics that do not exist (with topics.create.partitions and topics.create.replication.factor). false: a missing topic ends run with one line naming it and how to create it.")
+            .define(TOPICS_CREATE_PARTITIONS, Type.INT, 4, Range.atLeast(1), Importance.MEDIUM,
+                    "Partitions of the topics topics.create makes. The candidates topic's count is the most stream threads, over all instances, that can share the work (docs/benchmarks.md, sizing).")
+            .define(TOPICS_CREATE_REPLICATION_FACTOR, Type.SHORT, (short) -1, Range.atLeast(-1), Importance.MEDIUM,
+                    "Replication factor of the topics topics.create makes; -1 = the broker's default.replication.factor.")
+            .define(STARTUP_BROKER_TIMEOUT_MS, Type.LONG, 15_000L, Range.atLeast(1), Importance.MEDIUM,
+                    "At start, how long run waits for the brokers in bootstrap.servers to answer before it ends with one line naming them (exit 2).")
             .define(VALUE_SERDE_CLASS, Type.CLASS, "dev.kafkareranker.serde.SpecificAvroSerde", Importance.MEDIUM,
                     "Serde for Avro values; io.confluent.kafka.streams.serdes.avro.SpecificAvroSerde works too, with the same keys.");
 

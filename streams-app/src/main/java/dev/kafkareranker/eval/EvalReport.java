@@ -39,6 +39,11 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
 
     /** One query's figures. @param relevant documents judged relevant; @param candidates documents BM25 returned */
     public record QueryReport(String queryId, int relevant, int candidates, Metrics.Scores bm25, Metrics.Scores reranked) {
+
+        /** Reranked minus BM25 NDCG@10. */
+        public double ndcgDifference() {
+            return reranked.ndcg() - bm25.ndcg();
+        }
     }
 
     public EvalReport {
@@ -55,6 +60,15 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
         out.append(String.format(Locale.ROOT, "%-16s %8s %8s %11s%n", "", "NDCG@10", "MRR@10", "Recall@" + k));
         out.append(row("BM25", bm25));
         out.append(row("BM25 + rerank", reranked));
+        out.append(ndcgComparison().describe("NDCG@" + Metrics.CUTOFF));
+        List<QueryReport> moved = movedMost(MOVED_SHOWN);
+        if (!moved.isEmpty()) {
+            out.append("moved most, NDCG@" + Metrics.CUTOFF + " BM25 -> reranked:");
+            for (QueryReport q : moved) {
+                out.append(String.format(Locale.ROOT, " %s (%.3f -> %.3f)", q.queryId(), q.bm25().ndcg(), q.reranked().ndcg()));
+            }
+            out.append(String.format(Locale.ROOT, "%n"));
+        }
         out.append(String.format(Locale.ROOT, "averaged over %d queries", perQuery.size()));
         if (!skipped.isEmpty()) {
             out.append(String.format(Locale.ROOT, "; %d skipped, no relevant document judged: %s", skipped.size(), skipped));
@@ -70,6 +84,22 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
         out.append(String.format(Locale.ROOT, "eval: seconds=%.1f (BM25 %.1f, pipeline %.1f; model %.1f s for %d pairs)%n",
                 totalSeconds, retrievalSeconds, pipelineSeconds, scoringMs / 1000.0, pairsScored));
         return out.toString();
+    }
+
+    /** Queries listed as the ones that moved most, in the table and the JSON report. */
+    static final int MOVED_SHOWN = 5;
+
+    /** Reranked against BM25 NDCG@10, paired by query. */
+    public PairedComparison ndcgComparison() {
+        return PairedComparison.of(perQuery.stream().mapToDouble(q -> q.bm25().ndcg()).toArray(),
+                perQuery.stream().mapToDouble(q -> q.reranked().ndcg()).toArray());
+    }
+
+    /** The {@code n} queries whose NDCG@10 changed most (either way), largest change first; unchanged ones never. */
+    public List<QueryReport> movedMost(int n) {
+        return perQuery.stream().filter(q -> q.ndcgDifference() != 0)
+                .sorted(java.util.Comparator.comparingDouble((QueryReport q) -> -Math.abs(q.ndcgDifference())).thenComparing(QueryReport::queryId))
+                .limit(n).toList();
     }
 
     private String row(String name, Metrics.Scores s) {
@@ -100,6 +130,25 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
         ObjectNode metrics = root.putObject("metrics");
         metrics.set("bm25", scores(json, bm25));
         metrics.set("reranked", scores(json, reranked));
+        PairedComparison c = ndcgComparison();
+        ObjectNode paired = root.putObject("ndcg@" + Metrics.CUTOFF + "_difference");
+        paired.put("mean", c.meanDifference());
+        paired.put("bootstrap_95_low", c.low());
+        paired.put("bootstrap_95_high", c.high());
+        paired.put("wilcoxon_signed_rank_p", c.wilcoxonP());
+        paired.put("paired_t_test_p", c.tTestP());
+        paired.put("better", c.better());
+        paired.put("worse", c.worse());
+        paired.put("unchanged", c.unchanged());
+        paired.put("few_queries_warning", c.queries() < PairedComparison.FEW_QUERIES);
+        var moved = root.putArray("moved_most");
+        for (QueryReport q : movedMost(MOVED_SHOWN)) {
+            ObjectNode row = moved.addObject();
+            row.put("query_id", q.queryId());
+            row.put("bm25_ndcg@" + Metrics.CUTOFF, q.bm25().ndcg());
+            row.put("reranked_ndcg@" + Metrics.CUTOFF, q.reranked().ndcg());
+            row.put("difference", q.ndcgDifference());
+        }
         root.put("incomplete_results", incomplete);
         root.put("pairs_scored", pairsScored);
         ObjectNode seconds = root.putObject("seconds");
@@ -115,6 +164,7 @@ public record EvalReport(String collection, Path directory, CollectionFormat for
             row.put("candidates", q.candidates());
             row.set("bm25", scores(json, q.bm25()));
             row.set("reranked", scores(json, q.reranked()));
+            row.put("ndcg@" + Metrics.CUTOFF + "_difference", q.ndcgDifference());
         }
         return root;
     }

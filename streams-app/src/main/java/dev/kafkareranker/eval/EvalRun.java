@@ -12,9 +12,7 @@ import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +22,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -126,7 +123,8 @@ public final class EvalRun {
 
     private Map<String, RankedResults> rerank(TestCollection collection, Map<String, List<Bm25Retriever.Hit>> bm25)
             throws IOException, InterruptedException {
-        Path stateDir = Files.createTempDirectory("reranker-eval-state");
+        // Under the user's cache, not the OS temp directory Kafka Streams warns about; removed at the end.
+        Path stateDir = dev.kafkareranker.app.UserCache.scratch("eval-");
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             RerankerConfig config = config(kafka.bootstrapServers(), stateDir);
             Topics topics = config.topics();
@@ -137,7 +135,7 @@ public final class EvalRun {
                 return collect(kafka, topics, app, sent);
             }
         } finally {
-            deleteTree(stateDir);
+            dev.kafkareranker.app.UserCache.deleteTree(stateDir);
         }
     }
 
@@ -299,14 +297,4 @@ public final class EvalRun {
                 .toList();
     }
 
-    /** Removes the pipeline's state (its RocksDB stores), of no use once the run is over. */
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException e) {
-            // Best effort: a leftover temporary directory must not hide the run's result or its real error.
-        }
-    }
 }

@@ -24,7 +24,9 @@ class CommandLineErrorsTest {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().keySet().removeIf(name -> name.startsWith("RERANKER_"));
+        Process p = builder.start();
         p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -51,6 +53,24 @@ class CommandLineErrorsTest {
     @Test
     void scoreWithADirectoryAsInputSaysItIsNotAFile() throws Exception {
         assertOneLine(main("", "score", "--device", "cpu", dir.toString()), dir.toString(), "not a readable file");
+    }
+
+    @Test
+    void produceAndConsumeWithoutSettingsNameConfigAndTheOptions() throws Exception {
+        assertOneLine(main("{\"query\":\"q\",\"document\":\"d\"}\n", "produce"), "produce needs bootstrap.servers", "--config", "--bootstrap");
+        assertOneLine(main("", "consume", "--bootstrap", "127.0.0.1:1"), "consume needs schema.registry.url", "--registry");
+    }
+
+    @Test
+    void produceRefusesAnInProcessRegistryThatNoOtherProcessCanRead() throws Exception {
+        assertOneLine(main("", "produce", "--bootstrap", "127.0.0.1:1", "--registry", "mock://mine"), "mock://mine", "in-process");
+    }
+
+    @Test
+    void produceWithALineThatIsNotACandidateNamesTheLineBeforeContactingABroker() throws Exception {
+        Path input = Files.writeString(dir.resolve("candidates.jsonl"), "{\"query\":\"q\",\"document\":\"d\"}\n{\"query_id\":\"q\"}\n");
+        assertOneLine(main("", "produce", "--bootstrap", "127.0.0.1:1", "--registry", "http://127.0.0.1:1", input.toString()), "line 2",
+                "\"query\"");
     }
 
     @Test

@@ -19,13 +19,23 @@ class ConfigErrorsTest {
 
     private record Outcome(int code, List<String> stderr) {}
 
+    /** The settings each case starts from: nothing listens on 127.0.0.1:1, so only a check before the broker's passes. */
+    private static final String BASE = "bootstrap.servers=127.0.0.1:1\nschema.registry.url=http://127.0.0.1:1\nadmin.port=-1\n";
+
     private Outcome run(String properties) throws Exception {
         Path file = dir.resolve("reranker.properties");
-        Files.writeString(file, "bootstrap.servers=127.0.0.1:1\nschema.registry.url=mock://errors\nadmin.port=-1\n" + properties);
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config", file.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        Files.writeString(file, BASE + properties);
+        return main("run", "--config", file.toString());
+    }
+
+    private static Outcome main(String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        // As a user's shell without the app's variables: the cases are about what the file says.
+        builder.environment().keySet().removeIf(name -> name.startsWith("RERANKER_"));
+        Process p = builder.start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         List<String> lines = err.lines().filter(l -> l.startsWith("reranker:") || !l.isBlank()).toList();
@@ -55,6 +65,27 @@ class ConfigErrorsTest {
     @Test
     void aBadValueNamesTheKeyTheValueAndWhatIsAllowed() throws Exception {
         assertOneLine(run("inference.model.variant=fp8\n"), "inference.model.variant", "fp8", "fp16");
+    }
+
+    @Test
+    void runWithoutConfigNamesConfigAndTheRequiredKeysBeforeLoadingAModel() throws Exception {
+        Outcome outcome = main("run");
+        assertOneLine(outcome, "--config", "bootstrap.servers", "schema.registry.url", "RERANKER_BOOTSTRAP_SERVERS");
+        assertTrue(outcome.stderr().stream().noneMatch(l -> l.contains("loaded") || l.contains("CUDA")), "no model opened: " + outcome.stderr());
+    }
+
+    @Test
+    void aRequiredKeyMissingFromTheFileNamesTheKeyAndTheFile() throws Exception {
+        Path file = dir.resolve("half.properties");
+        Files.writeString(file, "bootstrap.servers=127.0.0.1:1\n");
+        Outcome outcome = main("run", "--config", file.toString());
+        assertOneLine(outcome, "schema.registry.url", file.toString());
+        assertTrue(outcome.stderr().stream().noneMatch(l -> l.contains("loaded")), "no model opened: " + outcome.stderr());
+    }
+
+    @Test
+    void anInProcessRegistryIsRefusedByRunBecauseNoOtherProcessCanReadIt() throws Exception {
+        assertOneLine(run("schema.registry.url=mock://mine\n"), "mock://mine", "other processes", "bin/reranker broker");
     }
 
     @Test

@@ -100,6 +100,23 @@ class MedEvalTest {
         assertEquals(MED_QUERIES, json.get("per_query").size());
     }
 
+    @Test
+    void theTablePrintsThePairedTestBesideTheMeansAndTheReportHasPerQueryRows() throws Exception {
+        String table = report.table();
+        assertTrue(table.contains("NDCG@10 difference") && table.contains("Wilcoxon signed-rank p=") && table.contains("moved most"), table);
+        assertTrue(!table.contains("WARNING: only"), "30 queries are enough not to warn: " + table);
+        Path file = tmp.resolve("per-query.json");
+        report.writeJson(file);
+        JsonNode json = new ObjectMapper().readTree(file.toFile());
+        for (JsonNode row : json.get("per_query")) {
+            assertEquals(row.at("/reranked/ndcg@10").asDouble() - row.at("/bm25/ndcg@10").asDouble(), row.get("ndcg@10_difference").asDouble(), 1e-12);
+        }
+        assertEquals(EvalReport.MOVED_SHOWN, json.get("moved_most").size());
+        PairedComparison c = report.ndcgComparison();
+        assertEquals(c.wilcoxonP(), json.at("/ndcg@10_difference/wilcoxon_signed_rank_p").asDouble(), 1e-15);
+        assertEquals(report.reranked().ndcg() - report.bm25().ndcg(), c.meanDifference(), 1e-12);
+    }
+
     private static void assertInUnitInterval(Metrics.Scores s) {
         for (double v : new double[] {s.ndcg(), s.mrr(), s.recall()}) {
             assertTrue(v >= 0 && v <= 1, s.toString());
