@@ -37,17 +37,30 @@ public final class ModelSlot implements Scorer {
         }
 
         /**
-         * Closes a retired version once its last lease ended, on the thread that ended it: closing an engine
-         * never waits (its natives close when its last call returns), so this holds no caller up.
+         * Closes a retired version once its last lease ended. {@code async}: on a thread of its own, because
+         * the lease usually ends on a thread that must not be held: a stream thread cancelling its queries
+         * when its task is revoked, the request-timeout timer, the engine's finisher. Closing an engine
+         * never waits for its calls, but when none is running it frees the session there and then, and
+         * freeing a large model's weights and arenas takes time.
          */
-        void closeIfDone() {
+        void closeIfDone(boolean async) {
             if (retired.get() && users.get() == 0 && closed.compareAndSet(false, true)) {
-                try {
-                    scorer.close();
-                    LOG.info("Model {} {} retired and closed", scorer.modelName(), scorer.modelVersion());
-                } catch (RuntimeException e) {
-                    LOG.warn("Closing retired model {} {} failed: {}", scorer.modelName(), scorer.modelVersion(), e.toString());
+                if (!async) {
+                    closeNow();
+                    return;
                 }
+                Thread closer = new Thread(this::closeNow, "model-close-" + scorer.modelName() + "-" + scorer.modelVersion());
+                closer.setDaemon(true);
+                closer.start();
+            }
+        }
+
+        private void closeNow() {
+            try {
+                scorer.close();
+                LOG.info("Model {} {} retired and closed", scorer.modelName(), scorer.modelVersion());
+            } catch (RuntimeException e) {
+                LOG.warn("Closing retired model {} {} failed: {}", scorer.modelName(), scorer.modelVersion(), e.toString());
             }
         }
     }
@@ -74,7 +87,7 @@ public final class ModelSlot implements Scorer {
 
     private static void release(Leased leased) {
         leased.users.decrementAndGet();
-        leased.closeIfDone();
+        leased.closeIfDone(true);
     }
 
     @Override
@@ -159,7 +172,7 @@ public final class ModelSlot implements Scorer {
         Leased old = current.getAndSet(new Leased(next));
         LOG.info("Model {}: version {} is current (was {})", name, next.modelVersion(), old.scorer.modelVersion());
         old.retired.set(true);
-        old.closeIfDone();
+        old.closeIfDone(true);
         return next.modelVersion();
     }
 
@@ -182,6 +195,6 @@ public final class ModelSlot implements Scorer {
     public void close() {
         Leased last = current.get();
         last.retired.set(true);
-        last.closeIfDone();
+        last.closeIfDone(false);
     }
 }

@@ -391,6 +391,8 @@ class DynamicBatcherTest {
             for (int r = 0; r < 4; r++) {
                 assertEquals(10 + r + 2 + r, get(futures.get(r))[0][0], 0f);
             }
+            // Told on the worker, which may still be at it when the finisher has answered the requests.
+            Await.until(() -> sizer.told.size() == 3, () -> "the sizer was told of the failure and of both halves: " + sizer.told);
             assertEquals("failed 4x6", sizer.told.get(0), sizer.told.toString());
             assertEquals(List.of("ran 2x4", "ran 2x6"), sizer.told.subList(1, sizer.told.size()).stream().sorted().toList());
             assertEquals(3, model.calls.get(), "the batch, then its two halves; no probe");

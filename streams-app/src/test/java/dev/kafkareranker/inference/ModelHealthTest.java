@@ -187,7 +187,8 @@ class ModelHealthTest {
             // The old engine used to be closed on its own worker, which then joined itself for 30 s while this query waited.
             Scorer.Scoring scoring = inFlight.get(20, TimeUnit.SECONDS);
             assertEquals(PASSAGES.size(), scoring.scores().size());
-            assertEquals(ModelHealth.State.DEAD, v1.health().state(), "the retired version was closed with its last query");
+            Await.until(() -> v1.health().state() == ModelHealth.State.DEAD, () -> "the retired version was closed, on a thread of "
+                    + "its own: " + v1.health());
             Await.until(() -> v1.nativeReferences() == 0, () -> "its session and tokenizer closed once its worker ended: "
                     + v1.nativeReferences() + " references");
             assertTrue(slot.accepting(), "the new version serves");
