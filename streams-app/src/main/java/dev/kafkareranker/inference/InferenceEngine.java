@@ -54,8 +54,10 @@ public final class InferenceEngine implements Scorer {
     /**
      * @param method the loaded method, or a test's wrapper around it
      * @param model  the loaded row model, or a test's wrapper around it; closed with the tokenizer once unused
+     * @param clock  what the queue delay, the batch timeout and the breaker's backoff are measured on
      */
-    InferenceEngine(LoadedModel loaded, ScoringMethod method, RowModel model, DynamicBatcher.Options options, BatchSizer sizer) {
+    InferenceEngine(LoadedModel loaded, ScoringMethod method, RowModel model, DynamicBatcher.Options options, BatchSizer sizer,
+                    EngineClock clock) {
         this.spec = loaded.spec();
         this.method = method;
         this.executionProvider = loaded.executionProvider();
@@ -71,7 +73,7 @@ public final class InferenceEngine implements Scorer {
             }
         });
         this.tokenizers = Executors.newFixedThreadPool(tokenizerThreads, DaemonThreads.numbered("inference-" + spec.name() + "-tokenize-"));
-        this.batcher = new DynamicBatcher(model, options, sizer, stats, spec.name(), probe, references, EngineClock.SYSTEM);
+        this.batcher = new DynamicBatcher(model, options, sizer, stats, spec.name(), probe, references, clock);
     }
 
     private static ScheduledThreadPoolExecutor timeouts() {

@@ -6,6 +6,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,42 +90,82 @@ final class ModelCaller {
      * touches {@code input} again.
      */
     Call start(RowModel.Batch input) {
-        List<Encoded> rows = input.rows();
         CompletableFuture<float[][]> result = new CompletableFuture<>();
-        long start = clock.nanoTime();
+        Call call = new Call(input.rows(), result, clock.nanoTime());
         if (!references.retain()) {
             input.close();
             result.completeExceptionally(closed());
-            return new Call(rows, result, start);
+            return call;
         }
+        RunTask task = new RunTask(input, result);
         try {
-            runner.execute(() -> {
-                float[][] outputs = null;
-                Throwable failure = null;
-                try {
-                    outputs = model.run(input);
-                } catch (Throwable t) {
-                    failure = t;
-                } finally {
-                    // Before the result is seen: the loop's next batch can reuse these buffers at once.
-                    try {
-                        input.close();
-                    } finally {
-                        references.release();
-                    }
-                }
-                if (failure == null) {
-                    result.complete(outputs);
-                } else {
-                    result.completeExceptionally(failure);
-                }
-            });
+            runner.execute(task);
         } catch (RejectedExecutionException e) {
-            input.close();
-            references.release();
-            result.completeExceptionally(closed());
+            task.neverRun(closed());
         }
-        return new Call(rows, result, start);
+        return call;
+    }
+
+    /**
+     * One model call on a run thread. It holds the input and a reference to the natives until the call
+     * returns, or, when its thread was taken away before it started (its executor shut down), until
+     * {@link #neverRun} lets them go: either way exactly once.
+     */
+    private final class RunTask implements Runnable {
+        private final RowModel.Batch input;
+        private final CompletableFuture<float[][]> result;
+        private final AtomicBoolean taken = new AtomicBoolean();
+
+        RunTask(RowModel.Batch input, CompletableFuture<float[][]> result) {
+            this.input = input;
+            this.result = result;
+        }
+
+        @Override
+        public void run() {
+            if (!taken.compareAndSet(false, true)) {
+                return;
+            }
+            float[][] outputs = null;
+            Throwable failure = null;
+            try {
+                outputs = model.run(input);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                // Before the result is seen: the loop's next batch can reuse these buffers at once.
+                letGo();
+            }
+            if (failure == null) {
+                result.complete(outputs);
+            } else {
+                result.completeExceptionally(failure);
+            }
+        }
+
+        void neverRun(Throwable why) {
+            if (taken.compareAndSet(false, true)) {
+                letGo();
+                result.completeExceptionally(why);
+            }
+        }
+
+        private void letGo() {
+            try {
+                input.close();
+            } finally {
+                references.release();
+            }
+        }
+    }
+
+    /** Shuts an executor down at once; a call queued on it and not started lets its input and reference go. */
+    private void stopNow(ExecutorService executor, String why) {
+        for (Runnable queued : executor.shutdownNow()) {
+            if (queued instanceof RunTask task) {
+                task.neverRun(new ModelUnavailableException("A call of " + name + " never started: " + why));
+            }
+        }
     }
 
     private ModelUnavailableException closed() {
@@ -187,7 +228,7 @@ final class ModelCaller {
         ExecutorService stuck = runner;
         runner = runners.get();
         // Interrupts the stuck thread too; a native call ignores that, and then ends only when it returns.
-        stuck.shutdownNow();
+        stopNow(stuck, "its run thread was abandoned");
     }
 
     /** No new calls; one running still returns and releases what it holds. */
@@ -197,6 +238,6 @@ final class ModelCaller {
 
     /** As {@link #shutdown()}, and interrupts a running call, for a loop that died. */
     void shutdownNow() {
-        runner.shutdownNow();
+        stopNow(runner, "the inference worker died");
     }
 }

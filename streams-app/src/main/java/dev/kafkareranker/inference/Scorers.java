@@ -37,6 +37,12 @@ public final class Scorers {
      */
     static InferenceEngine open(ModelSpec spec, InferenceOptions options, UnaryOperator<RowModel> wrapModel,
                                 UnaryOperator<ScoringMethod> wrapMethod) {
+        return open(spec, options, wrapModel, wrapMethod, EngineClock.SYSTEM);
+    }
+
+    /** As above, on a clock of the test's. */
+    static InferenceEngine open(ModelSpec spec, InferenceOptions options, UnaryOperator<RowModel> wrapModel,
+                                UnaryOperator<ScoringMethod> wrapMethod, EngineClock clock) {
         LoadedModel loaded = LoadedModel.open(spec, options);
         try {
             InferenceOptions resolved = loaded.options();
@@ -45,7 +51,7 @@ public final class Scorers {
                     resolved.maxQueueDelay(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff(),
                     resolved.maxQueuedRows());
             InferenceEngine engine = new InferenceEngine(loaded, wrapMethod.apply(loaded.method()), wrapModel.apply(loaded.rowModel()),
-                    batching, sizer(resolved));
+                    batching, sizer(resolved), clock);
             LOG.info("Model {} {} ({}) {}; batches of at most {} rows, {} tokens, padding {}x{}; {} tokenizer threads; queue bound {} rows",
                     spec.name(), spec.version(), spec.kind().configName(), loaded.describe(), resolved.maxBatchRows(),
                     resolved.maxBatchTokens(), resolved.maxPaddingRatio(), resolved.batchFromDevice() ? " (the device's defaults)" : "",

@@ -159,6 +159,28 @@ class ModelCallerTest {
     }
 
     @Test
+    void aCallAbandonedBeforeItsThreadTookItLetsItsInputAndReferenceGoAtOnce() throws Throwable {
+        // A run thread still busy (on a loaded machine: not yet scheduled) when the batch timeout passes.
+        CountDownLatch busy = new CountDownLatch(1);
+        ExecutorService occupied = Executors.newSingleThreadExecutor(DaemonThreads.named("occupied"));
+        occupied.execute(() -> DynamicBatcherTest.await(busy));
+        AtomicInteger made = new AtomicInteger();
+        ModelCaller queued = new ModelCaller(model, "test", TIMEOUT, new EngineStats(), references, clock,
+                () -> made.getAndIncrement() == 0 ? occupied : Executors.newSingleThreadExecutor(DaemonThreads.named("fresh")));
+        TrackedBatch input = new TrackedBatch(List.of(row(1, 2)));
+        ModelCaller.Call call = queued.start(input);
+        assertEquals(2, references.count(), "the queued call holds a reference");
+        clock.advance(TIMEOUT);
+        assertTrue(queued.await(call).timedOut());
+        assertEquals(1, input.closes.get(), "its input closed: it will never run");
+        assertEquals(1, references.count(), "its reference released: the natives can close");
+        assertTrue(call.result().isCompletedExceptionally());
+        assertEquals(null, model.thread.get(), "never ran");
+        busy.countDown();
+        queued.shutdown();
+    }
+
+    @Test
     void aCallOnNativesAlreadyClosedNeverRuns() throws Throwable {
         references.releaseOwner();
         TrackedBatch input = new TrackedBatch(List.of(row(1, 2)));

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Acceptance: versions of a model are retired again and again while queries stream through them, and each
  * retired version still has a tokenizer task and a model call in flight when its last query's future ends
- * (revoked: cancelled; timed out; or its call abandoned at the batch timeout). Real ONNX Runtime sessions
+ * (revoked: cancelled; timed out; or its call abandoned at the batch timeout, on a clock the test makes
+ * jump). Real ONNX Runtime sessions
  * and real tokenizers (the BERT fixture). Each held call enters the real tokenizer or the real
  * {@code session.run} only after its version was closed, so a version that freed its natives early would
  * throw "closed" or crash the JVM here. Every query must be answered exactly once: scored with the model's
@@ -47,8 +48,9 @@ class ModelRetireUnderLoadTest {
     private static final List<String> PASSAGES = List.of("Kafka Streams is a client library.", "Bananas are yellow.",
             "A stream processor.", "Exactly-once processing with transactions.");
     private static final int SWAPS = 50;
-    /** Short, so that a version's queries end by timing out within the test; the bound is what is tested, not a speed. */
-    private static final Duration SHORT = Duration.ofMillis(100);
+    /** Short, so that a version's queries end by timing out within the test; long enough for a warm-up on a loaded machine. */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(500);
+    private static final Duration LONG = Duration.ofSeconds(60);
 
     /** How the last queries of a retired version end while its calls are held. */
     private enum Ending { REVOKED, REQUEST_TIMEOUT, CALL_ABANDONED }
@@ -68,6 +70,7 @@ class ModelRetireUnderLoadTest {
         final AtomicBoolean closed = new AtomicBoolean();
         final AtomicBoolean closedUnderACall = new AtomicBoolean();
         volatile InferenceEngine engine;
+        final JumpingClock clock = new JumpingClock();
         final AtomicInteger entersAfterClose = new AtomicInteger();
 
         void arm() {
@@ -209,19 +212,35 @@ class ModelRetireUnderLoadTest {
         }
     }
 
+    /** The batch timeout passes only when the test makes the clock jump; the request timeout is real and short only where it is the ending. */
     private static InferenceEngine open(Ending ending, HeldCalls held) {
-        // Abandoned: the held call's batch times out first; the query held in the tokenizer ends by its request timeout after.
-        Duration batchTimeout = ending == Ending.CALL_ABANDONED ? SHORT : Duration.ofSeconds(60);
-        Duration requestTimeout = switch (ending) {
-            case REVOKED -> Duration.ofSeconds(60);
-            case REQUEST_TIMEOUT -> SHORT;
-            case CALL_ABANDONED -> SHORT.multipliedBy(4);
-        };
+        Duration requestTimeout = ending == Ending.REQUEST_TIMEOUT ? REQUEST_TIMEOUT : LONG;
         InferenceOptions options = InferenceOptions.defaults().withDevice(Device.parse("cpu")).withTokenizerThreads(2)
-                .withHealth(new InferenceOptions.Health(batchTimeout, requestTimeout, 1_000, Duration.ofSeconds(1)));
-        InferenceEngine engine = Scorers.open(SPEC, options, held::model, held::method);
+                .withHealth(new InferenceOptions.Health(LONG, requestTimeout, 1_000, Duration.ofSeconds(1)));
+        InferenceEngine engine = Scorers.open(SPEC, options, held::model, held::method, held.clock);
         held.engine = engine;
         return engine;
+    }
+
+    /**
+     * Makes a new version current. Its warm-up query may time out on a loaded machine (a version whose request
+     * timeout is short): the slot then closes it and keeps the current one, as it would in production, and
+     * another copy is loaded.
+     */
+    private static HeldCalls swapIn(ModelSlot slot, Ending ending, List<InferenceEngine> engines) {
+        for (int attempt = 1; ; attempt++) {
+            HeldCalls next = new HeldCalls();
+            InferenceEngine engine = open(ending, next);
+            try {
+                slot.swap(() -> engine);
+                engines.add(engine);
+                return next;
+            } catch (ModelUnavailableException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     @Test
@@ -268,11 +287,8 @@ class ModelRetireUnderLoadTest {
 
             for (int swap = 0; swap < SWAPS; swap++) {
                 HeldCalls current = versions.get(swap);
+                InferenceEngine retired = engines.get(swap);
                 Ending ending = Ending.values()[swap % Ending.values().length];
-                HeldCalls next = new HeldCalls();
-                InferenceEngine nextEngine = open(Ending.values()[(swap + 1) % Ending.values().length], next);
-                versions.add(next);
-                engines.add(nextEngine);
 
                 // A tokenizer task and a model call of the current version are held before entering the natives.
                 current.arm();
@@ -280,9 +296,15 @@ class ModelRetireUnderLoadTest {
                 DynamicBatcherTest.await(current.encodeHeld);
                 DynamicBatcherTest.await(current.runHeld);
 
-                slot.swap(() -> nextEngine);
+                versions.add(swapIn(slot, Ending.values()[(swap + 1) % Ending.values().length], engines));
                 int retiredEpoch = epoch.getAndIncrement();
-                if (ending == Ending.REVOKED) {
+                if (ending == Ending.CALL_ABANDONED) {
+                    // The held call runs past the batch timeout: abandoned, its batch's queries fail, the call goes on.
+                    long failedBefore = retired.stats().failedBatches();
+                    current.clock.jump(LONG);
+                    Await.until(() -> retired.stats().failedBatches() > failedBefore, "the held call was abandoned");
+                }
+                if (ending != Ending.REQUEST_TIMEOUT) {
                     // A revoked task cancels its queries in flight.
                     for (Sent s : sent) {
                         if (s.epoch() <= retiredEpoch) {
@@ -291,7 +313,6 @@ class ModelRetireUnderLoadTest {
                     }
                 }
                 // The version's last queries end (cancelled, timed out, or their batch abandoned) and the slot closes it.
-                InferenceEngine retired = engines.get(swap);
                 Await.until(() -> sent.stream().filter(s -> s.epoch() <= retiredEpoch).allMatch(s -> s.future().isDone()),
                         () -> ending + ": every query sent to version " + retiredEpoch + " ended");
                 Await.until(() -> retired.health().state() == ModelHealth.State.DEAD, () -> ending + ": version " + retiredEpoch
