@@ -83,6 +83,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String MODELS_WATCH_SETTLE_MS = "models.watch.settle.ms";
     // Feeding a GPU (issue 15).
     public static final String INFERENCE_TOKENIZER_THREADS = "inference.tokenizer.threads";
+    public static final String INFERENCE_QUEUE_MAX_ROWS = "inference.queue.max.rows";
     public static final String INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES = "inference.cuda.gpu.mem.limit.bytes";
     public static final String INFERENCE_CUDA_ARENA_EXTEND_STRATEGY = "inference.cuda.arena.extend.strategy";
     public static final String INFERENCE_CUDA_CUDNN_CONV_ALGO_SEARCH = "inference.cuda.cudnn.conv.algo.search";
@@ -176,6 +177,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "How long an open circuit breaker waits before the engine runs its own probe batch; doubles after each failed probe, up to 16 times this.")
             .define(INFERENCE_TOKENIZER_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "Threads that tokenize requests for all stream threads (a request's passages are split across them); 0 = one per core.")
+            .define(INFERENCE_QUEUE_MAX_ROWS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
+                    "Soft bound of each model's queue, in rows (passages) handed to it and not yet running: while reached, the model reports no room and the app pauses its input; work handed over anyway is still taken, so nothing waits or fails for it. 0 = two pools of full batches, 2 x 4 x inference.batch.max.rows (256 rows on a CPU, 2048 on CUDA by default): one pool gathering while one runs keeps batches full and sorted; more only lengthens every new query's wait.")
             .define(INFERENCE_CUDA_GPU_MEM_LIMIT_BYTES, Type.LONG, 0L, Range.atLeast(0), Importance.LOW,
                     "CUDA provider gpu_mem_limit: most bytes ONNX Runtime's GPU arena may hold; 0 = no limit. Also TensorRT's workspace limit.")
             .define(INFERENCE_CUDA_ARENA_EXTEND_STRATEGY, Type.STRING, "kNextPowerOfTwo",
@@ -340,7 +343,8 @@ public final class RerankerConfig extends AbstractConfig {
                 getInt(INFERENCE_TOKENIZER_THREADS),
                 // The device's defaults only when the user set none of the three: a partial setting is kept as a whole.
                 !originals.containsKey(INFERENCE_BATCH_MAX_ROWS) && !originals.containsKey(INFERENCE_BATCH_MAX_TOKENS)
-                        && !originals.containsKey(INFERENCE_BATCH_MAX_PADDING_RATIO));
+                        && !originals.containsKey(INFERENCE_BATCH_MAX_PADDING_RATIO))
+                .withMaxQueuedRows(getInt(INFERENCE_QUEUE_MAX_ROWS));
     }
 
     public GpuOptions gpuOptions() {

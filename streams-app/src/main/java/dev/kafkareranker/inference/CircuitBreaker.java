@@ -1,6 +1,7 @@
 package dev.kafkareranker.inference;
 
 import java.time.Duration;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,12 +21,14 @@ final class CircuitBreaker {
     private final String model;
     private final int threshold;
     private final long firstBackoffNanos;
+    private final LongSupplier clock;
     private volatile ModelHealth health = ModelHealth.HEALTHY;
     private int consecutive;
     private long backoffNanos;
     private long probeAtNanos;
 
-    CircuitBreaker(String model, int threshold, Duration backoff) {
+    /** @param clock nanoseconds, as {@link System#nanoTime()}: the backoff is measured on it */
+    CircuitBreaker(String model, int threshold, Duration backoff, LongSupplier clock) {
         if (threshold < 1) {
             throw new IllegalArgumentException("inference.breaker.failures < 1: " + threshold);
         }
@@ -33,6 +36,7 @@ final class CircuitBreaker {
         this.threshold = threshold;
         this.firstBackoffNanos = Math.max(1, backoff.toNanos());
         this.backoffNanos = firstBackoffNanos;
+        this.clock = clock;
     }
 
     ModelHealth health() {
@@ -63,7 +67,7 @@ final class CircuitBreaker {
         } else if (consecutive < threshold) {
             return false;
         }
-        probeAtNanos = System.nanoTime() + backoffNanos;
+        probeAtNanos = clock.getAsLong() + backoffNanos;
         if (health.state() == ModelHealth.State.HEALTHY) {
             LOG.error("Model {}: {} failed batches in a row (inference.breaker.failures={}); the circuit breaker is open, "
                     + "readiness is down and work is refused until a probe succeeds in {} ms. Last fault: {}",
@@ -80,12 +84,12 @@ final class CircuitBreaker {
     }
 
     synchronized boolean probeDue() {
-        return health.state() == ModelHealth.State.UNAVAILABLE && System.nanoTime() - probeAtNanos >= 0;
+        return health.state() == ModelHealth.State.UNAVAILABLE && clock.getAsLong() - probeAtNanos >= 0;
     }
 
     /** Nanoseconds until the next probe is due; Long.MAX_VALUE when none is pending. */
     synchronized long nanosUntilProbe() {
-        return health.state() == ModelHealth.State.UNAVAILABLE ? Math.max(0, probeAtNanos - System.nanoTime()) : Long.MAX_VALUE;
+        return health.state() == ModelHealth.State.UNAVAILABLE ? Math.max(0, probeAtNanos - clock.getAsLong()) : Long.MAX_VALUE;
     }
 
     ModelUnavailableException refusal() {

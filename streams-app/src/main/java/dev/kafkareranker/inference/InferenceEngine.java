@@ -4,17 +4,18 @@ import dev.kafkareranker.model.ModelSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One model, shared by all stream threads. A small tokenizer pool tokenizes requests (so tokenization of
@@ -24,17 +25,22 @@ import java.util.concurrent.TimeUnit;
  * <p>Every future this engine returns ends: with scores, with an {@link InferenceException}
  * (permanent for that input), or with a {@link ModelUnavailableException} (transient: the model is at
  * fault) at the latest after the request timeout. Cancelling it (a task that was revoked) drops its
- * rows that have not run yet. {@link #health()} says whether new work is taken.
+ * rows that have not run yet. {@link #health()} says whether new work is taken, {@link #hasRoom()}
+ * whether the queue is below its bound.
+ *
+ * <p>The session and the tokenizer are closed only after every call into them has returned: each
+ * tokenizer task and each model call holds a reference ({@link ModelReferences}), so {@link #close()}
+ * never waits and never frees them under a running native call.
  */
 public final class InferenceEngine implements Scorer {
 
     /** One timer for every engine's request timeouts; a cancelled timeout is removed at once, not held until it would fire. */
     private static final ScheduledThreadPoolExecutor TIMEOUTS = timeouts();
+    /** Fewer passages per chunk than this and splitting costs more than it saves. */
+    private static final int MIN_CHUNK = 8;
 
     private final ModelSpec spec;
     private final ScoringMethod method;
-    private final RowModel model;
-    private final AutoCloseable encoder;
     private final DynamicBatcher batcher;
     private final EngineStats stats = new EngineStats();
     private final String executionProvider;
@@ -42,34 +48,36 @@ public final class InferenceEngine implements Scorer {
     /** Tokenizes requests for every caller, so tokenizing uses all cores whatever the number of stream threads. */
     private final ExecutorService tokenizers;
     private final int tokenizerThreads;
-    /** Fewer passages per chunk than this and splitting costs more than it saves. */
-    private static final int MIN_CHUNK = 8;
+    private final ModelReferences references;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    InferenceEngine(ModelSpec spec, ScoringMethod method, RowModel model, AutoCloseable encoder,
-                    DynamicBatcher.Options options, String executionProvider, Duration requestTimeout, int tokenizerThreads) {
-        this.spec = spec;
+    /**
+     * @param method the loaded method, or a test's wrapper around it
+     * @param model  the loaded row model, or a test's wrapper around it; closed with the tokenizer once unused
+     * @param clock  what the queue delay, the batch timeout and the breaker's backoff are measured on
+     */
+    InferenceEngine(LoadedModel loaded, ScoringMethod method, RowModel model, DynamicBatcher.Options options, BatchSizer sizer,
+                    EngineClock clock) {
+        this.spec = loaded.spec();
         this.method = method;
-        this.model = model;
-        this.encoder = encoder;
-        this.executionProvider = executionProvider;
-        this.requestTimeout = requestTimeout;
-        this.tokenizerThreads = tokenizerThreads;
-        AtomicInteger threadCount = new AtomicInteger();
-        this.tokenizers = Executors.newFixedThreadPool(tokenizerThreads, r -> {
-            Thread t = new Thread(r, "inference-" + spec.name() + "-tokenize-" + threadCount.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.executionProvider = loaded.executionProvider();
+        this.requestTimeout = loaded.options().health().requestTimeout();
+        this.tokenizerThreads = loaded.options().tokenizerPoolSize();
         // A known-good request tells a broken model from bad rows, and tests an open circuit breaker.
-        this.batcher = new DynamicBatcher(model, options, stats, spec.name(), method.encode("probe query", List.of("probe passage")));
+        List<Encoded> probe = method.encode("probe query", List.of("probe passage"));
+        this.references = new ModelReferences(spec.name() + " " + spec.version(), () -> {
+            try {
+                model.close();
+            } finally {
+                loaded.encoder().close();
+            }
+        });
+        this.tokenizers = Executors.newFixedThreadPool(tokenizerThreads, DaemonThreads.numbered("inference-" + spec.name() + "-tokenize-"));
+        this.batcher = new DynamicBatcher(model, options, sizer, stats, spec.name(), probe, references, clock);
     }
 
     private static ScheduledThreadPoolExecutor timeouts() {
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "inference-request-timeouts");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("inference-request-timeouts"));
         timer.setRemoveOnCancelPolicy(true);
         return timer;
     }
@@ -89,29 +97,32 @@ public final class InferenceEngine implements Scorer {
     /**
      * Tokenizes on the engine's tokenizer pool, a request's passages split across its threads, so the
      * caller (a stream thread) is free at once and one large request uses every core; rows then go to the
-     * batcher, and the scores are made on its finisher thread.
+     * batcher, and the scores are made on its finisher thread. The request counts against the queue's
+     * bound from here on.
      */
     @Override
     public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
         if (passages.isEmpty()) {
             return CompletableFuture.completedFuture(new Scoring(List.of(), modelName(), modelVersion()));
         }
-        ModelUnavailableException refused = batcher.refusal();
+        int admitted = passages.size();
+        // Refused before tokenizing: the batcher would refuse the rows.
+        ModelUnavailableException refused = closed.get() ? closedException() : batcher.admit(admitted);
         if (refused != null) {
-            // Not worth tokenizing: the batcher would refuse the rows.
             return CompletableFuture.failedFuture(refused);
         }
         CompletableFuture<Scoring> scoring = new CompletableFuture<>();
         AtomicReference<CompletableFuture<float[][]>> submittedRef = new AtomicReference<>();
-        encode(query, passages).whenComplete((rows, encodeFailure) -> {
-            if (encodeFailure != null) {
-                scoring.completeExceptionally(asInferenceException(encodeFailure));
+        encode(query, passages, scoring).whenComplete((rows, encodeFailure) -> {
+            if (encodeFailure != null || scoring.isDone()) {
+                // Failed, or timed out or cancelled while tokenizing: nothing to run.
+                batcher.withdraw(admitted);
+                if (encodeFailure != null) {
+                    scoring.completeExceptionally(asInferenceException(encodeFailure));
+                }
                 return;
             }
-            if (scoring.isDone()) {
-                return;  // timed out or cancelled while tokenizing: nothing to run
-            }
-            CompletableFuture<float[][]> submitted = batcher.submit(rows);
+            CompletableFuture<float[][]> submitted = batcher.submit(rows, admitted);
             submittedRef.set(submitted);
             submitted.whenComplete((outputs, failure) -> {
                 if (failure != null) {
@@ -164,29 +175,54 @@ public final class InferenceEngine implements Scorer {
      * The rows of a request, in order, tokenized in chunks on the pool. A bi-encoder's first row is the
      * query's own, so its request is tokenized whole (on one pool thread) rather than split.
      */
-    private CompletableFuture<List<Encoded>> encode(String query, List<String> passages) {
+    private CompletableFuture<List<Encoded>> encode(String query, List<String> passages, CompletableFuture<?> request) {
         int chunks = method instanceof BiEncoderMethod ? 1
                 : Math.max(1, Math.min(tokenizerThreads, passages.size() / MIN_CHUNK));
-        try {
-            if (chunks == 1) {
-                return CompletableFuture.supplyAsync(() -> method.encode(query, passages), tokenizers);
-            }
-            List<CompletableFuture<List<Encoded>>> parts = new ArrayList<>(chunks);
-            int size = (passages.size() + chunks - 1) / chunks;
-            for (int from = 0; from < passages.size(); from += size) {
-                List<String> chunk = passages.subList(from, Math.min(passages.size(), from + size));
-                parts.add(CompletableFuture.supplyAsync(() -> method.encode(query, chunk), tokenizers));
-            }
-            return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-                List<Encoded> rows = new ArrayList<>(passages.size());
-                for (CompletableFuture<List<Encoded>> part : parts) {
-                    rows.addAll(part.join());
-                }
-                return rows;
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            return CompletableFuture.failedFuture(new ModelUnavailableException("the inference engine of " + spec.name() + " is closed"));
+        if (chunks == 1) {
+            return tokenize(query, passages, request);
         }
+        List<CompletableFuture<List<Encoded>>> parts = new ArrayList<>(chunks);
+        int size = (passages.size() + chunks - 1) / chunks;
+        for (int from = 0; from < passages.size(); from += size) {
+            parts.add(tokenize(query, passages.subList(from, Math.min(passages.size(), from + size)), request));
+        }
+        // Complete once every part is, failed or not: no part of this request is still tokenizing after it.
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
+            List<Encoded> rows = new ArrayList<>(passages.size());
+            for (CompletableFuture<List<Encoded>> part : parts) {
+                rows.addAll(part.join());
+            }
+            return rows;
+        });
+    }
+
+    /**
+     * One tokenizer task. It holds a reference to the tokenizer until it returns, and skips the work when
+     * its request has already ended (cancelled or timed out), so a revoked task's queries leave the pool fast.
+     */
+    private CompletableFuture<List<Encoded>> tokenize(String query, List<String> passages, CompletableFuture<?> request) {
+        if (!references.retain()) {
+            return CompletableFuture.failedFuture(closedException());
+        }
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    if (request.isDone()) {
+                        throw new CancellationException("the request ended before it was tokenized");
+                    }
+                    return method.encode(query, passages);
+                } finally {
+                    references.release();
+                }
+            }, tokenizers);
+        } catch (RejectedExecutionException e) {
+            references.release();
+            return CompletableFuture.failedFuture(closedException());
+        }
+    }
+
+    private ModelUnavailableException closedException() {
+        return new ModelUnavailableException("the inference engine of " + spec.name() + " is closed");
     }
 
     /** A score from finite logits can still overflow in an activation; NaN would rank first. */
@@ -216,6 +252,17 @@ public final class InferenceEngine implements Scorer {
         return batcher.health();
     }
 
+    /** References to the session and tokenizer held now (the engine's own until closed); 0 once they are closed. */
+    int nativeReferences() {
+        return references.count();
+    }
+
+    /** Whether the engine's queue is below its bound (inference.queue.max.rows); never blocks. */
+    @Override
+    public boolean hasRoom() {
+        return batcher.hasRoom();
+    }
+
     /** What the engine has done so far. */
     public EngineStats.Snapshot stats() {
         return stats.snapshot();
@@ -240,15 +287,18 @@ public final class InferenceEngine implements Scorer {
         return spec.version();
     }
 
+    /**
+     * Takes no new work and fails what is queued; never waits. The session and the tokenizer close when the
+     * last call using them returns: at once when none runs, later for a batch or a tokenizer task in flight,
+     * and never for a hung call that never returns (its memory stays held until the process ends).
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         tokenizers.shutdown();
         batcher.close();
-        model.close();
-        try {
-            encoder.close();
-        } catch (Exception e) {
-            throw new IllegalStateException("Closing the tokenizer of " + spec.name() + " failed: " + e.getMessage(), e);
-        }
+        references.releaseOwner();
     }
 }

@@ -21,6 +21,9 @@ import java.util.Optional;
  * @param tokenizerThreads  threads that tokenize requests, shared by the stream threads; 0 = one per core
  * @param batchFromDevice   whether rows, tokens and padding cap are the defaults of the device the session
  *                          opens on ({@link #forProvider}) rather than set by the user
+ * @param maxQueuedRows     the engine queue's soft bound: rows admitted and not yet running at which the
+ *                          engine says it has no room ({@link Scorer#hasRoom()}); 0 = two pools of full
+ *                          batches (2 × 4 × maxBatchRows, the device's batch rows when they are its default)
  */
 public record InferenceOptions(
         Device device,
@@ -34,7 +37,8 @@ public record InferenceOptions(
         Health health,
         GpuOptions gpu,
         int tokenizerThreads,
-        boolean batchFromDevice) {
+        boolean batchFromDevice,
+        int maxQueuedRows) {
 
     /** CPU batching (tuned on this project's 2-core bench): 32 rows, 8,192 tokens, padding at most 1.1×. */
     public static final int CPU_MAX_ROWS = 32;
@@ -88,6 +92,14 @@ public record InferenceOptions(
         this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, Health.defaults());
     }
 
+    /** With the queue bound derived from the batch size. */
+    public InferenceOptions(Device device, Optional<Variant> variant, int intraOpThreads, int interOpThreads, int maxBatchRows,
+                            int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio, Health health, GpuOptions gpu,
+                            int tokenizerThreads, boolean batchFromDevice) {
+        this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu,
+                tokenizerThreads, batchFromDevice, 0);
+    }
+
     /** Batching as given (not from the device), default GPU options, one tokenizer thread per core. */
     public InferenceOptions(Device device, Optional<Variant> variant, int intraOpThreads, int interOpThreads, int maxBatchRows,
                             int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio, Health health) {
@@ -106,7 +118,7 @@ public record InferenceOptions(
         boolean gpu = provider.startsWith("CUDA") || provider.startsWith("Tensorrt");
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, gpu ? CUDA_MAX_ROWS : CPU_MAX_ROWS,
                 gpu ? CUDA_MAX_TOKENS : CPU_MAX_TOKENS, maxQueueDelay, gpu ? CUDA_MAX_PADDING_RATIO : CPU_MAX_PADDING_RATIO, health, this.gpu,
-                tokenizerThreads, true);
+                tokenizerThreads, true, maxQueuedRows);
     }
 
     /** Threads of the tokenizer pool: the setting, or one per core. */
@@ -124,8 +136,9 @@ public record InferenceOptions(
         if (maxBatchTokens < 1) {
             throw new IllegalArgumentException("maxBatchTokens < 1: " + maxBatchTokens);
         }
-        if (tokenizerThreads < 0) {
-            throw new IllegalArgumentException("inference.tokenizer.threads < 0: " + tokenizerThreads);
+        if (tokenizerThreads < 0 || maxQueuedRows < 0) {
+            throw new IllegalArgumentException("inference.tokenizer.threads and inference.queue.max.rows must be >= 0 (0 = the default): "
+                    + tokenizerThreads + ", " + maxQueuedRows);
         }
         java.util.Objects.requireNonNull(gpu, "gpu");
     }
@@ -137,42 +150,47 @@ public record InferenceOptions(
     }
 
     public InferenceOptions withDevice(Device newDevice) {
-        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
+        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
     }
 
     public InferenceOptions withBatch(int rows, int tokens) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, false);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, false, maxQueuedRows);
     }
 
     public InferenceOptions withMaxQueueDelay(java.time.Duration delay) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
     }
 
     public InferenceOptions withMaxPaddingRatio(double ratio) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health, gpu, tokenizerThreads, false);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health, gpu, tokenizerThreads, false, maxQueuedRows);
     }
 
     public InferenceOptions withVariant(Variant newVariant) {
-        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice);
+        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
     }
 
     public InferenceOptions withHealth(Health newHealth) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth, gpu, tokenizerThreads, batchFromDevice);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
     }
 
     public InferenceOptions withGpu(GpuOptions newGpu) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                newGpu, tokenizerThreads, batchFromDevice);
+                newGpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
     }
 
     public InferenceOptions withTokenizerThreads(int threads) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                gpu, threads, batchFromDevice);
+                gpu, threads, batchFromDevice, maxQueuedRows);
+    }
+
+    /** The engine queue's soft bound in rows; 0 = two pools of full batches. */
+    public InferenceOptions withMaxQueuedRows(int rows) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, rows);
     }
 
     /** Batching that {@link #forProvider} leaves alone (set by the user) or fills in (false/true). */
     public InferenceOptions withBatchFromDevice(boolean fromDevice) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                gpu, tokenizerThreads, fromDevice);
+                gpu, tokenizerThreads, fromDevice, maxQueuedRows);
     }
 }

@@ -11,27 +11,15 @@ import java.util.List;
  */
 public final class RawRunner implements AutoCloseable {
 
-    private final ModelSpec spec;
-    private final InferenceOptions options;
-    private final OnnxRowModel model;
-    private final ScoringMethod method;
-    private final TextEncoder encoder;
+    private final LoadedModel loaded;
 
-    private RawRunner(ModelSpec spec, InferenceOptions options, OnnxRowModel model, ScoringMethod method, TextEncoder encoder) {
-        this.spec = spec;
-        this.options = options;
-        this.model = model;
-        this.method = method;
-        this.encoder = encoder;
+    private RawRunner(LoadedModel loaded) {
+        this.loaded = loaded;
     }
 
+    /** The same session, tokenizer and scoring method the engine would open; a failure part-way closes what opened. */
     public static RawRunner open(ModelSpec spec, InferenceOptions options) {
-        UsageTracking.optOut();
-        OnnxModel model = OnnxModel.open(spec, options);
-        ModelInputs.check(model);
-        TextEncoder encoder = new TextEncoder(spec);
-        ScoringMethod method = Scorers.method(spec, encoder);
-        return new RawRunner(spec, options.forProvider(model.executionProvider()), new OnnxRowModel(spec, model), method, encoder);
+        return new RawRunner(LoadedModel.open(spec, options));
     }
 
     /** A query and its passages. */
@@ -70,13 +58,13 @@ public final class RawRunner implements AutoCloseable {
     public Prepared prepare(List<Request> requests) {
         List<Encoded> all = new ArrayList<>();
         for (Request r : requests) {
-            all.addAll(method.encode(r.query(), r.passages()));
+            all.addAll(loaded.method().encode(r.query(), r.passages()));
         }
         int[] lengths = all.stream().mapToInt(Encoded::length).toArray();
         List<List<Encoded>> batches = new ArrayList<>();
         long real = 0;
         long padded = 0;
-        for (int[] plan : BatchPlanner.plan(lengths, options.maxBatchRows(), options.maxBatchTokens(), options.maxPaddingRatio())) {
+        for (int[] plan : Scorers.sizer(loaded.options()).plan(lengths)) {
             List<Encoded> batch = new ArrayList<>(plan.length);
             int width = 0;
             for (int i : plan) {
@@ -94,7 +82,7 @@ public final class RawRunner implements AutoCloseable {
     public long run(Prepared prepared) {
         long start = System.nanoTime();
         for (List<Encoded> batch : prepared.batches) {
-            model.run(batch);
+            loaded.rowModel().run(batch);
         }
         return System.nanoTime() - start;
     }
@@ -117,7 +105,7 @@ public final class RawRunner implements AutoCloseable {
                 try {
                     for (int i = next.getAndIncrement(); i < requests.size(); i = next.getAndIncrement()) {
                         long sum = 0;
-                        for (Encoded e : method.encode(requests.get(i).query(), requests.get(i).passages())) {
+                        for (Encoded e : loaded.method().encode(requests.get(i).query(), requests.get(i).passages())) {
                             sum += e.length();
                         }
                         tokens.addAndGet(sum);
@@ -142,36 +130,36 @@ public final class RawRunner implements AutoCloseable {
     public List<double[]> logits(List<Request> requests) {
         List<double[]> out = new ArrayList<>(requests.size());
         for (Request r : requests) {
-            List<Encoded> rows = method.encode(r.query(), r.passages());
+            List<Encoded> rows = loaded.method().encode(r.query(), r.passages());
             int[] lengths = rows.stream().mapToInt(Encoded::length).toArray();
             float[][] outputs = new float[rows.size()][];
-            for (int[] plan : BatchPlanner.plan(lengths, options.maxBatchRows(), options.maxBatchTokens(), options.maxPaddingRatio())) {
+            for (int[] plan : Scorers.sizer(loaded.options()).plan(lengths)) {
                 List<Encoded> batch = new ArrayList<>(plan.length);
                 for (int i : plan) {
                     batch.add(rows.get(i));
                 }
-                float[][] result = model.run(batch);
+                float[][] result = loaded.rowModel().run(batch);
                 for (int k = 0; k < plan.length; k++) {
                     outputs[plan[k]] = result[k];
                 }
             }
-            List<Score> scores = method.finish(outputs);
+            List<Score> scores = loaded.method().finish(outputs);
             out.add(scores.stream().mapToDouble(Score::logit).toArray());
         }
         return out;
     }
 
     public String executionProvider() {
-        return model.executionProvider();
+        return loaded.executionProvider();
     }
 
     public ModelSpec spec() {
-        return spec;
+        return loaded.spec();
     }
 
+    /** Single-threaded, and every call has returned by the time a caller closes it. */
     @Override
     public void close() {
-        model.close();
-        encoder.close();
+        loaded.close();
     }
 }

@@ -1,6 +1,7 @@
 package dev.kafkareranker.inference;
 
 import dev.kafkareranker.model.ModelSpec;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,33 +23,51 @@ public final class Scorers {
     }
 
     public static InferenceEngine open(ModelSpec spec, InferenceOptions options) {
-        return open(spec, options, java.util.function.UnaryOperator.identity());
+        return open(spec, options, UnaryOperator.identity(), UnaryOperator.identity());
     }
 
     /** With the row model wrapped, e.g. by a test's fault-injecting fake around the real session. */
-    static InferenceEngine open(ModelSpec spec, InferenceOptions options, java.util.function.UnaryOperator<RowModel> wrap) {
-        UsageTracking.optOut();
-        OnnxModel model = OnnxModel.open(spec, options);
+    static InferenceEngine open(ModelSpec spec, InferenceOptions options, UnaryOperator<RowModel> wrap) {
+        return open(spec, options, wrap, UnaryOperator.identity());
+    }
+
+    /**
+     * With the row model and the scoring method (the tokenizer's caller) wrapped, e.g. by a test that holds
+     * calls inside them. A failure after the session opened closes the session and the tokenizer.
+     */
+    static InferenceEngine open(ModelSpec spec, InferenceOptions options, UnaryOperator<RowModel> wrapModel,
+                                UnaryOperator<ScoringMethod> wrapMethod) {
+        return open(spec, options, wrapModel, wrapMethod, EngineClock.SYSTEM);
+    }
+
+    /** As above, on a clock of the test's. */
+    static InferenceEngine open(ModelSpec spec, InferenceOptions options, UnaryOperator<RowModel> wrapModel,
+                                UnaryOperator<ScoringMethod> wrapMethod, EngineClock clock) {
+        LoadedModel loaded = LoadedModel.open(spec, options);
         try {
-            ModelInputs.check(model);
-            TextEncoder encoder = new TextEncoder(spec);
-            ScoringMethod method = method(spec, encoder);
-            // Batching for the device the session actually opened on (device=auto may have fallen back to the CPU).
-            InferenceOptions resolved = options.forProvider(model.executionProvider());
+            InferenceOptions resolved = loaded.options();
             InferenceOptions.Health health = resolved.health();
-            InferenceEngine scorer = new InferenceEngine(spec, method, wrap.apply(new OnnxRowModel(spec, model)), encoder,
-                    new DynamicBatcher.Options(resolved.maxBatchRows(), resolved.maxBatchTokens(), resolved.maxQueueDelay(),
-                            resolved.maxPaddingRatio(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff()),
-                    model.executionProvider(), health.requestTimeout(), resolved.tokenizerPoolSize());
-            LOG.info("Model {} {} ({}) loaded from {} on {}; inputs {}; max length {} tokens (from {}); batches of at most {} rows, "
-                            + "{} tokens, padding {}x{}; {} tokenizer threads",
-                    spec.name(), spec.version(), spec.kind().configName(), model.file(), model.executionProvider(),
-                    model.inputNames(), encoder.maxLength(), spec.maxLengthSource(), resolved.maxBatchRows(), resolved.maxBatchTokens(),
-                    resolved.maxPaddingRatio(), resolved.batchFromDevice() ? " (the device's defaults)" : "", resolved.tokenizerPoolSize());
-            return scorer;
-        } catch (RuntimeException e) {
-            model.close();
+            DynamicBatcher.Options batching = new DynamicBatcher.Options(resolved.maxBatchRows(), resolved.maxBatchTokens(),
+                    resolved.maxQueueDelay(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff(),
+                    resolved.maxQueuedRows());
+            InferenceEngine engine = new InferenceEngine(loaded, wrapMethod.apply(loaded.method()), wrapModel.apply(loaded.rowModel()),
+                    batching, sizer(resolved), clock);
+            LOG.info("Model {} {} ({}) {}; batches of at most {} rows, {} tokens, padding {}x{}; {} tokenizer threads; queue bound {} rows",
+                    spec.name(), spec.version(), spec.kind().configName(), loaded.describe(), resolved.maxBatchRows(),
+                    resolved.maxBatchTokens(), resolved.maxPaddingRatio(), resolved.batchFromDevice() ? " (the device's defaults)" : "",
+                    resolved.tokenizerPoolSize(), batching.queueBound());
+            return engine;
+        } catch (RuntimeException | Error e) {
+            loaded.close();
             throw e;
         }
+    }
+
+    /**
+     * How the engine cuts pools into batches: rows, tokens and padding for the device the session opened on.
+     * The one place a memory-aware sizer is chosen instead.
+     */
+    static BatchSizer sizer(InferenceOptions resolved) {
+        return BatchSizer.tokenBudget(resolved.maxBatchRows(), resolved.maxBatchTokens(), resolved.maxPaddingRatio());
     }
 }

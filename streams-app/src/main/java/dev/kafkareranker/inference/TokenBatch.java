@@ -61,7 +61,6 @@ final class TokenBatch implements AutoCloseable {
 
     private final Map<String, OnnxTensor> tensors = new HashMap<>();
     private final List<Encoded> sequences;
-    private final int rows;
     private final int width;
     private final LongBuffer mask;
 
@@ -77,7 +76,7 @@ final class TokenBatch implements AutoCloseable {
      */
     TokenBatch(List<Encoded> sequences, long padId, boolean padLeft, boolean withTypeIds, Buffers buffers) throws OrtException {
         this.sequences = sequences;
-        this.rows = sequences.size();
+        int rows = sequences.size();
         int longest = 0;
         for (Encoded e : sequences) {
             longest = Math.max(longest, e.length());
@@ -123,25 +122,29 @@ final class TokenBatch implements AutoCloseable {
         return view.slice();
     }
 
+    /** The input tensors by input name, as the session takes them; views of the buffers, valid until {@link #close()}. */
     Map<String, OnnxTensor> tensors() {
         return tensors;
     }
 
+    /** Rows in the batch: the tensors' first dimension. */
+    int rows() {
+        return sequences.size();
+    }
+
+    /** The rows as they were before padding, in batch order. */
     List<Encoded> sequences() {
         return sequences;
-    }
-
-    int rows() {
-        return rows;
-    }
-
-    int width() {
-        return width;
     }
 
     /** 1 where a real token is, 0 on padding; row-major [rows, width]. */
     long mask(int row, int position) {
         return mask.get(row * width + position);
+    }
+
+    /** The padded length: the longest row's, the tensors' second dimension. */
+    int width() {
+        return width;
     }
 
     @Override

@@ -60,7 +60,8 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
                 served.put(m.name(), m);
                 slots.put(m.name(), new ModelSlot(m.name(), loader.apply(m)));
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too (a LinkageError from a native library): the models already open are closed, not leaked.
             close();
             throw e;
         }

@@ -2,6 +2,7 @@ package dev.kafkareranker.serving;
 
 import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.model.ModelLoadException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -13,8 +14,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One named model whose version can be replaced while queries are being scored. Each query is scored
- * by exactly one version: it leases the current one for the whole call. A swap makes the new version
- * current at once; the old one is closed when its last lease ends, so batches in flight finish on it.
+ * by exactly one version: it leases the current one until its future ends. A swap makes the new version
+ * current at once; the old one is closed when its last lease ends, so queries in flight finish on it.
+ *
+ * <p>A lease decides only when a retired version stops taking work. Its native objects (session,
+ * tokenizer) are the engine's to close, after the last call into them has returned: a lease that ends
+ * early (a query cancelled by a revoked task, or timed out) while the engine still tokenizes it or runs
+ * its batch frees nothing under that call.
  */
 public final class ModelSlot implements Scorer {
 
@@ -32,9 +38,10 @@ public final class ModelSlot implements Scorer {
 
         /**
          * Closes a retired version once its last lease ended. {@code async}: on a thread of its own, because
-         * the last lease usually ends on the old engine's own worker (completing a future runs its callbacks
-         * there), and closing an engine waits for its worker: on the worker itself that waited 30 s while
-         * the query whose release it was sat unfinished.
+         * the lease usually ends on a thread that must not be held: a stream thread cancelling its queries
+         * when its task is revoked, the request-timeout timer, the engine's finisher. Closing an engine
+         * never waits for its calls, but when none is running it frees the session there and then, and
+         * freeing a large model's weights and arenas takes time.
          */
         void closeIfDone(boolean async) {
             if (retired.get() && users.get() == 0 && closed.compareAndSet(false, true)) {
@@ -134,15 +141,33 @@ public final class ModelSlot implements Scorer {
 
     /**
      * Loads a new version, warms it up with one query, and makes it current; the old version closes
-     * when its last query is done. If loading or warming fails, the current version stays.
+     * when its last query is done. If loading or warming fails, the current version stays and serves on,
+     * whatever the failure: an Error too (an OutOfMemoryError or a LinkageError from a native library
+     * while loading), which is rethrown as a {@link ModelLoadException} naming the model.
      */
     public String swap(Supplier<Scorer> loader) {
-        Scorer next = loader.get();
+        Scorer next;
+        try {
+            next = loader.get();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Error e) {
+            throw new ModelLoadException("Loading a new version of model " + name + " failed (" + e + "); version "
+                    + modelVersion() + " keeps serving", e);
+        }
         try {
             next.score("warm-up", List.of("warm-up passage"));
-        } catch (RuntimeException e) {
-            next.close();
-            throw e;
+        } catch (RuntimeException | Error e) {
+            try {
+                next.close();
+            } catch (RuntimeException | Error closing) {
+                e.addSuppressed(closing);
+            }
+            if (e instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new ModelLoadException("Warming up a new version of model " + name + " failed (" + e + "); version "
+                    + modelVersion() + " keeps serving", e);
         }
         Leased old = current.getAndSet(new Leased(next));
         LOG.info("Model {}: version {} is current (was {})", name, next.modelVersion(), old.scorer.modelVersion());

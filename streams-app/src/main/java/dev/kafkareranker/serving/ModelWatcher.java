@@ -73,7 +73,19 @@ public final class ModelWatcher implements AutoCloseable {
             return t;
         });
         if (schedule) {
-            timer.scheduleWithFixedDelay(this::check, intervalMillis, intervalMillis, TimeUnit.MILLISECONDS);
+            timer.scheduleWithFixedDelay(this::checkAndCarryOn, intervalMillis, intervalMillis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * A scheduled task that throws is never run again, and the watcher would stop without a word: whatever
+     * one check throws is logged and the next check runs.
+     */
+    private void checkAndCarryOn() {
+        try {
+            check();
+        } catch (RuntimeException | Error e) {
+            LOG.error("Checking the model directories failed; checking again in {} ms", intervalMillis, e);
         }
     }
 
@@ -105,7 +117,9 @@ public final class ModelWatcher implements AutoCloseable {
                 w.loaded = now;
                 w.seen = null;
                 w.failures = 0;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // An Error too: a new version that cannot load (an OutOfMemoryError, a LinkageError from its
+                // native library) leaves the current one serving and is retried like any failed load.
                 w.failures++;
                 long backoff = Math.min(MAX_RETRY_BACKOFF.toMillis(), Math.max(1, intervalMillis) << Math.min(20, w.failures - 1));
                 w.nextAttemptMillis = at + backoff;

@@ -1,28 +1,36 @@
 package dev.kafkareranker.inference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kafkareranker.testing.Await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * The batcher's contract with a row model that records what it was given (the ONNX side is tested
- * with real sessions elsewhere): budgets, delays, routing of results, and failure isolation.
+ * with real sessions elsewhere): budgets, delays, routing of results, and failure isolation. Delays,
+ * timeouts and backoffs pass on a {@link FakeClock} the test moves, never on the machine's.
  */
 class DynamicBatcherTest {
+
+    /** Bounds only a hang of a broken batcher; a passing test never comes near it. */
+    private static final long HANG_SECONDS = Await.HANG.toSeconds();
 
     /** Outputs each row's id sum, so a result can be traced to its row; can refuse a poison id. */
     private static final class RecordingRowModel implements RowModel {
@@ -50,7 +58,7 @@ class DynamicBatcherTest {
         }
     }
 
-    private static Encoded row(long first, int length) {
+    static Encoded row(long first, int length) {
         long[] ids = new long[length];
         ids[0] = first;
         for (int i = 1; i < length; i++) {
@@ -67,11 +75,53 @@ class DynamicBatcherTest {
         return sum;
     }
 
+    /** A sizer of rows and tokens alone that records what the batcher told it. */
+    private static final class RecordingSizer implements BatchSizer {
+        final BatchSizer budget;
+        final List<String> told = Collections.synchronizedList(new ArrayList<>());
+
+        RecordingSizer(DynamicBatcher.Options options) {
+            budget = BatchSizer.tokenBudget(options.maxRows(), options.maxTokens(), Double.POSITIVE_INFINITY);
+        }
+
+        @Override
+        public List<int[]> plan(int[] lengths) {
+            return budget.plan(lengths);
+        }
+
+        @Override
+        public void allocationFailed(int rows, int width) {
+            told.add("failed " + rows + "x" + width);
+        }
+
+        @Override
+        public void ran(int rows, int width) {
+            told.add("ran " + rows + "x" + width);
+        }
+    }
+
+    private static DynamicBatcher batcher(RowModel model, DynamicBatcher.Options options, EngineStats stats, List<Encoded> probe,
+                                          EngineClock clock) {
+        return new DynamicBatcher(model, options, new RecordingSizer(options), stats, "test", probe, new ModelReferences("test", model), clock);
+    }
+
+    private static DynamicBatcher batcher(RowModel model, DynamicBatcher.Options options, EngineClock clock) {
+        return batcher(model, options, new EngineStats(), List.of(), clock);
+    }
+
+    private static <T> T get(CompletableFuture<T> future) throws Exception {
+        return future.get(HANG_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private static Throwable failure(CompletableFuture<?> future) {
+        return assertThrows(ExecutionException.class, () -> future.get(HANG_SECONDS, TimeUnit.SECONDS)).getCause();
+    }
+
     @Test
     void neverExceedsTheTokenBudgetOrRowCapUnderConcurrentLoad() throws Exception {
         RecordingRowModel model = new RecordingRowModel();
         DynamicBatcher.Options options = new DynamicBatcher.Options(16, 1024, Duration.ofMillis(5));
-        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test")) {
+        try (DynamicBatcher batcher = batcher(model, options, EngineClock.SYSTEM)) {
             ExecutorService pool = Executors.newFixedThreadPool(6);
             List<Future<?>> done = new ArrayList<>();
             for (int t = 0; t < 6; t++) {
@@ -89,7 +139,7 @@ class DynamicBatcherTest {
                 }));
             }
             for (Future<?> f : done) {
-                f.get(60, TimeUnit.SECONDS);
+                f.get(HANG_SECONDS, TimeUnit.SECONDS);
             }
             pool.shutdown();
         }
@@ -101,38 +151,58 @@ class DynamicBatcherTest {
     }
 
     @Test
-    void aLoneRequestWaitsNoLongerThanTheMaximumDelay() throws Exception {
+    void aLoneRequestWaitsTheMaximumDelayForCompanyAndNoLonger() throws Exception {
+        FakeClock clock = new FakeClock();
         EngineStats stats = new EngineStats();
         Duration maxDelay = Duration.ofMillis(100);
-        try (DynamicBatcher batcher = new DynamicBatcher(new RecordingRowModel(),
-                new DynamicBatcher.Options(64, 100_000, maxDelay), stats, "test")) {
-            batcher.submit(List.of(row(3, 4))).get(5, TimeUnit.SECONDS);
+        try (DynamicBatcher batcher = batcher(new RecordingRowModel(), new DynamicBatcher.Options(64, 100_000, maxDelay), stats,
+                List.of(), clock)) {
+            CompletableFuture<float[][]> lone = batcher.submit(List.of(row(3, 4)));
+            clock.advance(maxDelay);
+            assertEquals(6f, get(lone)[0][0], 0f);
         }
-        long waitedMs = TimeUnit.NANOSECONDS.toMillis(stats.snapshot().queueDelayNanosMax());
-        assertTrue(waitedMs >= 90, "it did wait for company: " + waitedMs + " ms");
-        // Scheduling slack on a loaded 2-core machine, not a performance bound.
-        assertTrue(waitedMs <= maxDelay.toMillis() + 400, "waited " + waitedMs + " ms");
+        // Frozen time: taken when the clock reached the delay, not before (0 ms) and not after.
+        assertEquals(maxDelay.toNanos(), stats.snapshot().queueDelayNanosMax());
     }
 
     @Test
     void aFullBatchDoesNotWaitForTheDelay() throws Exception {
         EngineStats stats = new EngineStats();
-        try (DynamicBatcher batcher = new DynamicBatcher(new RecordingRowModel(),
-                new DynamicBatcher.Options(8, 100_000, Duration.ofSeconds(30)), stats, "test")) {
+        try (DynamicBatcher batcher = batcher(new RecordingRowModel(), new DynamicBatcher.Options(8, 100_000, Duration.ofSeconds(30)),
+                stats, List.of(), new FakeClock())) {
             List<Encoded> rows = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 rows.add(row(i, 3));
             }
-            batcher.submit(rows).get(10, TimeUnit.SECONDS);
+            get(batcher.submit(rows));
         }
-        assertTrue(stats.snapshot().queueDelayNanosMax() < TimeUnit.SECONDS.toNanos(10));
+        assertEquals(0, stats.snapshot().queueDelayNanosMax(), "ran with the clock standing still");
+    }
+
+    @Test
+    void rowsOfRequestsQueuedWithinTheDelayShareOneBatch() throws Exception {
+        FakeClock clock = new FakeClock();
+        RecordingRowModel model = new RecordingRowModel();
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)), clock)) {
+            List<CompletableFuture<float[][]>> futures = new ArrayList<>();
+            for (int r = 0; r < 6; r++) {
+                futures.add(batcher.submit(List.of(row(100 * r, 5), row(100 * r + 1, 7))));
+            }
+            clock.advance(Duration.ofMillis(300));
+            for (int r = 0; r < 6; r++) {
+                float[][] out = get(futures.get(r));
+                assertEquals(100 * r + 4, out[0][0], 0f, "request " + r + " got its own rows' outputs");
+                assertEquals(100 * r + 1 + 6, out[1][0], 0f);
+            }
+        }
+        assertEquals(1, model.shapes.size(), "one batch");
+        assertEquals(12, model.shapes.get(0)[0], "of all six requests' rows");
     }
 
     @Test
     void resultsReachTheRequestThatSentEachRowWhenManyThreadsSubmit() throws Exception {
         RecordingRowModel model = new RecordingRowModel();
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(32, 4096, Duration.ofMillis(3)),
-                new EngineStats(), "test")) {
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(32, 4096, Duration.ofMillis(3)), EngineClock.SYSTEM)) {
             ExecutorService pool = Executors.newFixedThreadPool(8);
             List<Future<Integer>> checked = new ArrayList<>();
             for (int t = 0; t < 8; t++) {
@@ -145,7 +215,7 @@ class DynamicBatcherTest {
                         for (int i = 0; i < 1 + random.nextInt(12); i++) {
                             rows.add(row(thread * 100_000L + r * 100L + i, 1 + random.nextInt(40)));
                         }
-                        float[][] out = batcher.submit(rows).get(30, TimeUnit.SECONDS);
+                        float[][] out = get(batcher.submit(rows));
                         assertEquals(rows.size(), out.length);
                         for (int i = 0; i < rows.size(); i++) {
                             assertEquals(expected(rows.get(i)), out[i][0], 0.0);
@@ -157,43 +227,70 @@ class DynamicBatcherTest {
             }
             int total = 0;
             for (Future<Integer> f : checked) {
-                total += f.get(60, TimeUnit.SECONDS);
+                total += f.get(HANG_SECONDS, TimeUnit.SECONDS);
             }
             pool.shutdown();
             assertTrue(total > 8 * 50);
         }
-        assertTrue(model.shapes.stream().anyMatch(s -> s[0] > 12), "rows of several requests shared a batch");
     }
 
     @Test
     void aFailingBatchFailsOnlyTheRequestWithTheBadRow() throws Exception {
+        FakeClock clock = new FakeClock();
         RecordingRowModel model = new RecordingRowModel();
         model.poison = 666;
         EngineStats stats = new EngineStats();
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)),
-                stats, "test")) {
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)), stats,
+                List.of(), clock)) {
             List<CompletableFuture<float[][]>> good = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
                 good.add(batcher.submit(List.of(row(10 + i, 5), row(20 + i, 7))));
             }
             CompletableFuture<float[][]> bad = batcher.submit(List.of(row(30, 5), row(666, 5)));
+            clock.advance(Duration.ofMillis(300));
             for (CompletableFuture<float[][]> f : good) {
-                assertEquals(2, f.get(10, TimeUnit.SECONDS).length);
+                assertEquals(2, get(f).length);
             }
-            ExecutionException e = assertThrows(ExecutionException.class, () -> bad.get(10, TimeUnit.SECONDS));
-            assertInstanceOf(InferenceException.class, e.getCause());
+            Throwable e = failure(bad);
+            assertInstanceOf(InferenceException.class, e);
+            assertFalse(e instanceof ModelUnavailableException, "a bad row is permanent: " + e);
         }
         assertTrue(stats.snapshot().failedBatches() >= 2, "the shared batch failed and was split");
-        assertTrue(model.shapes.get(0)[0] == 12, "all six requests shared the first batch");
+        assertEquals(12, model.shapes.get(0)[0], "all six requests shared the first batch");
     }
 
     @Test
-    void closingFailsWhatIsStillQueued() {
-        DynamicBatcher batcher = new DynamicBatcher(new RecordingRowModel(),
-                new DynamicBatcher.Options(64, 100_000, Duration.ofSeconds(30)), new EngineStats(), "test");
+    void closingFailsWhatIsStillQueuedAndRefusesLaterWork() throws Exception {
+        DynamicBatcher batcher = batcher(new RecordingRowModel(), new DynamicBatcher.Options(64, 100_000, Duration.ofSeconds(30)),
+                new FakeClock());
+        CompletableFuture<float[][]> queued = batcher.submit(List.of(row(1, 2)));
         batcher.close();
+        Throwable e = failure(queued);
+        assertInstanceOf(ModelUnavailableException.class, e, "transient: another version or a restart scores it");
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
         CompletableFuture<float[][]> late = batcher.submit(List.of(row(1, 2)));
-        assertTrue(late.isCompletedExceptionally());
+        assertTrue(late.isCompletedExceptionally(), "refused at once");
+        assertEquals(0, batcher.heldRows(), "nothing left counted against the bound");
+    }
+
+    @Test
+    void theQueueSaysItHasNoRoomAtItsBoundTakesWorkAnywayAndHasRoomOnceAPoolIsTaken() throws Exception {
+        FakeClock clock = new FakeClock();
+        DynamicBatcher.Options options = new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(50)).withMaxQueuedRows(8);
+        try (DynamicBatcher batcher = batcher(new RecordingRowModel(), options, clock)) {
+            assertTrue(batcher.hasRoom());
+            CompletableFuture<float[][]> first = batcher.submit(List.of(row(1, 2), row(2, 2), row(3, 2), row(4, 2), row(5, 2)));
+            assertTrue(batcher.hasRoom(), "5 of 8 rows held");
+            assertEquals(null, batcher.admit(3), "admitted before tokenizing: counted at once");
+            assertFalse(batcher.hasRoom(), "8 of 8 rows held");
+            CompletableFuture<float[][]> beyond = batcher.submit(List.of(row(6, 2), row(7, 2), row(8, 2), row(9, 2)), 3);
+            assertEquals(9, batcher.heldRows(), "taken anyway: the bound is soft, and the 4th row of an admitted 3 counts");
+            clock.advance(Duration.ofMillis(50));
+            assertEquals(2f, get(first)[0][0], 0f, "row (1, 1)");
+            assertEquals(4, get(beyond).length, "work beyond the bound is scored, never refused");
+            assertTrue(batcher.hasRoom(), "the pool was taken");
+            assertEquals(0, batcher.heldRows());
+        }
     }
 
     /**
@@ -205,8 +302,9 @@ class DynamicBatcherTest {
         volatile boolean broken;
         volatile long nanId = -1;
         volatile boolean hangOnce;
-        final java.util.concurrent.CountDownLatch terminated = new java.util.concurrent.CountDownLatch(1);
-        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        final CountDownLatch hanging = new CountDownLatch(1);
+        final CountDownLatch terminated = new CountDownLatch(1);
+        final AtomicInteger calls = new AtomicInteger();
 
         @Override
         public float[][] run(List<Encoded> rows) {
@@ -224,12 +322,8 @@ class DynamicBatcherTest {
             }
             if (hangOnce) {
                 hangOnce = false;
-                try {
-                    // Hangs like a stuck device until terminated; the bound only keeps a broken test from hanging forever.
-                    terminated.await(120, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                hanging.countDown();
+                await(terminated);
                 throw new InferenceException("terminated", new RuntimeException());
             }
             float[][] out = new float[rows.size()][1];
@@ -249,98 +343,151 @@ class DynamicBatcherTest {
         }
     }
 
+    static void await(CountDownLatch latch) {
+        try {
+            // Hangs like a stuck device until released; the bound only keeps a broken test from hanging forever.
+            latch.await(HANG_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static final List<Encoded> PROBE = List.of(row(7, 3));
 
     @Test
-    void anOutOfMemoryErrorFromTheModelFailsItsRequestAndTheWorkerGoesOn() throws Exception {
+    void aSingleRowOutOfMemoryFailsTransientlyTellsTheSizerNeverProbesAndTheWorkerGoesOn() throws Exception {
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.throwOnce = new OutOfMemoryError("Direct buffer memory");
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1)),
-                new EngineStats(), "test", PROBE)) {
-            ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS));
-            assertTrue(String.valueOf(e.getCause()).contains("Direct buffer memory") || String.valueOf(e.getCause().getCause()).contains("Direct buffer memory"),
-                    "the failure names the error: " + e.getCause());
-            assertEquals(7f, batcher.submit(List.of(row(5, 3))).get(30, TimeUnit.SECONDS)[0][0], 0f, "the worker still runs batches");
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ZERO);
+        RecordingSizer sizer = new RecordingSizer(options);
+        try (DynamicBatcher batcher = new DynamicBatcher(model, options, sizer, new EngineStats(), "test", PROBE,
+                new ModelReferences("test", model), new FakeClock())) {
+            Throwable e = failure(batcher.submit(List.of(row(5, 2))));
+            assertInstanceOf(ModelUnavailableException.class, e, "the device's fault, not the row's: scored again later");
+            assertTrue(String.valueOf(e.getMessage()).contains("Direct buffer memory"), "the failure names the error: " + e);
+            assertEquals(List.of("failed 1x2"), sizer.told);
+            assertEquals(7f, get(batcher.submit(List.of(row(5, 3))))[0][0], 0f, "the worker still runs batches");
+            assertEquals(2, model.calls.get(), "no probe: running out of memory says nothing about the model");
+            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
+        }
+    }
+
+    @Test
+    void aBatchThatRunsOutOfMemoryIsRetriedInHalvesAndEveryRequestIsScored() throws Exception {
+        FakeClock clock = new FakeClock();
+        FaultInjectingRowModel model = new FaultInjectingRowModel();
+        // As ONNX Runtime's arena says it, inside the row model's own exception.
+        model.throwOnce = new InferenceException("ONNX Runtime failed: Failed to allocate memory for requested buffer of size 1073741824",
+                new RuntimeException());
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(10));
+        RecordingSizer sizer = new RecordingSizer(options);
+        try (DynamicBatcher batcher = new DynamicBatcher(model, options, sizer, new EngineStats(), "test", PROBE,
+                new ModelReferences("test", model), clock)) {
+            List<CompletableFuture<float[][]>> futures = new ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                futures.add(batcher.submit(List.of(row(10 + r, 3 + r))));
+            }
+            clock.advance(Duration.ofMillis(10));
+            for (int r = 0; r < 4; r++) {
+                assertEquals(10 + r + 2 + r, get(futures.get(r))[0][0], 0f);
+            }
+            // Told on the worker, which may still be at it when the finisher has answered the requests.
+            Await.until(() -> sizer.told.size() == 3, () -> "the sizer was told of the failure and of both halves: " + sizer.told);
+            assertEquals("failed 4x6", sizer.told.get(0), sizer.told.toString());
+            assertEquals(List.of("ran 2x4", "ran 2x6"), sizer.told.subList(1, sizer.told.size()).stream().sorted().toList());
+            assertEquals(3, model.calls.get(), "the batch, then its two halves; no probe");
             assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
         }
     }
 
     @Test
     void aFatalErrorFailsEveryPendingRequestAndLaterSubmitsAreRefusedAtOnce() throws Exception {
+        FakeClock clock = new FakeClock();
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.throwOnce = new InternalError("injected: the native runtime is broken");
+        ModelReferences references = new ModelReferences("test", model);
         try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(8, 1000, Duration.ofMillis(200)),
-                new EngineStats(), "test", PROBE)) {
+                new RecordingSizer(new DynamicBatcher.Options(8, 1000, Duration.ZERO)), new EngineStats(), "test", PROBE, references, clock)) {
             CompletableFuture<float[][]> first = batcher.submit(List.of(row(5, 2)));
             CompletableFuture<float[][]> second = batcher.submit(List.of(row(6, 2)));
+            clock.advance(Duration.ofMillis(200));
             for (CompletableFuture<float[][]> f : List.of(first, second)) {
-                ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
-                assertInstanceOf(ModelUnavailableException.class, e.getCause());
+                assertInstanceOf(ModelUnavailableException.class, failure(f));
             }
             CompletableFuture<float[][]> late = batcher.submit(List.of(row(8, 2)));
             assertTrue(late.isCompletedExceptionally(), "refused at once, not queued for a worker that is gone");
-            ExecutionException e = assertThrows(ExecutionException.class, late::get);
-            assertTrue(e.getCause().getMessage().contains("died"), e.getCause().getMessage());
+            Throwable e = failure(late);
+            assertTrue(e.getMessage().contains("died"), e.getMessage());
             assertEquals(ModelHealth.State.DEAD, batcher.health().state());
+            Await.until(() -> references.count() == 1, () -> "the dead worker released its reference: " + references.count());
         }
     }
 
     @Test
     void aNonFiniteOutputFailsOnlyItsOwnRequest() throws Exception {
+        FakeClock clock = new FakeClock();
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.nanId = 666;
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)),
-                new EngineStats(), "test", PROBE)) {
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(64, 100_000, Duration.ofMillis(300)), new EngineStats(),
+                PROBE, clock)) {
             CompletableFuture<float[][]> good = batcher.submit(List.of(row(10, 3), row(11, 3)));
             CompletableFuture<float[][]> bad = batcher.submit(List.of(row(12, 3), row(666, 3)));
-            assertEquals(12f, good.get(30, TimeUnit.SECONDS)[0][0], 0f);
-            ExecutionException e = assertThrows(ExecutionException.class, () -> bad.get(30, TimeUnit.SECONDS));
-            assertInstanceOf(NonFiniteScoreException.class, e.getCause());
-            assertTrue(e.getCause().getMessage().contains("NaN"), e.getCause().getMessage());
+            clock.advance(Duration.ofMillis(300));
+            assertEquals(12f, get(good)[0][0], 0f);
+            Throwable e = failure(bad);
+            assertInstanceOf(NonFiniteScoreException.class, e);
+            assertTrue(e.getMessage().contains("NaN"), e.getMessage());
             assertEquals(ModelHealth.State.HEALTHY, batcher.health().state(), "one bad row is no model fault");
         }
     }
 
     @Test
     void aHungCallFailsItsBatchWithATimeoutIsToldToTerminateAndLaterBatchesRun() throws Exception {
+        FakeClock clock = new FakeClock();
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.hangOnce = true;
-        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ZERO)
                 .withHealth(Duration.ofSeconds(2), 3, Duration.ofSeconds(5));
-        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
-            ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(60, TimeUnit.SECONDS));
-            assertInstanceOf(InferenceTimeoutException.class, e.getCause());
-            assertTrue(e.getCause().getMessage().contains("inference.batch.timeout.ms"), e.getCause().getMessage());
-            assertTrue(model.terminated.await(30, TimeUnit.SECONDS), "the hung call was told to terminate");
-            assertEquals(6f, batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS)[0][0], 0f, "later batches still run");
+        try (DynamicBatcher batcher = batcher(model, options, new EngineStats(), PROBE, clock)) {
+            CompletableFuture<float[][]> hung = batcher.submit(List.of(row(5, 2)));
+            await(model.hanging);
+            assertFalse(hung.isDone(), "the clock has not moved: no timeout yet");
+            clock.advance(Duration.ofSeconds(2));
+            Throwable e = failure(hung);
+            assertInstanceOf(InferenceTimeoutException.class, e);
+            assertTrue(e.getMessage().contains("inference.batch.timeout.ms"), e.getMessage());
+            assertEquals(0, model.terminated.getCount(), "the hung call was told to terminate");
+            assertEquals(6f, get(batcher.submit(List.of(row(5, 2))))[0][0], 0f, "later batches still run");
         }
     }
 
     @Test
-    void modelFaultsInARowOpenTheBreakerWhichRefusesAtOnceUntilAProbeSucceeds() throws Exception {
+    void modelFaultsInARowOpenTheBreakerWhichRefusesAtOnceUntilItsOwnProbeSucceeds() throws Exception {
+        FakeClock clock = new FakeClock();
         FaultInjectingRowModel model = new FaultInjectingRowModel();
         model.broken = true;
-        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ZERO)
                 .withHealth(Duration.ofSeconds(30), 2, Duration.ofMillis(200));
-        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
+        try (DynamicBatcher batcher = batcher(model, options, new EngineStats(), PROBE, clock)) {
             for (int i = 0; i < 2; i++) {
-                ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(5, 2))).get(30, TimeUnit.SECONDS));
-                assertInstanceOf(ModelUnavailableException.class, e.getCause(), "the probe failed too: the model's fault, transient");
+                assertInstanceOf(ModelUnavailableException.class, failure(batcher.submit(List.of(row(5, 2)))),
+                        "the probe failed too: the model's fault, transient");
             }
             assertEquals(ModelHealth.State.UNAVAILABLE, batcher.health().state());
-            assertTrue(!batcher.health().accepting());
+            assertFalse(batcher.health().accepting());
             CompletableFuture<float[][]> refused = batcher.submit(List.of(row(5, 2)));
             assertTrue(refused.isCompletedExceptionally(), "refused at once while open");
-            assertInstanceOf(ModelUnavailableException.class, assertThrows(ExecutionException.class, refused::get).getCause());
+            assertInstanceOf(ModelUnavailableException.class, failure(refused));
 
             model.broken = false;
+            int callsBefore = model.calls.get();
+            clock.advance(Duration.ofMillis(199));
+            assertEquals(ModelHealth.State.UNAVAILABLE, batcher.health().state(), "still within the backoff");
+            clock.advance(Duration.ofMillis(1));
             // The worker probes on its own after the backoff: no new input is needed to recover.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!batcher.health().accepting() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
-            assertEquals(7f, batcher.submit(List.of(row(5, 3))).get(30, TimeUnit.SECONDS)[0][0], 0f);
+            Await.until(() -> batcher.health().accepting(), () -> "the breaker closed: " + batcher.health());
+            assertEquals(callsBefore + 1, model.calls.get(), "one probe closed it");
+            assertEquals(7f, get(batcher.submit(List.of(row(5, 3))))[0][0], 0f);
         }
     }
 
@@ -348,12 +495,12 @@ class DynamicBatcherTest {
     void aBadRowWhileTheModelWorksIsPermanentAndNeverOpensTheBreaker() throws Exception {
         RecordingRowModel model = new RecordingRowModel();
         model.poison = 666;
-        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ofMillis(1))
+        DynamicBatcher.Options options = new DynamicBatcher.Options(8, 1000, Duration.ZERO)
                 .withHealth(Duration.ofSeconds(30), 2, Duration.ofSeconds(60));
-        try (DynamicBatcher batcher = new DynamicBatcher(model, options, new EngineStats(), "test", PROBE)) {
+        try (DynamicBatcher batcher = batcher(model, options, new EngineStats(), PROBE, new FakeClock())) {
             for (int i = 0; i < 4; i++) {
-                ExecutionException e = assertThrows(ExecutionException.class, () -> batcher.submit(List.of(row(666, 2))).get(30, TimeUnit.SECONDS));
-                assertTrue(!(e.getCause() instanceof ModelUnavailableException), "the probe succeeded: the row is at fault " + e.getCause());
+                Throwable e = failure(batcher.submit(List.of(row(666, 2))));
+                assertFalse(e instanceof ModelUnavailableException, "the probe succeeded: the row is at fault " + e);
             }
             assertEquals(ModelHealth.State.HEALTHY, batcher.health().state());
         }
@@ -361,8 +508,8 @@ class DynamicBatcherTest {
 
     /** Blocks its first call until released; records each batch's request ids (a row's first id / 100) and the thread. */
     private static final class GatedRowModel implements RowModel {
-        final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
         final List<java.util.Set<Long>> batches = Collections.synchronizedList(new ArrayList<>());
         final java.util.Set<String> runThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private volatile boolean first = true;
@@ -373,11 +520,7 @@ class DynamicBatcherTest {
             if (first) {
                 first = false;
                 entered.countDown();
-                try {
-                    release.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                await(release);
             }
             java.util.Set<Long> requests = new java.util.TreeSet<>();
             float[][] out = new float[rows.size()][1];
@@ -396,13 +539,14 @@ class DynamicBatcherTest {
 
     @Test
     void noRequestWaitsBehindMoreThanOnePoolEvenWhenLaterRequestsAreShorter() throws Exception {
+        FakeClock clock = new FakeClock();
         GatedRowModel model = new GatedRowModel();
         // 4 rows a batch, so a pool is POOL_BATCHES × 4 = 16 rows: four of the requests below.
         int poolRequests = DynamicBatcher.POOL_BATCHES;
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)),
-                new EngineStats(), "test")) {
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)), clock)) {
             CompletableFuture<float[][]> blocker = batcher.submit(List.of(row(9_900, 3)));
-            assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+            clock.advance(Duration.ofMillis(1));
+            await(model.entered);
             List<CompletableFuture<float[][]>> futures = new ArrayList<>();
             int requests = 3 * poolRequests;
             for (int r = 0; r < requests; r++) {
@@ -414,9 +558,9 @@ class DynamicBatcherTest {
                 futures.add(batcher.submit(rows));
             }
             model.release.countDown();
-            blocker.get(30, TimeUnit.SECONDS);
+            get(blocker);
             for (int r = 0; r < requests; r++) {
-                assertEquals(100f * (r + 1) + 3, futures.get(r).get(30, TimeUnit.SECONDS)[3][0], 0f, "results to the right caller");
+                assertEquals(100f * (r + 1) + 3, get(futures.get(r))[3][0], 0f, "results to the right caller");
             }
             // Request r (ids 100(r+1)..) belongs to pool r / poolRequests: every batch of an earlier pool ran first.
             int lastPool = -1;
@@ -438,11 +582,12 @@ class DynamicBatcherTest {
 
     @Test
     void callbacksRunOnTheFinisherThreadNeverOnTheRunThread() throws Exception {
+        FakeClock clock = new FakeClock();
         GatedRowModel model = new GatedRowModel();
-        try (DynamicBatcher batcher = new DynamicBatcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)),
-                new EngineStats(), "test")) {
+        try (DynamicBatcher batcher = batcher(model, new DynamicBatcher.Options(4, 100_000, Duration.ofMillis(1)), clock)) {
             CompletableFuture<float[][]> blocker = batcher.submit(List.of(row(100, 3)));
-            assertTrue(model.entered.await(30, TimeUnit.SECONDS));
+            clock.advance(Duration.ofMillis(1));
+            await(model.entered);
             List<String> callbackThreads = Collections.synchronizedList(new ArrayList<>());
             // Attached while the model is held, so the callbacks run where the futures are completed.
             List<CompletableFuture<float[][]>> callbacks = new ArrayList<>();
@@ -453,7 +598,7 @@ class DynamicBatcherTest {
             }
             model.release.countDown();
             for (CompletableFuture<float[][]> f : callbacks) {
-                f.get(30, TimeUnit.SECONDS);
+                get(f);
             }
             assertEquals(7, callbackThreads.size());
             assertTrue(model.runThreads.stream().allMatch(t -> t.startsWith("inference-test-run-")), model.runThreads.toString());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.model.ModelSpec;
+import dev.kafkareranker.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -116,11 +117,7 @@ class ModelHealthTest {
             assertTrue(refused.isCompletedExceptionally(), "refused at once while open");
 
             fake[0].failing = false;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!engine.accepting() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertTrue(engine.accepting(), "the engine's own probe closed the breaker");
+            Await.until(engine::accepting, () -> "the engine's own probe closed the breaker: " + engine.health());
             List<Score> after = engine.score(QUERY, PASSAGES);
             for (int i = 0; i < PASSAGES.size(); i++) {
                 assertEquals(before.get(i).score(), after.get(i).score(), 1e-6, "same session, same input, same score");
@@ -190,11 +187,10 @@ class ModelHealthTest {
             // The old engine used to be closed on its own worker, which then joined itself for 30 s while this query waited.
             Scorer.Scoring scoring = inFlight.get(20, TimeUnit.SECONDS);
             assertEquals(PASSAGES.size(), scoring.scores().size());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (v1.health().state() != ModelHealth.State.DEAD && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(ModelHealth.State.DEAD, v1.health().state(), "the retired version was closed, on another thread");
+            Await.until(() -> v1.health().state() == ModelHealth.State.DEAD, () -> "the retired version was closed, on a thread of "
+                    + "its own: " + v1.health());
+            Await.until(() -> v1.nativeReferences() == 0, () -> "its session and tokenizer closed once its worker ended: "
+                    + v1.nativeReferences() + " references");
             assertTrue(slot.accepting(), "the new version serves");
         }
     }

@@ -1,6 +1,7 @@
 package dev.kafkareranker.serving;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.inference.Device;
@@ -9,6 +10,7 @@ import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.testing.Await;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,14 +96,15 @@ class HotSwapTest {
                     return done;
                 }));
             }
-            Thread.sleep(300);
+            // Some queries on each version, however fast this machine scores: counted, not timed.
+            Await.until(() -> byVersion.getOrDefault("1", 0) >= 10, () -> "queries on version 1: " + byVersion);
             copy(v2, live, "2");
             assertEquals("2", registry.reload("ranker"));
-            Thread.sleep(300);
+            Await.until(() -> byVersion.getOrDefault("2", 0) >= 10, () -> "queries on version 2: " + byVersion);
             running.set(false);
             int total = 0;
             for (Future<Integer> w : workers) {
-                total += w.get();
+                total += w.get(Await.HANG.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
             }
             pool.shutdown();
             System.out.printf("hot swap: %d queries, by version %s%n", total, byVersion);
@@ -238,11 +241,8 @@ class HotSwapTest {
             for (int i = 0; i < 3; i++) {
                 reloads.add(pool.submit(() -> registry.reload("ranker")));
             }
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-            while (registry.reloadsWaiting("ranker") < 3 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertEquals(3, registry.reloadsWaiting("ranker"), "the three wait behind the first");
+            Await.until(() -> registry.reloadsWaiting("ranker") == 3, () -> "the three wait behind the first: "
+                    + registry.reloadsWaiting("ranker"));
             release.countDown();
             for (Future<String> f : reloads) {
                 assertEquals("1", f.get(120, java.util.concurrent.TimeUnit.SECONDS));
@@ -250,6 +250,82 @@ class HotSwapTest {
             pool.shutdown();
             assertEquals(1, mostAtOnce.get(), "never two copies loading at once");
             assertEquals(3, loads.get(), "1 initial + the first reload + one shared by the three that waited");
+        }
+    }
+
+    @Test
+    void anErrorWhileLoadingLeavesTheCurrentVersionServingAndTheWatcherRetrying() throws Exception {
+        Path live = dir.resolve("live");
+        copy(FIXTURES.resolve("bert-cross-encoder"), live, "1");
+        java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+        // Errors a load can end in that a CPU cannot be made to throw on demand: memory running out while two
+        // copies are loaded, a CUDA library that does not link.
+        List<Error> errors = List.of(new OutOfMemoryError("injected: Java heap space"),
+                new UnsatisfiedLinkError("injected: libcublasLt.so.12: cannot open shared object file"));
+        java.util.function.Function<ModelRegistry.Served, Scorer> loader = m -> {
+            int n = loads.incrementAndGet();
+            if (n == 2 || n == 3) {
+                throw errors.get(n - 2);
+            }
+            return Scorers.open(ModelDirectory.load(m.dir()), m.options());
+        };
+        TestClock clock = new TestClock();
+        try (ModelRegistry registry = new ModelRegistry(List.of(new ModelRegistry.Served("ranker", live, cpu())), "ranker", loader);
+             ModelWatcher watcher = new ModelWatcher(registry, Duration.ofSeconds(1), Duration.ZERO, clock, false)) {
+            copy(FIXTURES.resolve("roberta-lora"), live, "2");
+            watcher.check();
+            watcher.check();
+            assertEquals(2, loads.get(), "loading ran out of memory");
+            assertEquals("1", registry.slot("ranker").modelVersion());
+            assertEquals(PASSAGES.size(), registry.forModel("ranker").score(QUERY, PASSAGES).size(), "the old version serves");
+            clock.millis += 1_000;
+            watcher.check();
+            assertEquals(3, loads.get(), "retried after the backoff: a library that did not link");
+            assertEquals("1", registry.slot("ranker").modelVersion());
+            clock.millis += 2_000;
+            watcher.check();
+            assertEquals(4, loads.get(), "retried again, the backoff doubled");
+            assertEquals("2", registry.slot("ranker").modelVersion());
+        }
+    }
+
+    /** A new version whose warm-up query dies of an Error: a fake, for what a CPU session cannot be made to do on demand. */
+    private static final class FakeErrorOnWarmUpScorer implements Scorer {
+        final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        @Override
+        public List<Score> score(String query, List<String> passages) {
+            throw new OutOfMemoryError("injected: Direct buffer memory");
+        }
+
+        @Override
+        public String modelName() {
+            return "ranker";
+        }
+
+        @Override
+        public String modelVersion() {
+            return "2";
+        }
+
+        @Override
+        public void close() {
+            closed.set(true);
+        }
+    }
+
+    @Test
+    void aNewVersionThatDiesOfAnErrorWarmingUpIsClosedAndTheCurrentOneServes() {
+        Path live = FIXTURES.resolve("bert-cross-encoder");
+        try (ModelSlot slot = new ModelSlot("ranker", Scorers.open(ModelDirectory.load(live), cpu()))) {
+            FakeErrorOnWarmUpScorer next = new FakeErrorOnWarmUpScorer();
+            dev.kafkareranker.model.ModelLoadException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.kafkareranker.model.ModelLoadException.class, () -> slot.swap(() -> next));
+            assertTrue(e.getMessage().contains("ranker") && e.getMessage().contains("Direct buffer memory"), e.getMessage());
+            assertInstanceOf(OutOfMemoryError.class, e.getCause());
+            assertTrue(next.closed.get(), "the version that failed is closed, not leaked");
+            assertEquals("1", slot.modelVersion());
+            assertEquals(PASSAGES.size(), slot.score(QUERY, PASSAGES).size(), "the current version serves");
         }
     }
 }
