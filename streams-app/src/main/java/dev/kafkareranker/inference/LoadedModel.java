@@ -9,10 +9,11 @@ import dev.kafkareranker.model.ModelSpec;
  * raw runner both start from it. Opening is all or nothing: a failure part-way (inputs the pipeline cannot
  * feed, an output of the wrong rank, a tokenizer that does not load) closes what had opened.
  *
+ * @param file    the ONNX file the session loaded (the variant decides the element size the batch sizer plans with)
  * @param options the options resolved for the session's execution provider
  */
 record LoadedModel(ModelSpec spec, OnnxRowModel rowModel, TextEncoder encoder, ScoringMethod method, String executionProvider,
-                   InferenceOptions options, String describe) implements AutoCloseable {
+                   java.nio.file.Path file, InferenceOptions options, String describe) implements AutoCloseable {
 
     static LoadedModel open(ModelSpec spec, InferenceOptions options) {
         UsageTracking.optOut();
@@ -25,7 +26,7 @@ record LoadedModel(ModelSpec spec, OnnxRowModel rowModel, TextEncoder encoder, S
             encoder = new TextEncoder(spec);
             String describe = "loaded from " + session.file() + " on " + session.executionProvider() + "; inputs " + session.inputNames()
                     + "; max length " + encoder.maxLength() + " tokens (from " + spec.maxLengthSource() + ")";
-            return new LoadedModel(spec, rowModel, encoder, Scorers.method(spec, encoder), session.executionProvider(),
+            return new LoadedModel(spec, rowModel, encoder, Scorers.method(spec, encoder), session.executionProvider(), session.file(),
                     options.forProvider(session.executionProvider()), describe);
         } catch (RuntimeException | Error e) {
             closeQuietly(encoder, e);

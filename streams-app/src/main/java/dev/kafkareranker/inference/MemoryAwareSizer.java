@@ -162,7 +162,7 @@ final class MemoryAwareSizer implements BatchSizer {
         int top = classes.top(last);
         int rows = Math.max(1, Math.min(rowCap(last), maxTokens / top));
         if (memory.isEmpty()) {
-            return "batches bounded by rows and tokens (no model shape for a memory bound); at " + top + " tokens " + rows + " rows";
+            return "batches bounded by rows and tokens (a memory bound needs a GPU and the shape in config.json); at " + top + " tokens " + rows + " rows";
         }
         BatchMemory m = memory.get();
         return String.format("batches sized for %s of device memory for attention and activations; at %d tokens %d rows "

@@ -64,7 +64,7 @@ public final class RawRunner implements AutoCloseable {
         List<List<Encoded>> batches = new ArrayList<>();
         long real = 0;
         long padded = 0;
-        for (int[] plan : Scorers.sizer(loaded.options()).plan(lengths)) {
+        for (int[] plan : Scorers.sizer(loaded).plan(lengths)) {
             List<Encoded> batch = new ArrayList<>(plan.length);
             int width = 0;
             for (int i : plan) {
@@ -133,7 +133,7 @@ public final class RawRunner implements AutoCloseable {
             List<Encoded> rows = loaded.method().encode(r.query(), r.passages());
             int[] lengths = rows.stream().mapToInt(Encoded::length).toArray();
             float[][] outputs = new float[rows.size()][];
-            for (int[] plan : Scorers.sizer(loaded.options()).plan(lengths)) {
+            for (int[] plan : Scorers.sizer(loaded).plan(lengths)) {
                 List<Encoded> batch = new ArrayList<>(plan.length);
                 for (int i : plan) {
                     batch.add(rows.get(i));

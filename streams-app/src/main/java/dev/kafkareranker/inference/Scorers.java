@@ -47,15 +47,16 @@ public final class Scorers {
         try {
             InferenceOptions resolved = loaded.options();
             InferenceOptions.Health health = resolved.health();
+            MemoryAwareSizer sizer = sizer(loaded);
             DynamicBatcher.Options batching = new DynamicBatcher.Options(resolved.maxBatchRows(), resolved.maxBatchTokens(),
                     resolved.maxQueueDelay(), health.batchTimeout(), health.breakerFailures(), health.breakerBackoff(),
                     resolved.maxQueuedRows());
             InferenceEngine engine = new InferenceEngine(loaded, wrapMethod.apply(loaded.method()), wrapModel.apply(loaded.rowModel()),
-                    batching, sizer(resolved), clock);
-            LOG.info("Model {} {} ({}) {}; batches of at most {} rows, {} tokens, padding {}x{}; {} tokenizer threads; queue bound {} rows",
+                    batching, sizer, clock);
+            LOG.info("Model {} {} ({}) {}; batches of at most {} rows, {} tokens, padding {}x{}; {}; {} tokenizer threads; queue bound {} rows",
                     spec.name(), spec.version(), spec.kind().configName(), loaded.describe(), resolved.maxBatchRows(),
                     resolved.maxBatchTokens(), resolved.maxPaddingRatio(), resolved.batchFromDevice() ? " (the device's defaults)" : "",
-                    resolved.tokenizerPoolSize(), batching.queueBound());
+                    sizer.describe(), resolved.tokenizerPoolSize(), batching.queueBound());
             return engine;
         } catch (RuntimeException | Error e) {
             loaded.close();
@@ -64,10 +65,10 @@ public final class Scorers {
     }
 
     /**
-     * How the engine cuts pools into batches: rows, tokens and padding for the device the session opened on.
-     * The one place a memory-aware sizer is chosen instead.
+     * How the engine cuts pools into batches for the device the session opened on: rows, tokens and padding, and
+     * on a GPU the memory each batch's attention and activations take ({@link BatchSizer#forModel}).
      */
-    static BatchSizer sizer(InferenceOptions resolved) {
-        return BatchSizer.tokenBudget(resolved.maxBatchRows(), resolved.maxBatchTokens(), resolved.maxPaddingRatio());
+    static MemoryAwareSizer sizer(LoadedModel loaded) {
+        return BatchSizer.sizer(loaded.spec(), loaded.file(), loaded.options(), loaded.executionProvider());
     }
 }
