@@ -139,7 +139,11 @@ final class OnnxRowModel implements RowModel {
                     return read(pinnedShape, out, tokens);
                 }
             } finally {
-                running.remove(runOptions);
+                // Under the lock cancelRunning holds: once removed, no setTerminate can reach these options, which the
+                // try-with-resources frees next (a native call on freed options could crash the JVM).
+                synchronized (running) {
+                    running.remove(runOptions);
+                }
             }
         } catch (OrtException e) {
             throw new InferenceException("ONNX Runtime failed on a batch of " + tokens.rows() + " rows of " + spec.name()
@@ -185,11 +189,13 @@ final class OnnxRowModel implements RowModel {
     /** ONNX Runtime checks the terminate flag between operators: a run stuck inside one kernel may not stop. */
     @Override
     public void cancelRunning() {
-        for (OrtSession.RunOptions runOptions : running) {
-            try {
-                runOptions.setTerminate(true);
-            } catch (OrtException | IllegalStateException e) {
-                // Finished and closed in between: nothing left to stop.
+        synchronized (running) {
+            for (OrtSession.RunOptions runOptions : running) {
+                try {
+                    runOptions.setTerminate(true);
+                } catch (OrtException | IllegalStateException e) {
+                    // Not expected (the options are still open while in the set), and nothing to stop if so.
+                }
             }
         }
     }
