@@ -55,19 +55,24 @@ final class ConfigDocs {
                 .append("serde key (it is passed through unchanged); any other key is refused at start with the closest known key.\n\n")
                 .append(REQUIRED)
                 .append("## Every setting of the reranker\n\n")
-                .append("Per served model (see `models`): `model.NAME.dir` (required), `model.NAME.device`, `model.NAME.variant`.\n\n")
-                .append("| key | type | default | allowed | importance | meaning |\n")
+                .append("Per served model (see `models`), the keys of the table at the end, as `model.NAME.KEY`.\n\n");
+        table(out, RerankerConfig.DEFINITION, "");
+        out.append("\n## Per model\n\nEach model named in `models` takes these keys under `model.NAME.` (for example `model.legal.dir`).\n\n");
+        table(out, ModelSettings.DEFINITION, "model.NAME.");
+        return out.toString();
+    }
+
+    private static void table(StringBuilder out, ConfigDef definition, String prefix) {
+        out.append("| key | type | default | allowed | importance | meaning |\n")
                 .append("|---|---|---|---|---|---|\n");
-        List<ConfigDef.ConfigKey> keys = RerankerConfig.DEFINITION.configKeys().values().stream().toList();
-        for (ConfigDef.ConfigKey key : keys) {
-            out.append("| `").append(key.name).append("` | ")
+        for (ConfigDef.ConfigKey key : definition.configKeys().values()) {
+            out.append("| `").append(prefix).append(key.name).append("` | ")
                     .append(key.type.name().toLowerCase()).append(" | ")
                     .append(defaultOf(key)).append(" | ")
                     .append(key.validator == null ? "" : escape(key.validator.toString())).append(" | ")
                     .append(key.importance.name().toLowerCase()).append(" | ")
                     .append(escape(key.documentation)).append(" |\n");
         }
-        return out.toString();
     }
 
     private static String defaultOf(ConfigDef.ConfigKey key) {

@@ -64,9 +64,7 @@ final class KnownKeys {
         known.addAll(SerdeConfig.DEFINITION.names());
         known.addAll(SerdeConfig.CONFLUENT_IGNORED);
         for (String model : servedModels) {
-            for (String setting : List.of("dir", "device", "variant")) {
-                known.add(RerankerConfig.MODEL_PREFIX + model + "." + setting);
-            }
+            known.addAll(ModelSettings.keys(model));
         }
         Object serde = props.get(RerankerConfig.VALUE_SERDE_CLASS);
         String serdeName = serde instanceof Class<?> type ? type.getName() : serde == null ? OWN_SERDE : serde.toString().trim();

@@ -284,24 +284,7 @@ public final class RerankerConfig extends AbstractConfig {
         }
         List<ModelRegistry.Served> out = new ArrayList<>();
         for (String name : names) {
-            Object dir = originals.get(MODEL_PREFIX + name + ".dir");
-            if (dir == null || dir.toString().isBlank()) {
-                throw new ConfigException(MODEL_PREFIX + name + ".dir", null, "every model named in models needs its directory");
-            }
-            InferenceOptions options = inferenceOptions();
-            Object device = originals.get(MODEL_PREFIX + name + ".device");
-            if (device != null) {
-                options = options.withDevice(Device.parse(device.toString()));
-            }
-            Object variant = originals.get(MODEL_PREFIX + name + ".variant");
-            if (variant != null && !variant.toString().equals("auto")) {
-                try {
-                    options = options.withVariant(Variant.valueOf(variant.toString().toUpperCase(Locale.ROOT)));
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException(MODEL_PREFIX + name + ".variant", variant, "expected auto, fp32, fp16 or int8");
-                }
-            }
-            out.add(new ModelRegistry.Served(name, Path.of(dir.toString()), options));
+            out.add(ModelSettings.served(name, originals, inferenceOptions()));
         }
         return out;
     }
