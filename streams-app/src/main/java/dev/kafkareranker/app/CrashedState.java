@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -90,14 +89,11 @@ final class CrashedState {
     /** Deletes {@code dir} (a file or a folder tree, links not followed); true if it held anything besides empty folders. */
     static boolean deleteTree(Path dir) throws IOException {
         boolean hadFiles;
-        List<Path> all;
         try (Stream<Path> walk = Files.walk(dir)) {
-            all = walk.sorted(Comparator.reverseOrder()).toList();
+            hadFiles = walk.anyMatch(Files::isRegularFile);
         }
-        hadFiles = all.stream().anyMatch(Files::isRegularFile);
-        for (Path p : all) {
-            Files.deleteIfExists(p);
-        }
+        // Kafka's recursive delete: links removed, not followed; a failure is thrown for the caller to report.
+        org.apache.kafka.common.utils.Utils.delete(dir.toFile());
         return hadFiles;
     }
 }

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * This project's directory in the user's cache ({@code $XDG_CACHE_HOME/kafka-reranker}, else
@@ -39,15 +37,13 @@ public final class UserCache {
         }
     }
 
-    /** Removes a directory and everything under it; best effort, as the run's own outcome matters more. */
+    /**
+     * Removes a directory and everything under it (Kafka's recursive delete: links removed, not followed); best
+     * effort, as the run's own outcome matters more.
+     */
     public static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            org.apache.kafka.common.utils.Utils.delete(dir.toFile());
         } catch (IOException | UncheckedIOException e) {
             // Left for the next run's clean-up or the user: never a reason to fail the command.
         }

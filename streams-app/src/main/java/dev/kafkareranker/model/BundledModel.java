@@ -14,9 +14,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.stream.Stream;
 
 /**
  * The model that ships inside the jar: BAAI's bge-small-en-v1.5 (int8-quantized ONNX, from langchain4j's
@@ -130,14 +128,8 @@ public final class BundledModel {
         }
     }
 
+    /** Kafka's own recursive delete: links are removed, not followed, and a path already gone is no error. */
     private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        org.apache.kafka.common.utils.Utils.delete(dir.toFile());
     }
 }
