@@ -7,6 +7,7 @@ import dev.kafkareranker.inference.GpuOptions;
 import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.model.BundledModel;
 import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.model.ModelOverrides;
 import dev.kafkareranker.model.ModelDirectory.Variant;
 import dev.kafkareranker.serving.ModelRegistry;
 import java.util.ArrayList;
@@ -280,7 +281,8 @@ public final class RerankerConfig extends AbstractConfig {
         List<String> names = getList(MODELS);
         if (names.isEmpty()) {
             Path dir = modelDir().orElseGet(BundledModel::extract);
-            return List.of(new ModelRegistry.Served(ModelDirectory.load(dir).name(), dir, inferenceOptions()));
+            ModelOverrides overrides = ModelSettings.singleModel(originals);
+            return List.of(new ModelRegistry.Served(ModelDirectory.load(dir, overrides).name(), dir, inferenceOptions(), overrides));
         }
         List<ModelRegistry.Served> out = new ArrayList<>();
         for (String name : names) {
