@@ -10,9 +10,11 @@ import java.util.List;
  * Cuts a passage, tokenized alone, into the token windows that are scored: the cap on its tokens first
  * ({@code max_document_tokens}, from the side {@code truncation_side} names), then windows of {@code window}
  * tokens that overlap by {@code stride}, at most {@code max_chunks} of them. Each window's text is the
- * passage between its first token's start and its last token's end, so a chunk is scored as an ordinary
- * pair; tools/reranker_tools/chunking.py computes the same windows from the same offsets (transformers'
- * {@code offset_mapping}, characters = Unicode code points), which is what makes the two agree.
+ * passage between its first token's start and its last token's end, less any whitespace at either edge
+ * (byte-level and SentencePiece tokens carry the space before a word, and whether a reference library strips
+ * a text differs between its versions: a chunk without edge whitespace reads the same either way), so a chunk
+ * is scored as an ordinary pair; tools/reranker_tools/chunking.py computes the same windows from the same
+ * offsets (HF tokenizers' offsets, characters = Unicode code points), which is what makes the two agree.
  *
  * <p>Cut from the right (the default), windows start at the passage's first kept token and the last one
  * may be shorter; cut from the left they mirror that, ending at the last kept token, and the chunks kept
@@ -48,13 +50,14 @@ final class DocumentWindows {
     }
 
     /**
+     * @param text    the passage's code points
      * @param starts  each token's first character (code points), from the tokenizer's offsets
      * @param ends    each token's end character, exclusive
      * @param window  tokens per window; {@link Integer#MAX_VALUE} for one window (truncate with a token cap)
      * @param stride  tokens two neighbouring windows share; less than {@code window}
      * @param maxChunks most windows kept
      */
-    static Plan plan(int[] starts, int[] ends, int window, int stride, int maxChunks, LongDocuments settings) {
+    static Plan plan(int[] text, int[] starts, int[] ends, int window, int stride, int maxChunks, LongDocuments settings) {
         int n = starts.length;
         int first = 0;
         int last = n;
@@ -77,7 +80,7 @@ final class DocumentWindows {
         }
         List<Window> windows = new ArrayList<>(ranges.size());
         for (int[] r : ranges) {
-            windows.add(window(starts, ends, r[0], r[1]));
+            windows.add(window(text, starts, ends, r[0], r[1]));
         }
         int scored = ranges.get(ranges.size() - 1)[1] - ranges.get(0)[0];
         boolean whole = ranges.size() == 1 && scored == n;
@@ -111,15 +114,30 @@ final class DocumentWindows {
 
     /**
      * A window's characters: from the smallest start to the largest end of its tokens (byte-level tokenizers give
-     * the pieces of one character the same span, and some tokens an empty one).
+     * the pieces of one character the same span, and some tokens an empty one), whitespace at the edges left out.
      */
-    private static Window window(int[] starts, int[] ends, int from, int to) {
+    private static Window window(int[] text, int[] starts, int[] ends, int from, int to) {
         int start = Integer.MAX_VALUE;
         int end = 0;
         for (int i = from; i < to; i++) {
             start = Math.min(start, starts[i]);
             end = Math.max(end, ends[i]);
         }
-        return new Window(from, to, start == Integer.MAX_VALUE ? 0 : start, Math.max(end, start == Integer.MAX_VALUE ? 0 : start));
+        if (start == Integer.MAX_VALUE) {
+            start = 0;
+        }
+        end = Math.min(Math.max(end, start), text.length);
+        while (start < end && isSpace(text[start])) {
+            start++;
+        }
+        while (end > start && isSpace(text[end - 1])) {
+            end--;
+        }
+        return new Window(from, to, start, end);
+    }
+
+    /** Python's {@code str.isspace()}, which the reference trims by: Java's two notions of a space, and NEL. */
+    static boolean isSpace(int codePoint) {
+        return Character.isWhitespace(codePoint) || Character.isSpaceChar(codePoint) || codePoint == 0x85;
     }
 }

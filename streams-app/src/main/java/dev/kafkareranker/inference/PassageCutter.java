@@ -75,9 +75,10 @@ final class PassageCutter {
         Encoding alone = encoder.whole(passage, false);
         int[] starts = TextEncoder.starts(alone);
         int[] ends = TextEncoder.ends(alone);
+        int[] text = passage.codePoints().toArray();
         DocumentWindows.Plan plan = settings.chunked()
-                ? DocumentWindows.plan(starts, ends, window, settings.chunkStride().orElse(window / 4), settings.maxChunks(), settings)
-                : DocumentWindows.plan(starts, ends, cutAtWindow ? window : Integer.MAX_VALUE, 0, 1, settings);
+                ? DocumentWindows.plan(text, starts, ends, window, settings.chunkStride().orElse(window / 4), settings.maxChunks(), settings)
+                : DocumentWindows.plan(text, starts, ends, cutAtWindow ? window : Integer.MAX_VALUE, 0, 1, settings);
         List<Piece> pieces = new ArrayList<>(plan.windows().size());
         if (plan.whole()) {
             pieces.add(new Piece(passage, 0));
