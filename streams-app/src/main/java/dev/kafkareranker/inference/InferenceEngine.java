@@ -131,7 +131,9 @@ public final class InferenceEngine implements Scorer {
                     return;
                 }
                 try {
-                    scoring.complete(new Scoring(checkFinite(method.finish(request, outputs)), modelName(), modelVersion()));
+                    List<Score> scores = checkFinite(method.finish(request, outputs));
+                    stats.recordPassages(request);
+                    scoring.complete(new Scoring(scores, modelName(), modelVersion()));
                 } catch (RuntimeException e) {
                     scoring.completeExceptionally(asInferenceException(e));
                 }
