@@ -2,6 +2,7 @@ package dev.kafkareranker.app;
 
 import dev.kafkareranker.inference.Device;
 import dev.kafkareranker.inference.InferenceOptions;
+import dev.kafkareranker.model.LongDocuments;
 import dev.kafkareranker.model.ModelDirectory.Variant;
 import dev.kafkareranker.model.ModelOverrides;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ public final class ModelSettings {
             .define(CHUNK_STRIDE, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(0)), Importance.LOW,
                     "With chunk: tokens two neighbouring chunks share. Less than the smallest window a query leaves (half of the max length less the special tokens), or the model is refused at load. Empty = reranker.json's chunk_stride, else a quarter of the window.")
             .define(MAX_CHUNKS, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.LOW,
-                    "With chunk: most chunks scored per passage; the rest of a longer passage is cut (and counted in its provenance, tokens_cut). Empty = reranker.json's max_chunks, else " + dev.kafkareranker.model.LongDocuments.DEFAULT_MAX_CHUNKS + ".")
+                    "With chunk: most chunks scored per passage; the rest of a longer passage is cut (and counted in its provenance, tokens_cut). Empty = reranker.json's max_chunks, else " + LongDocuments.DEFAULT_MAX_CHUNKS + ".")
             .define(CHUNK_POOLING, Type.STRING, "", ConfigDef.ValidString.in("", "max", "mean", "first"), Importance.LOW,
                     "With chunk: the passage's score from its chunks' scores: max (the best chunk's), mean, or first. Empty = reranker.json's chunk_pooling, else max.")
             .define(MAX_DOCUMENT_TOKENS, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.LOW,

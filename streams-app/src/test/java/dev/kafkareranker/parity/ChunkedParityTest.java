@@ -58,6 +58,11 @@ class ChunkedParityTest {
                     }
                 }
                 assertTrue(engine.stats().batches() < engine.stats().rows(), "rows were batched");
+                // What became of the long passages is counted (rerank_engine_passages_*).
+                dev.kafkareranker.inference.EngineStats.Passages counted = engine.stats().passages();
+                assertEquals(List.of((long) pooled.size(), set.passages().stream().filter(g -> g.chunks().size() > 1).count(),
+                                set.passages().stream().filter(ChunkedGolden.Passage::chunksCut).count()),
+                        List.of(counted.scored(), counted.chunked(), counted.overMaxChunks()), fixture + " " + set.name() + " counts");
             }
             // Each chunk alone, as the pair (or prompt) it is: the same model cut nowhere but at the max length.
             ModelOverrides plain = new ModelOverrides("model.test.", set.overrides().maxLength(), Optional.of("truncate"),
