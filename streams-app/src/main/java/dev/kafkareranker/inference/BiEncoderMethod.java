@@ -44,7 +44,7 @@ final class BiEncoderMethod implements ScoringMethod {
             DocumentText document = text(cut.pieces().get(0));
             Encoding row = encoder.single(document.text());
             rows.add(TextEncoder.encoded(row));
-            DocumentText.Kept kept = document.kept(TextEncoder.starts(row), TextEncoder.ends(row), null, 0, row.getSpecialTokenMask(),
+            DocumentText.Kept kept = document.kept(TextEncoder.offsets(row), null, 0, row.getSpecialTokenMask(),
                     row.getIds().length);
             layout.add(cutter.truncated(firstRow, cut, kept, row.exceedMaxLength(), () -> cutter.tokensAlone(passage)));
         }

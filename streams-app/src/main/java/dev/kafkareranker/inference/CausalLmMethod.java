@@ -98,11 +98,10 @@ final class CausalLmMethod implements ScoringMethod {
                 if (!cut.chunked()) {
                     DocumentText inBody = new DocumentText(bodyText, documentStart + document.pieceStart(), document.pieceLength(),
                             document.offset());
-                    int[] starts = TextEncoder.starts(body);
-                    int[] ends = TextEncoder.ends(body);
-                    DocumentText.Kept read = inBody.kept(starts, ends, null, 0, null, kept);
+                    TextEncoder.Offsets offsets = TextEncoder.offsets(body);
+                    DocumentText.Kept read = inBody.kept(offsets, null, 0, null, kept);
                     layout.add(cutter.truncated(firstRow, cut, read, kept < bodyIds.length,
-                            () -> inBody.kept(starts, ends, null, 0, null, bodyIds.length).tokens()));
+                            () -> inBody.kept(offsets, null, 0, null, bodyIds.length).tokens()));
                 }
             }
             if (cut.chunked()) {

@@ -55,7 +55,7 @@ final class CrossEncoderMethod implements ScoringMethod {
             DocumentText document = text(cut.pieces().get(0));
             Encoding row = encoder.pair(q, document.text());
             rows.add(TextEncoder.encoded(row));
-            DocumentText.Kept kept = document.kept(TextEncoder.starts(row), TextEncoder.ends(row), row.getSequenceIds(), 1,
+            DocumentText.Kept kept = document.kept(TextEncoder.offsets(row), row.getSequenceIds(), 1,
                     row.getSpecialTokenMask(), row.getIds().length);
             layout.add(cutter.truncated(firstRow, cut, kept, row.exceedMaxLength(), () -> cutter.tokensAlone(passage)));
         }

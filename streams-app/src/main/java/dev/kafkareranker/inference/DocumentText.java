@@ -44,7 +44,9 @@ record DocumentText(String text, int pieceStart, int pieceLength, int offset) {
      * ({@code sequence} ids and special-token mask; null ids = every token is the text's), and their span in the
      * passage. A token with an empty span (byte-level BPE's lone space marker) counts when it sits inside the piece.
      */
-    Kept kept(int[] starts, int[] ends, long[] sequenceIds, long sequence, long[] special, int limit) {
+    Kept kept(TextEncoder.Offsets offsets, long[] sequenceIds, long sequence, long[] special, int limit) {
+        int[] starts = offsets.starts();
+        int[] ends = offsets.ends();
         int from = pieceStart;
         int to = pieceStart + pieceLength;
         int count = 0;

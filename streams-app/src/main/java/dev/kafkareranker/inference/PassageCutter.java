@@ -1,6 +1,5 @@
 package dev.kafkareranker.inference;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import dev.kafkareranker.model.LongDocuments;
 import dev.kafkareranker.model.ModelLoadException;
 import dev.kafkareranker.model.ModelSpec;
@@ -72,9 +71,9 @@ final class PassageCutter {
         if (!settings.chunked() && settings.maxDocumentTokens().isEmpty() && !cutAtWindow) {
             return new Cut(List.of(new Piece(passage, 0)), Optional.empty(), false);
         }
-        Encoding alone = encoder.whole(passage, false);
-        int[] starts = TextEncoder.starts(alone);
-        int[] ends = TextEncoder.ends(alone);
+        TextEncoder.Offsets alone = TextEncoder.offsets(encoder.whole(passage, false));
+        int[] starts = alone.starts();
+        int[] ends = alone.ends();
         int[] text = passage.codePoints().toArray();
         DocumentWindows.Plan plan = settings.chunked()
                 ? DocumentWindows.plan(text, starts, ends, window, settings.chunkStride().orElse(window / 4), settings.maxChunks(), settings)

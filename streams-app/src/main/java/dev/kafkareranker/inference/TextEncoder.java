@@ -146,24 +146,18 @@ final class TextEncoder implements AutoCloseable {
         return new Encoded(e.getIds(), e.getTypeIds());
     }
 
-    /** Each token's first character, in code points. */
-    static int[] starts(Encoding e) {
-        CharSpan[] spans = e.getCharTokenSpans();
-        int[] out = new int[spans.length];
-        for (int i = 0; i < spans.length; i++) {
-            out[i] = spans[i] == null ? 0 : spans[i].getStart();
-        }
-        return out;
-    }
+    /** Each token's characters, in code points: {@code [starts[i], ends[i])}. */
+    record Offsets(int[] starts, int[] ends) {}
 
-    /** Each token's end character, exclusive, in code points. */
-    static int[] ends(Encoding e) {
+    static Offsets offsets(Encoding e) {
         CharSpan[] spans = e.getCharTokenSpans();
-        int[] out = new int[spans.length];
+        int[] starts = new int[spans.length];
+        int[] ends = new int[spans.length];
         for (int i = 0; i < spans.length; i++) {
-            out[i] = spans[i] == null ? 0 : spans[i].getEnd();
+            starts[i] = spans[i] == null ? 0 : spans[i].getStart();
+            ends[i] = spans[i] == null ? 0 : spans[i].getEnd();
         }
-        return out;
+        return new Offsets(starts, ends);
     }
 
     @Override
