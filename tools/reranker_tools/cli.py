@@ -88,6 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"take the settings from this {RERANKER_JSON} (e.g. an export's, for its source model)")
     _settings_arguments(p, kind_required=False)
 
+    p = sub.add_parser("chunked", help="reference scores of long documents cut into chunks (the Java app's long_documents)")
+    p.add_argument("--fixtures", type=Path, default=None,
+                   help="write FIXTURES/chunked/NAME.json for the fixtures chunked_goldens.py defines sets for")
+    p.add_argument("--only", nargs="*", default=None, help="with --fixtures: fixture names (default: all with sets)")
+    p.add_argument("--model-dir", type=Path, default=None,
+                   help=f"an exported dir (tokenizer.json and {RERANKER_JSON} here, weights from {HF_SUBDIR}/)")
+    p.add_argument("--pairs", type=Path, default=None, help="with --model-dir: JSONL of {query, document}")
+    p.add_argument("--max-length", type=int, default=None, help="with --model-dir: tokens per row (default: the model's)")
+    p.add_argument("--long-documents", choices=("truncate", "chunk"), default="chunk")
+    p.add_argument("--chunk-stride", type=int, default=None)
+    p.add_argument("--max-chunks", type=int, default=16)
+    p.add_argument("--chunk-pooling", choices=("max", "mean", "first"), default="max")
+    p.add_argument("--max-document-tokens", type=int, default=None)
+    p.add_argument("--truncation-side", choices=("right", "left"), default="right")
+    p.add_argument("--out", type=Path, default=None, help="with --model-dir: output file (default: stdout)")
+
     p = sub.add_parser("fixtures", help="tiny random-weight test models, exported with golden.json")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--only", nargs="*", default=None, help="fixture names (default: all)")
@@ -101,6 +117,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _export(args)
         if args.command == "golden":
             return _golden(args)
+        if args.command == "chunked":
+            return _chunked(args)
         return _fixtures(args)
     except ToolError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -162,6 +180,37 @@ def _golden(args) -> int:
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                  "pytorch_model.bin.index.json")
+
+
+def _chunked(args) -> int:
+    import dataclasses
+    import json
+
+    from . import chunked_goldens, chunking
+    from .loading import load_config, load_tokenizer
+    from .model_dir import effective_max_length, read_settings
+    from .pairs import read_pairs
+
+    if args.fixtures is not None:
+        for path in chunked_goldens.write(args.fixtures, args.only or list(chunked_goldens.SETS)):
+            print(f"wrote {path}")
+        return 0
+    if args.model_dir is None or args.pairs is None:
+        raise ToolError("chunked needs --fixtures DIR, or --model-dir DIR and --pairs FILE")
+    settings = read_settings(args.model_dir)
+    weights = args.model_dir / HF_SUBDIR if (args.model_dir / HF_SUBDIR).is_dir() else args.model_dir
+    cap = args.max_length if args.max_length is not None else settings.max_length
+    max_length = effective_max_length(load_config(weights), load_tokenizer(args.model_dir), cap)
+    long = chunking.LongDocuments(args.long_documents, args.chunk_stride, args.max_chunks, args.chunk_pooling,
+                                  args.max_document_tokens, args.truncation_side)
+    reference, scored = chunking.score(args.model_dir, weights, settings, long, max_length, read_pairs(args.pairs))
+    text = json.dumps({"reference": reference, "max_length": max_length, "settings": dataclasses.asdict(long),
+                       "passages": [dataclasses.asdict(s) for s in scored]}, indent=2, ensure_ascii=False)
+    if args.out is None:
+        print(text)
+    else:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
 
 
 def _fixtures(args) -> int:

@@ -31,7 +31,9 @@ _ACTIVATION_MODULES = {"sigmoid": torch.nn.Sigmoid, "identity": torch.nn.Identit
 
 def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair], *, adapter: Optional[Path] = None,
                    trust_remote_code: bool = False, num_labels: Optional[int] = None,
-                   batch_size: int = BATCH_SIZE) -> dict:
+                   batch_size: int = BATCH_SIZE, truncation_side: str = "right") -> dict:
+    """`truncation_side` is transformers' tokenizer truncation_side: which end of a text is cut (chunking.py's
+    reference for the Java app's truncation_side; causal-lm prompts are always cut at their end)."""
     torch.manual_seed(0)  # nothing here should be random; this just removes any doubt
     config = load_config(model_dir, trust_remote_code, num_labels)
     tokenizer = load_tokenizer(model_dir, trust_remote_code)
@@ -43,6 +45,12 @@ def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair
     max_length = effective_max_length(config, tokenizer, settings.max_length)
     check_head(settings, config)
     common = dict(adapter=adapter, trust_remote_code=trust_remote_code, num_labels=num_labels)
+    if truncation_side not in ("right", "left"):
+        raise ToolError(f"truncation_side must be right or left, got {truncation_side!r}")
+    if settings.kind != "causal-lm":
+        tokenizer.truncation_side = truncation_side
+    if settings.kind in ("cross-encoder", "bi-encoder"):
+        common["truncation_side"] = truncation_side
     if settings.kind == "cross-encoder":
         reference, activation, logits, scores = _cross_encoder(model_dir, settings, pairs, max_length, batch_size,
                                                                **common)
@@ -84,7 +92,8 @@ def _formatted(settings: RerankerSettings, pairs: list[Pair]) -> tuple[list[str]
             [settings.format_document(p["document"]) for p in pairs])
 
 
-def _cross_encoder(model_dir, settings, pairs, max_length, batch_size, *, adapter, trust_remote_code, num_labels):
+def _cross_encoder(model_dir, settings, pairs, max_length, batch_size, *, adapter, trust_remote_code, num_labels,
+                   truncation_side="right"):
     from sentence_transformers import CrossEncoder
 
     ce = CrossEncoder(str(model_dir), num_labels=num_labels, max_length=max_length, device="cpu",
@@ -93,6 +102,7 @@ def _cross_encoder(model_dir, settings, pairs, max_length, batch_size, *, adapte
     if adapter is not None:
         _replace_transformers_model(ce, merge_adapter(ce.model, adapter))
     set_padding_side(ce.tokenizer, settings.padding_side)
+    ce.tokenizer.truncation_side = truncation_side
     queries, documents = _formatted(settings, pairs)
     inputs = [[q, d] for q, d in zip(queries, documents)]
 
@@ -206,7 +216,7 @@ def _causal_lm(model_dir, settings, pairs, max_length, batch_size, *, tokenizer,
             logit.reshape(-1, 1).numpy(), two.numpy())
 
 
-def _bi_encoder(model_dir, settings, pairs, max_length, *, adapter, trust_remote_code, num_labels):
+def _bi_encoder(model_dir, settings, pairs, max_length, *, adapter, trust_remote_code, num_labels, truncation_side="right"):
     import sentence_transformers
     from sentence_transformers import SentenceTransformer, models
 
@@ -217,6 +227,7 @@ def _bi_encoder(model_dir, settings, pairs, max_length, *, adapter, trust_remote
     if adapter is not None:
         transformer.auto_model = merge_adapter(transformer.auto_model, adapter)
     set_padding_side(transformer.tokenizer, settings.padding_side)
+    transformer.tokenizer.truncation_side = truncation_side
     modules = [transformer, models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode=settings.pooling)]
     if settings.normalize:
         modules.append(models.Normalize())

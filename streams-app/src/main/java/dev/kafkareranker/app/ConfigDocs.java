@@ -57,7 +57,9 @@ final class ConfigDocs {
                 .append("## Every setting of the reranker\n\n")
                 .append("Per served model (see `models`), the keys of the table at the end, as `model.NAME.KEY`.\n\n");
         table(out, RerankerConfig.DEFINITION, "");
-        out.append("\n## Per model\n\nEach model named in `models` takes these keys under `model.NAME.` (for example `model.legal.dir`).\n\n");
+        out.append("\n## Per model\n\nEach model named in `models` takes these keys under `model.NAME.` (for example `model.legal.dir`).")
+                .append(" The single `model.dir` model takes the length and long-document keys (`max.length` to `truncation.side`) beside it,")
+                .append(" as `model.KEY` (for example `model.long.documents=chunk`); README, Long documents, says how they work.\n\n");
         table(out, ModelSettings.DEFINITION, "model.NAME.");
         return out.toString();
     }

@@ -66,6 +66,9 @@ final class KnownKeys {
         for (String model : servedModels) {
             known.addAll(ModelSettings.keys(model));
         }
+        if (servedModels.isEmpty()) {
+            known.addAll(ModelSettings.singleModelKeys());
+        }
         Object serde = props.get(RerankerConfig.VALUE_SERDE_CLASS);
         String serdeName = serde instanceof Class<?> type ? type.getName() : serde == null ? OWN_SERDE : serde.toString().trim();
         boolean otherSerde = !serdeName.equals(OWN_SERDE);
@@ -77,6 +80,10 @@ final class KnownKeys {
             if (known.contains(key) || PASSED_ON.stream().anyMatch(key::startsWith)
                     || otherSerde && CONFLUENT_SERDE_PREFIXES.stream().anyMatch(key::startsWith)) {
                 continue;
+            }
+            if (ModelSettings.singleModelKeys().contains(key)) {
+                throw new ConfigException(key + " in " + source + " applies to the single model.dir model; with models="
+                        + String.join(",", servedModels) + " set it per model, as model.NAME." + key.substring(RerankerConfig.MODEL_PREFIX.length()));
             }
             String hint = closest(key, known).map(k -> " (did you mean '" + k + "'?)").orElse("");
             throw new ConfigException("unknown configuration key '" + key + "' in " + source + hint);

@@ -2,10 +2,14 @@ package dev.kafkareranker.app;
 
 import dev.kafkareranker.inference.Device;
 import dev.kafkareranker.inference.InferenceOptions;
+import dev.kafkareranker.model.LongDocuments;
 import dev.kafkareranker.model.ModelDirectory.Variant;
+import dev.kafkareranker.model.ModelOverrides;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -18,25 +22,53 @@ import org.apache.kafka.common.config.ConfigException;
  * The settings of one served model, {@code model.NAME.*}: declared once, like every other key, with type,
  * default, validator and doc, and read through a {@link ConfigDef} of their own under the model's prefix, so
  * that an error names the full key ({@code model.m1.variant}) and a typo gets a "did you mean".
- * An empty value means the app-wide setting ({@code inference.*}).
+ * An empty value means the app-wide setting ({@code inference.*}), or for the document keys what the model's
+ * reranker.json says. The single {@code model.dir} model takes the document keys as {@code model.KEY}.
  */
 public final class ModelSettings {
 
     public static final String DIR = "dir";
     public static final String DEVICE = "device";
     public static final String VARIANT = "variant";
+    public static final String MAX_LENGTH = "max.length";
+    public static final String LONG_DOCUMENTS = "long.documents";
+    public static final String CHUNK_STRIDE = "chunk.stride";
+    public static final String MAX_CHUNKS = "max.chunks";
+    public static final String CHUNK_POOLING = "chunk.pooling";
+    public static final String MAX_DOCUMENT_TOKENS = "max.document.tokens";
+    public static final String TRUNCATION_SIDE = "truncation.side";
+
+    /** The keys about lengths and long documents: these the single model.dir model takes too, as model.KEY. */
+    static final ConfigDef DOCUMENT_DEFINITION = new ConfigDef()
+            .define(MAX_LENGTH, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.MEDIUM,
+                    "Tokens per row, in place of reranker.json's max_length; at most what the model's files allow (tokenizer_config.json's model_max_length, config.json's positions), or the model is refused at load. Empty = reranker.json's, else the model's limit.")
+            .define(LONG_DOCUMENTS, Type.STRING, "", ConfigDef.ValidString.in("", "truncate", "chunk"), Importance.MEDIUM,
+                    "What is done with a passage longer than the room the query leaves in a row: truncate (cut, as transformers' truncation=True does) or chunk (cut into overlapping windows of that room, each scored with the query in the same batches as other rows, and the passage's score pooled from them: see README, Long documents). Empty = reranker.json's long_documents, else truncate.")
+            .define(CHUNK_STRIDE, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(0)), Importance.LOW,
+                    "With chunk: tokens two neighbouring chunks share. Less than the smallest window a query leaves (half of the max length less the special tokens), or the model is refused at load. Empty = reranker.json's chunk_stride, else a quarter of the window.")
+            .define(MAX_CHUNKS, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.LOW,
+                    "With chunk: most chunks scored per passage; the rest of a longer passage is cut (and counted in its provenance, tokens_cut). Empty = reranker.json's max_chunks, else " + LongDocuments.DEFAULT_MAX_CHUNKS + ".")
+            .define(CHUNK_POOLING, Type.STRING, "", ConfigDef.ValidString.in("", "max", "mean", "first"), Importance.LOW,
+                    "With chunk: the passage's score from its chunks' scores: max (the best chunk's), mean, or first. Empty = reranker.json's chunk_pooling, else max.")
+            .define(MAX_DOCUMENT_TOKENS, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.LOW,
+                    "A passage's tokens (tokenized alone) beyond this many are cut before it is chunked or scored, from the side truncation.side names. Empty = reranker.json's max_document_tokens, else no cap.")
+            .define(TRUNCATION_SIDE, Type.STRING, "", ConfigDef.ValidString.in("", "right", "left"), Importance.LOW,
+                    "Which end of a text is cut: right keeps the start, left keeps the end (of the query and the passage, as transformers' truncation_side; with chunk, which chunks max.chunks keeps and which tokens max.document.tokens keeps). Empty = reranker.json's truncation_side, else tokenizer_config.json's, else right.");
 
     /** The per-model keys, without their {@code model.NAME.} prefix. */
-    static final ConfigDef DEFINITION = new ConfigDef()
+    static final ConfigDef DEFINITION = definition(DOCUMENT_DEFINITION, "", new ConfigDef()
             .define(DIR, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
                     "The model's directory (model.onnx, tokenizer.json, config.json, reranker.json); required for every model named in models.")
             .define(DEVICE, Type.STRING, "", new DeviceValidator(), Importance.MEDIUM,
                     "This model's device: auto, cpu, cuda or cuda:N; empty = inference.device.")
             .define(VARIANT, Type.STRING, "", ConfigDef.ValidString.in("", "auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
-                    "This model's ONNX file: auto, fp32, fp16 or int8; empty = inference.model.variant.");
+                    "This model's ONNX file: auto, fp32, fp16 or int8; empty = inference.model.variant."));
 
     private ModelSettings() {
     }
+
+    /** Where the single model.dir model's document keys live: {@code model.long.documents}. */
+    static final String SINGLE_PREFIX = RerankerConfig.MODEL_PREFIX;
 
     /** {@code model.NAME.}: where a model's keys live. */
     public static String prefix(String model) {
@@ -54,7 +86,7 @@ public final class ModelSettings {
 
     /** The model's settings as a {@link ModelRegistry.Served}: its directory, and the app-wide options with its own on top. */
     static dev.kafkareranker.serving.ModelRegistry.Served served(String model, Map<String, ?> originals, InferenceOptions appWide) {
-        AbstractConfig settings = new AbstractConfig(definition(model), originals, false);
+        AbstractConfig settings = new AbstractConfig(definition(DEFINITION, prefix(model)), originals, false);
         InferenceOptions options = appWide;
         String device = settings.getString(prefix(model) + DEVICE);
         if (!device.isBlank()) {
@@ -64,19 +96,77 @@ public final class ModelSettings {
         if (!variant.isBlank() && !variant.equals("auto")) {
             options = options.withVariant(Variant.valueOf(variant.toUpperCase(Locale.ROOT)));
         }
-        return new dev.kafkareranker.serving.ModelRegistry.Served(model, Path.of(settings.getString(prefix(model) + DIR)), options);
+        return new dev.kafkareranker.serving.ModelRegistry.Served(model, Path.of(settings.getString(prefix(model) + DIR)), options,
+                overrides(settings, prefix(model)));
     }
 
     /**
-     * {@link #DEFINITION} under the model's prefix. Not {@link ConfigDef#embed}: its validators see the key without
+     * The single {@code model.dir} model's document keys, {@code model.KEY} beside {@code model.dir} (the model is
+     * not named in the configuration, so it takes them without a name).
+     */
+    static ModelOverrides singleModel(Map<String, ?> originals) {
+        return overrides(new AbstractConfig(definition(DOCUMENT_DEFINITION, SINGLE_PREFIX), originals, false), SINGLE_PREFIX);
+    }
+
+    /** {@code model.KEY} for each document key: what the single model.dir model may be given. */
+    static Set<String> singleModelKeys() {
+        Set<String> out = new TreeSet<>();
+        for (String name : DOCUMENT_DEFINITION.names()) {
+            out.add(SINGLE_PREFIX + name);
+        }
+        return out;
+    }
+
+    private static ModelOverrides overrides(AbstractConfig settings, String prefix) {
+        return new ModelOverrides(prefix, optionalInt(settings.getInt(prefix + MAX_LENGTH)), text(settings.getString(prefix + LONG_DOCUMENTS)),
+                optionalInt(settings.getInt(prefix + CHUNK_STRIDE)), optionalInt(settings.getInt(prefix + MAX_CHUNKS)),
+                text(settings.getString(prefix + CHUNK_POOLING)), optionalInt(settings.getInt(prefix + MAX_DOCUMENT_TOKENS)),
+                text(settings.getString(prefix + TRUNCATION_SIDE)));
+    }
+
+    private static OptionalInt optionalInt(Integer value) {
+        return value == null ? OptionalInt.empty() : OptionalInt.of(value);
+    }
+
+    private static Optional<String> text(String value) {
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of(value);
+    }
+
+    /**
+     * {@code keys} under {@code prefix}. Not {@link ConfigDef#embed}: its validators see the key without
      * the prefix, so an error would name {@code variant} instead of {@code model.legal.variant}.
      */
-    private static ConfigDef definition(String model) {
-        ConfigDef definition = new ConfigDef();
-        for (ConfigDef.ConfigKey key : DEFINITION.configKeys().values()) {
-            definition.define(prefix(model) + key.name, key.type, key.defaultValue, key.validator, key.importance, key.documentation);
+    private static ConfigDef definition(ConfigDef keys, String prefix) {
+        return definition(keys, prefix, new ConfigDef());
+    }
+
+    /** {@code keys} under {@code prefix}, added to {@code definition}. */
+    private static ConfigDef definition(ConfigDef keys, String prefix, ConfigDef definition) {
+        for (ConfigDef.ConfigKey key : keys.configKeys().values()) {
+            definition.define(prefix + key.name, key.type, key.defaultValue, key.validator, key.importance, key.documentation);
         }
         return definition;
+    }
+
+    /** Empty (unset: reranker.json decides), or a value the wrapped validator accepts. */
+    private static final class NullOr implements ConfigDef.Validator {
+        private final ConfigDef.Validator validator;
+
+        NullOr(ConfigDef.Validator validator) {
+            this.validator = validator;
+        }
+
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (value != null) {
+                validator.ensureValid(name, value);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return validator + " or empty";
+        }
     }
 
     /** A device as {@link Device#parse} reads it, or empty. */

@@ -7,6 +7,7 @@ import dev.kafkareranker.inference.GpuOptions;
 import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.model.BundledModel;
 import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.model.ModelOverrides;
 import dev.kafkareranker.model.ModelDirectory.Variant;
 import dev.kafkareranker.serving.ModelRegistry;
 import java.util.ArrayList;
@@ -63,7 +64,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String MODEL_DEFAULT = "model.default";
     public static final String MODELS_DEFAULT_BY_TOPIC = "models.default.by.topic";
     public static final String MODELS_WATCH_INTERVAL_MS = "models.watch.interval.ms";
-    /** Per served model: model.NAME.dir (required), model.NAME.device, model.NAME.variant. */
+    /** Per served model: model.NAME.dir (required) and ModelSettings' other keys; model.KEY for the single model.dir model's document keys. */
     public static final String MODEL_PREFIX = "model.";
     public static final String INFERENCE_DEVICE = "inference.device";
     public static final String INFERENCE_MODEL_VARIANT = "inference.model.variant";
@@ -141,7 +142,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
                     "Model directory (model.onnx, tokenizer.json, config.json, reranker.json); empty = the bundled bge-small-en-v1.5 bi-encoder.")
             .define(MODELS, Type.LIST, "", Importance.HIGH,
-                    "Names of several served models, each configured as model.NAME.dir (required), model.NAME.device and model.NAME.variant (optional); empty = one model from model.dir.")
+                    "Names of several served models, each configured as model.NAME.dir (required) and the optional keys of the per-model table (model.NAME.device, model.NAME.variant, model.NAME.long.documents, ...); empty = one model from model.dir.")
             .define(MODEL_DEFAULT, Type.STRING, "", Importance.MEDIUM,
                     "The model for candidates whose model field is null; empty = the first of models.")
             .define(MODELS_DEFAULT_BY_TOPIC, Type.LIST, "", Importance.LOW,
@@ -280,7 +281,8 @@ public final class RerankerConfig extends AbstractConfig {
         List<String> names = getList(MODELS);
         if (names.isEmpty()) {
             Path dir = modelDir().orElseGet(BundledModel::extract);
-            return List.of(new ModelRegistry.Served(ModelDirectory.load(dir).name(), dir, inferenceOptions()));
+            ModelOverrides overrides = ModelSettings.singleModel(originals);
+            return List.of(new ModelRegistry.Served(ModelDirectory.load(dir, overrides).name(), dir, inferenceOptions(), overrides));
         }
         List<ModelRegistry.Served> out = new ArrayList<>();
         for (String name : names) {

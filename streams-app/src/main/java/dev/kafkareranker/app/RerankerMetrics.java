@@ -106,6 +106,13 @@ final class RerankerMetrics implements GatherListener, AutoCloseable {
         counter("rerank.engine.tokens.real", "Tokens the sequences hold", tags, name, s -> s.realTokens());
         counter("rerank.engine.tokens.padded", "Tokens the model computed, padding included", tags, name, s -> s.paddedTokens());
         counter("rerank.engine.failed.batches", "Model runs that failed (and were split and retried)", tags, name, s -> s.failedBatches());
+        counter("rerank.engine.passages.chunked", "Passages scored in more than one chunk (long_documents=chunk)", tags, name,
+                s -> s.passages().chunked());
+        counter("rerank.engine.passages.chunk.rows", "Rows the passages scored in chunks took", tags, name, s -> s.passages().chunkRows());
+        counter("rerank.engine.passages.over.max.chunks", "Passages longer than max_chunks chunks: the rest of each was cut", tags, name,
+                s -> s.passages().overMaxChunks());
+        counter("rerank.engine.passages.cut", "Passages with tokens the model never read (max length, max_document_tokens, max_chunks)",
+                tags, name, s -> s.passages().cut());
         Gauge.builder("rerank.engine.padding.ratio", this, m -> stats(name).paddingRatio())
                 .description("Computed over real tokens since the current version was loaded").tags(tags).register(registry);
         FunctionTimer.builder("rerank.engine.queue.delay", this, m -> stats(name).rows(), m -> stats(name).queueDelayNanosTotal(),

@@ -4,31 +4,51 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kafkareranker.inference.EngineStats;
+import dev.kafkareranker.inference.InferenceEngine;
+import dev.kafkareranker.inference.Provenance;
 import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.serving.ModelRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * {@code reranker score}: scores pairs given as JSON lines, without Kafka, to check a model. A line is
  * {@code {"query": "...", "document": "..."}} or {@code {"query": "...", "documents": ["...", ...]}};
- * each document gets one output line with its logit and score.
+ * each document gets one output line with its logit and score and what of it was read (the fields
+ * RankedResults carries: tokens scored and cut, chunks, the best chunk's characters). A last line on
+ * standard error says how fast the lines were scored, after the model loaded: the figures docs/benchmarks.md
+ * compares for long documents.
  */
 final class ScoreCommand {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final PrintStream out;
+    private final PrintStream err;
 
     ScoreCommand(PrintStream out) {
+        this(out, System.err);
+    }
+
+    ScoreCommand(PrintStream out, PrintStream err) {
         this.out = out;
+        this.err = err;
     }
 
     int run(RerankerConfig config, BufferedReader in) throws IOException {
-        try (Scorer scorer = RerankerApp.openScorer(config)) {
+        List<ModelRegistry.Served> served = config.servedModels();
+        String name = config.defaultModel(served);
+        ModelRegistry.Served model = served.stream().filter(m -> m.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("model.default '" + name + "' is not one of the served models"));
+        try (Scorer scorer = ModelRegistry.load(model)) {
+            Totals totals = new Totals();
+            long started = System.nanoTime();
             int lineNo = 0;
             for (String line = in.readLine(); line != null; line = in.readLine()) {
                 lineNo++;
@@ -55,16 +75,59 @@ final class ScoreCommand {
                 String query = node.get("query").asText();
                 List<Score> scores = scorer.score(query, documents);
                 for (int i = 0; i < documents.size(); i++) {
-                    ObjectNode row = JSON.createObjectNode();
-                    row.put("query", query);
-                    row.put("document", documents.get(i));
-                    row.put("logit", scores.get(i).logit());
-                    row.put("score", scores.get(i).score());
-                    row.put("model", scorer.modelName());
-                    out.println(row);
+                    out.println(row(query, documents.get(i), scores.get(i), scorer.modelName()));
+                    totals.add(scores.get(i));
                 }
             }
+            totals.report(err, lineNo, System.nanoTime() - started, scorer);
         }
         return 0;
+    }
+
+    static ObjectNode row(String query, String document, Score score, String model) {
+        ObjectNode row = JSON.createObjectNode();
+        row.put("query", query);
+        row.put("document", document);
+        row.put("logit", score.logit());
+        row.put("score", score.score());
+        row.put("model", model);
+        score.provenance().ifPresent(p -> {
+            row.put("tokens_scored", p.tokensScored());
+            row.put("tokens_cut", p.tokensCut());
+            row.put("chunks", p.chunks());
+            row.put("best_chunk_start", p.start());
+            row.put("best_chunk_end", p.end());
+        });
+        return row;
+    }
+
+    /** What was scored, for the last line. */
+    private static final class Totals {
+        long documents;
+        long rows;
+        long tokens;
+        long cut;
+
+        void add(Score score) {
+            documents++;
+            score.provenance().ifPresent(p -> {
+                rows += p.chunks();
+                tokens += p.tokensScored();
+                cut += p.tokensCut();
+            });
+        }
+
+        void report(PrintStream err, int lines, long nanos, Scorer scorer) {
+            double seconds = nanos / 1e9;
+            String model = "";
+            if (scorer instanceof InferenceEngine engine) {
+                EngineStats.Snapshot stats = engine.stats();
+                model = String.format(Locale.ROOT, "; the model ran %d rows of %d tokens (%.0f tokens/s) in %d batches", stats.rows(),
+                        stats.realTokens(), stats.realTokens() / Math.max(seconds, 1e-9), stats.batches());
+            }
+            err.printf(Locale.ROOT, "score: %d documents of %d lines in %.2f s after the model loaded: %.2f documents/s, %d passage tokens"
+                            + " read (%d cut) = %.0f passage tokens/s, %d rows%s%n", documents, lines, seconds, documents / Math.max(seconds, 1e-9),
+                    tokens, cut, tokens / Math.max(seconds, 1e-9), rows, model);
+        }
     }
 }

@@ -1,46 +1,76 @@
 package dev.kafkareranker.inference;
 
+import ai.djl.huggingface.tokenizers.Encoding;
+import dev.kafkareranker.model.ModelKind;
 import dev.kafkareranker.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cross-encoders and decoder rerankers: one row per (query, passage) pair, templates applied, and the
- * row's logits turned into a score by the model's activation and label index.
+ * Cross-encoders and decoder rerankers: one row per (query, passage) pair, or per (query, chunk) pair for a
+ * passage scored in chunks, templates applied, and the row's logits turned into a score by the model's
+ * activation and label index; a passage's chunks are pooled ({@link ChunkScores}).
  */
 final class CrossEncoderMethod implements ScoringMethod {
 
     private final ModelSpec spec;
     private final TextEncoder encoder;
+    private final PassageCutter cutter;
+    private final boolean strip;
 
     CrossEncoderMethod(ModelSpec spec, TextEncoder encoder) {
         this.spec = spec;
         this.encoder = encoder;
+        // sentence-transformers' CrossEncoder strips each text before tokenizing, and its scores are the
+        // reference; decoder rerankers are scored with transformers directly, which does not.
+        this.strip = spec.kind() != ModelKind.DECODER;
+        int fixed = encoder.pair(prepare(spec.formatQuery("")), emptyDocument()).getIds().length;
+        this.cutter = new PassageCutter(spec, encoder, fixed, true);
     }
 
-    @Override
-    public List<Encoded> encode(String query, List<String> passages) {
-        List<String> documents = new ArrayList<>(passages.size());
-        for (String passage : passages) {
-            documents.add(prepare(spec.formatDocument(passage)));
-        }
-        return encoder.encodePairs(prepare(spec.formatQuery(query)), documents);
-    }
-
-    /**
-     * sentence-transformers' CrossEncoder strips each text before tokenizing, and its scores are the
-     * reference; decoder rerankers are scored with transformers directly, which does not.
-     */
     private String prepare(String text) {
-        return spec.kind() == dev.kafkareranker.model.ModelKind.DECODER ? text : text.strip();
+        return strip ? text.strip() : text;
+    }
+
+    private String emptyDocument() {
+        return prepare(spec.formatDocument(""));
     }
 
     @Override
-    public List<Score> finish(float[][] rowOutputs) {
-        List<Score> scores = new ArrayList<>(rowOutputs.length);
-        for (float[] logits : rowOutputs) {
-            scores.add(new Score(logits[spec.labelIndex()], spec.activation().apply(logits, spec.labelIndex())));
+    public EncodedRequest encode(String query, List<String> passages) {
+        String q = prepare(spec.formatQuery(query));
+        int window = spec.longDocuments().chunked() ? cutter.window(encoder.pair(q, emptyDocument()).getIds().length) : 0;
+        List<Encoded> rows = new ArrayList<>(passages.size());
+        List<EncodedRequest.PassageRows> layout = new ArrayList<>(passages.size());
+        for (String passage : passages) {
+            PassageCutter.Cut cut = cutter.cut(passage, window, false);
+            int firstRow = rows.size();
+            if (cut.chunked()) {
+                for (PassageCutter.Piece piece : cut.pieces()) {
+                    rows.add(TextEncoder.encoded(encoder.pair(q, text(piece).text())));
+                }
+                layout.add(PassageCutter.chunked(firstRow, cut.plan().orElseThrow()));
+                continue;
+            }
+            DocumentText document = text(cut.pieces().get(0));
+            Encoding row = encoder.pair(q, document.text());
+            rows.add(TextEncoder.encoded(row));
+            DocumentText.Kept kept = document.kept(TextEncoder.offsets(row), row.getSequenceIds(), 1,
+                    row.getSpecialTokenMask(), row.getIds().length);
+            layout.add(cutter.truncated(firstRow, cut, kept, row.exceedMaxLength(), () -> cutter.tokensAlone(passage)));
         }
-        return scores;
+        return new EncodedRequest(rows, layout);
+    }
+
+    private DocumentText text(PassageCutter.Piece piece) {
+        return DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate(), strip);
+    }
+
+    @Override
+    public List<Score> finish(EncodedRequest request, float[][] rowOutputs) {
+        return ChunkScores.pool(request, row -> {
+            float[] logits = rowOutputs[row];
+            return new Score(logits[spec.labelIndex()], spec.activation().apply(logits, spec.labelIndex()));
+        }, spec.longDocuments().pooling());
     }
 }

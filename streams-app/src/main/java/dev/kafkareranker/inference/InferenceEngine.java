@@ -36,8 +36,8 @@ public final class InferenceEngine implements Scorer {
 
     /** One timer for every engine's request timeouts; a cancelled timeout is removed at once, not held until it would fire. */
     private static final ScheduledThreadPoolExecutor TIMEOUTS = timeouts();
-    /** Fewer passages per chunk than this and splitting costs more than it saves. */
-    private static final int MIN_CHUNK = 8;
+    /** Fewer passages per tokenizer task than this and splitting a request costs more than it saves. */
+    private static final int MIN_PART = 8;
 
     private final ModelSpec spec;
     private final ScoringMethod method;
@@ -64,7 +64,7 @@ public final class InferenceEngine implements Scorer {
         this.requestTimeout = loaded.options().health().requestTimeout();
         this.tokenizerThreads = loaded.options().tokenizerPoolSize();
         // A known-good request tells a broken model from bad rows, and tests an open circuit breaker.
-        List<Encoded> probe = method.encode("probe query", List.of("probe passage"));
+        List<Encoded> probe = method.encode("probe query", List.of("probe passage")).rows();
         this.references = new ModelReferences(spec.name() + " " + spec.version(), () -> {
             try {
                 model.close();
@@ -113,7 +113,7 @@ public final class InferenceEngine implements Scorer {
         }
         CompletableFuture<Scoring> scoring = new CompletableFuture<>();
         AtomicReference<CompletableFuture<float[][]>> submittedRef = new AtomicReference<>();
-        encode(query, passages, scoring).whenComplete((rows, encodeFailure) -> {
+        encode(query, passages, scoring).whenComplete((request, encodeFailure) -> {
             if (encodeFailure != null || scoring.isDone()) {
                 // Failed, or timed out or cancelled while tokenizing: nothing to run.
                 batcher.withdraw(admitted);
@@ -122,7 +122,8 @@ public final class InferenceEngine implements Scorer {
                 }
                 return;
             }
-            CompletableFuture<float[][]> submitted = batcher.submit(rows, admitted);
+            // A passage scored in chunks is several rows: the queue's count is corrected to the rows made.
+            CompletableFuture<float[][]> submitted = batcher.submit(request.rows(), admitted);
             submittedRef.set(submitted);
             submitted.whenComplete((outputs, failure) -> {
                 if (failure != null) {
@@ -130,7 +131,9 @@ public final class InferenceEngine implements Scorer {
                     return;
                 }
                 try {
-                    scoring.complete(new Scoring(checkFinite(method.finish(outputs)), modelName(), modelVersion()));
+                    List<Score> scores = checkFinite(method.finish(request, outputs));
+                    stats.recordPassages(request);
+                    scoring.complete(new Scoring(scores, modelName(), modelVersion()));
                 } catch (RuntimeException e) {
                     scoring.completeExceptionally(asInferenceException(e));
                 }
@@ -172,35 +175,30 @@ public final class InferenceEngine implements Scorer {
     }
 
     /**
-     * The rows of a request, in order, tokenized in chunks on the pool. A bi-encoder's first row is the
+     * The rows of a request, in order, tokenized in parts on the pool. A bi-encoder's first row is the
      * query's own, so its request is tokenized whole (on one pool thread) rather than split.
      */
-    private CompletableFuture<List<Encoded>> encode(String query, List<String> passages, CompletableFuture<?> request) {
-        int chunks = method instanceof BiEncoderMethod ? 1
-                : Math.max(1, Math.min(tokenizerThreads, passages.size() / MIN_CHUNK));
-        if (chunks == 1) {
+    private CompletableFuture<EncodedRequest> encode(String query, List<String> passages, CompletableFuture<?> request) {
+        int partCount = method instanceof BiEncoderMethod ? 1
+                : Math.max(1, Math.min(tokenizerThreads, passages.size() / MIN_PART));
+        if (partCount == 1) {
             return tokenize(query, passages, request);
         }
-        List<CompletableFuture<List<Encoded>>> parts = new ArrayList<>(chunks);
-        int size = (passages.size() + chunks - 1) / chunks;
+        List<CompletableFuture<EncodedRequest>> parts = new ArrayList<>(partCount);
+        int size = (passages.size() + partCount - 1) / partCount;
         for (int from = 0; from < passages.size(); from += size) {
             parts.add(tokenize(query, passages.subList(from, Math.min(passages.size(), from + size)), request));
         }
         // Complete once every part is, failed or not: no part of this request is still tokenizing after it.
-        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-            List<Encoded> rows = new ArrayList<>(passages.size());
-            for (CompletableFuture<List<Encoded>> part : parts) {
-                rows.addAll(part.join());
-            }
-            return rows;
-        });
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenApply(ignored -> EncodedRequest.concat(parts.stream().map(CompletableFuture::join).toList()));
     }
 
     /**
      * One tokenizer task. It holds a reference to the tokenizer until it returns, and skips the work when
      * its request has already ended (cancelled or timed out), so a revoked task's queries leave the pool fast.
      */
-    private CompletableFuture<List<Encoded>> tokenize(String query, List<String> passages, CompletableFuture<?> request) {
+    private CompletableFuture<EncodedRequest> tokenize(String query, List<String> passages, CompletableFuture<?> request) {
         if (!references.retain()) {
             return CompletableFuture.failedFuture(closedException());
         }

@@ -25,7 +25,8 @@ record LoadedModel(ModelSpec spec, OnnxRowModel rowModel, TextEncoder encoder, S
             rowModel = new OnnxRowModel(spec, session);
             encoder = new TextEncoder(spec);
             String describe = "loaded from " + session.file() + " on " + session.executionProvider() + "; inputs " + session.inputNames()
-                    + "; max length " + encoder.maxLength() + " tokens (from " + spec.maxLengthSource() + ")";
+                    + "; max length " + encoder.maxLength() + " tokens (from " + spec.maxLengthSource() + "); "
+                    + spec.longDocuments().describe();
             return new LoadedModel(spec, rowModel, encoder, Scorers.method(spec, encoder), session.executionProvider(), session.file(),
                     options.forProvider(session.executionProvider()), describe);
         } catch (RuntimeException | Error e) {

@@ -58,7 +58,7 @@ public final class RawRunner implements AutoCloseable {
     public Prepared prepare(List<Request> requests) {
         List<Encoded> all = new ArrayList<>();
         for (Request r : requests) {
-            all.addAll(loaded.method().encode(r.query(), r.passages()));
+            all.addAll(loaded.method().encode(r.query(), r.passages()).rows());
         }
         int[] lengths = all.stream().mapToInt(Encoded::length).toArray();
         List<List<Encoded>> batches = new ArrayList<>();
@@ -105,7 +105,7 @@ public final class RawRunner implements AutoCloseable {
                 try {
                     for (int i = next.getAndIncrement(); i < requests.size(); i = next.getAndIncrement()) {
                         long sum = 0;
-                        for (Encoded e : loaded.method().encode(requests.get(i).query(), requests.get(i).passages())) {
+                        for (Encoded e : loaded.method().encode(requests.get(i).query(), requests.get(i).passages()).rows()) {
                             sum += e.length();
                         }
                         tokens.addAndGet(sum);
@@ -130,7 +130,8 @@ public final class RawRunner implements AutoCloseable {
     public List<double[]> logits(List<Request> requests) {
         List<double[]> out = new ArrayList<>(requests.size());
         for (Request r : requests) {
-            List<Encoded> rows = loaded.method().encode(r.query(), r.passages());
+            EncodedRequest request = loaded.method().encode(r.query(), r.passages());
+            List<Encoded> rows = request.rows();
             int[] lengths = rows.stream().mapToInt(Encoded::length).toArray();
             float[][] outputs = new float[rows.size()][];
             for (int[] plan : Scorers.sizer(loaded).plan(lengths)) {
@@ -143,7 +144,7 @@ public final class RawRunner implements AutoCloseable {
                     outputs[plan[k]] = result[k];
                 }
             }
-            List<Score> scores = loaded.method().finish(outputs);
+            List<Score> scores = loaded.method().finish(request, outputs);
             out.add(scores.stream().mapToDouble(Score::logit).toArray());
         }
         return out;

@@ -30,8 +30,12 @@ public record CausalLmPrompt(String prefix, String template, String suffix, List
     public String body(String query, String document) {
         // Replace the document last, so a query containing "{document}" is not expanded.
         int at = template.indexOf("{document}");
-        String before = template.substring(0, at).replace("{query}", query);
         String after = template.substring(at + "{document}".length()).replace("{query}", query);
-        return before + document + after;
+        return beforeDocument(query) + document + after;
+    }
+
+    /** The part of {@link #body} before the document: where the document begins in it. */
+    public String beforeDocument(String query) {
+        return template.substring(0, template.indexOf("{document}")).replace("{query}", query);
     }
 }

@@ -50,8 +50,13 @@ public final class ModelDirectory {
         }
     }
 
-    /** Loads the spec of the fp32 model in {@code dir}. */
+    /** Loads the spec of the fp32 model in {@code dir}, as its files say. */
     public static ModelSpec load(Path dir) {
+        return load(dir, ModelOverrides.NONE);
+    }
+
+    /** Loads the spec of the fp32 model in {@code dir}, with the app's per-model keys over reranker.json. */
+    public static ModelSpec load(Path dir, ModelOverrides overrides) {
         if (!Files.isDirectory(dir)) {
             throw new ModelLoadException("Model directory " + dir + " does not exist or is not a directory");
         }
@@ -78,7 +83,9 @@ public final class ModelDirectory {
         int labelIndex = causalLm ? 0 : labelIndex(reranker, numLabels, rerankerFile, configFile);
         long padId = padTokenId(reranker, config, tokenizer, kind, rerankerFile, configFile);
         checkVocabularyFits(tokenizer, config, configFile);
-        ModelMaxLength.Resolved maxLength = ModelMaxLength.resolve(reranker, config, tokenizerConfig, dir);
+        ModelMaxLength.Resolved maxLength = ModelMaxLength.resolve(reranker, config, tokenizerConfig, dir, overrides);
+        LongDocuments longDocuments = LongDocumentsSettings.resolve(reranker, tokenizerConfig, rerankerFile,
+                dir.resolve(TOKENIZER_CONFIG_JSON).toString(), overrides);
 
         return new ModelSpec(
                 text(reranker, "name").orElse(dir.getFileName().toString()),
@@ -97,7 +104,8 @@ public final class ModelDirectory {
                 text(reranker, "document_template"),
                 Pooling.parse(text(reranker, "pooling").orElse("cls"), rerankerFile),
                 reranker.path("normalize").asBoolean(true),
-                causalLm ? Optional.of(prompt(reranker, rerankerFile)) : Optional.empty());
+                causalLm ? Optional.of(prompt(reranker, rerankerFile)) : Optional.empty(),
+                longDocuments);
     }
 
     /** sigmoid(yes - no) is the softmax over the two words; any other activation would change what the score means. */

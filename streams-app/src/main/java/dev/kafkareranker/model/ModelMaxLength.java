@@ -39,6 +39,11 @@ final class ModelMaxLength {
     }
 
     static Resolved resolve(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir) {
+        return resolve(reranker, config, tokenizerConfig, dir, ModelOverrides.NONE);
+    }
+
+    /** With the app's {@code max.length} key, when given, in place of reranker.json's {@code max_length}. */
+    static Resolved resolve(JsonNode reranker, JsonNode config, JsonNode tokenizerConfig, Path dir, ModelOverrides overrides) {
         long modelLimit = Long.MAX_VALUE;
         String modelLimitSource = null;
         List<String> sources = new ArrayList<>();
@@ -73,6 +78,16 @@ final class ModelMaxLength {
                 modelLimit = positions;
                 modelLimitSource = source;
             }
+        }
+        if (overrides.maxLength().isPresent()) {
+            long configured = overrides.maxLength().getAsInt();
+            String key = overrides.key("max_length");
+            if (configured > modelLimit) {
+                throw new ModelLoadException(key + "=" + configured + " is more than the model in " + dir + " can take (" + modelLimit
+                        + ", from " + modelLimitSource + "); set " + key + " to at most " + modelLimit + " or remove it");
+            }
+            return new Resolved((int) configured, key + " " + configured + "; model limits: "
+                    + (sources.isEmpty() ? "none stated" : String.join(", ", sources)));
         }
         if (reranker.hasNonNull("max_length")) {
             long configured = reranker.get("max_length").asLong();

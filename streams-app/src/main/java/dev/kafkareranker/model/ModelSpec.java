@@ -24,6 +24,7 @@ import java.util.Optional;
  * @param pooling         bi-encoder pooling
  * @param normalize       bi-encoder: L2-normalize embeddings (cosine is computed either way)
  * @param prompt          causal-lm: the prompt and label words; empty for other kinds
+ * @param longDocuments   what is done with a passage longer than the window leaves room for: cut or chunked
  */
 public record ModelSpec(
         String name,
@@ -42,7 +43,17 @@ public record ModelSpec(
         Optional<String> documentTemplate,
         Pooling pooling,
         boolean normalize,
-        Optional<CausalLmPrompt> prompt) {
+        Optional<CausalLmPrompt> prompt,
+        LongDocuments longDocuments) {
+
+    /** A spec whose long passages are truncated, as every model's were before chunking existed. */
+    public ModelSpec(String name, String version, ModelKind kind, Path modelFile, Path tokenizerFile, Activation activation,
+                     int labelIndex, int numLabels, int maxLength, String maxLengthSource, long padTokenId, boolean padLeft,
+                     Optional<String> queryTemplate, Optional<String> documentTemplate, Pooling pooling, boolean normalize,
+                     Optional<CausalLmPrompt> prompt) {
+        this(name, version, kind, modelFile, tokenizerFile, activation, labelIndex, numLabels, maxLength, maxLengthSource, padTokenId,
+                padLeft, queryTemplate, documentTemplate, pooling, normalize, prompt, LongDocuments.TRUNCATE);
+    }
 
     public String formatQuery(String query) {
         return queryTemplate.map(t -> t.replace("{query}", query)).orElse(query);
@@ -55,6 +66,6 @@ public record ModelSpec(
     /** The same model with another ONNX file (an fp16 or int8 variant). */
     public ModelSpec withModelFile(Path file) {
         return new ModelSpec(name, version, kind, file, tokenizerFile, activation, labelIndex, numLabels, maxLength, maxLengthSource,
-                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize, prompt);
+                padTokenId, padLeft, queryTemplate, documentTemplate, pooling, normalize, prompt, longDocuments);
     }
 }

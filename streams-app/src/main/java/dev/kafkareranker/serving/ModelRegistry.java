@@ -6,6 +6,7 @@ import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.model.ModelOverrides;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,9 +31,16 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
      *
      * @param name    the name candidates use in their {@code model} field and results report
      * @param dir     its model directory, re-read on every reload
-     * @param options its device, variant and batching
+     * @param options   its device, variant and batching
+     * @param overrides the app's keys over its reranker.json (max length, long documents), applied on every load
      */
-    public record Served(String name, Path dir, InferenceOptions options) {}
+    public record Served(String name, Path dir, InferenceOptions options, ModelOverrides overrides) {
+
+        /** A model whose directory alone decides its lengths and long-document handling. */
+        public Served(String name, Path dir, InferenceOptions options) {
+            this(name, dir, options, ModelOverrides.NONE);
+        }
+    }
 
     private final Map<String, ModelSlot> slots = new LinkedHashMap<>();
     private final Map<String, Served> served = new LinkedHashMap<>();
@@ -41,7 +49,12 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
 
     /** Opens every model with ONNX Runtime. */
     public static ModelRegistry open(List<Served> models, String defaultName) {
-        return new ModelRegistry(models, defaultName, m -> Scorers.open(ModelDirectory.load(m.dir()), m.options()));
+        return new ModelRegistry(models, defaultName, ModelRegistry::load);
+    }
+
+    /** One model's engine, from its directory read with the app's keys over its reranker.json. */
+    public static Scorer load(Served model) {
+        return Scorers.open(ModelDirectory.load(model.dir(), model.overrides()), model.options());
     }
 
     /** With a loader of the caller's, e.g. a test's scorer around a real engine. */

@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.inference.Device;
 import dev.kafkareranker.model.ModelDirectory;
+import dev.kafkareranker.model.ModelOverrides;
 import dev.kafkareranker.serving.ModelRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
@@ -57,5 +59,46 @@ class ModelSettingsTest {
         Map<String, Object> props = twoModels(Map.of("model.legal.devise", "cpu"));
         ConfigException e = assertThrows(ConfigException.class, () -> KnownKeys.check(props, List.of("small", "legal"), "test.properties"));
         assertTrue(e.getMessage().contains("did you mean 'model.legal.device'"), e.getMessage());
+    }
+
+    @Test
+    void eachModelsLengthAndLongDocumentKeysReachItsLoads() {
+        RerankerConfig config = new RerankerConfig(twoModels(Map.of("model.legal.long.documents", "chunk", "model.legal.max.length", "512",
+                "model.legal.chunk.stride", "64", "model.legal.max.chunks", "8", "model.legal.chunk.pooling", "mean",
+                "model.legal.max.document.tokens", "4000", "model.legal.truncation.side", "left")));
+        ModelOverrides legal = config.servedModels().get(1).overrides();
+        assertEquals(new ModelOverrides("model.legal.", OptionalInt.of(512), Optional.of("chunk"), OptionalInt.of(64), OptionalInt.of(8),
+                Optional.of("mean"), OptionalInt.of(4000), Optional.of("left")), legal);
+        ModelOverrides small = config.servedModels().get(0).overrides();
+        assertEquals(Optional.empty(), small.longDocuments(), "unset: the directory's reranker.json decides");
+        assertEquals(OptionalInt.empty(), small.maxChunks());
+    }
+
+    @Test
+    void badLongDocumentValuesAreRefusedNamingTheFullKey() {
+        ConfigException mode = assertThrows(ConfigException.class,
+                () -> new RerankerConfig(twoModels(Map.of("model.legal.long.documents", "split"))).servedModels());
+        assertTrue(mode.getMessage().contains("model.legal.long.documents") && mode.getMessage().contains("chunk"), mode.getMessage());
+        ConfigException chunks = assertThrows(ConfigException.class,
+                () -> new RerankerConfig(twoModels(Map.of("model.legal.max.chunks", "0"))).servedModels());
+        assertTrue(chunks.getMessage().contains("model.legal.max.chunks"), chunks.getMessage());
+    }
+
+    @Test
+    void theSingleModelDirModelTakesTheKeysWithoutAName() {
+        RerankerConfig config = new RerankerConfig(Map.of("model.dir", "../tools/fixtures/roberta-lora", "model.long.documents", "chunk",
+                "model.max.chunks", "4"));
+        ModelRegistry.Served only = config.servedModels().get(0);
+        assertEquals(Optional.of("chunk"), only.overrides().longDocuments());
+        assertEquals(OptionalInt.of(4), only.overrides().maxChunks());
+        assertEquals("model.max.chunks", only.overrides().key("max_chunks"));
+        KnownKeys.check(Map.of("model.dir", "x", "model.long.documents", "chunk"), List.of(), "test.properties");
+    }
+
+    @Test
+    void theSingleModelKeysAreRefusedBesideModelsNamingThePerModelKey() {
+        Map<String, Object> props = twoModels(Map.of("model.long.documents", "chunk"));
+        ConfigException e = assertThrows(ConfigException.class, () -> KnownKeys.check(props, List.of("small", "legal"), "test.properties"));
+        assertTrue(e.getMessage().contains("model.long.documents") && e.getMessage().contains("model.NAME.long.documents"), e.getMessage());
     }
 }

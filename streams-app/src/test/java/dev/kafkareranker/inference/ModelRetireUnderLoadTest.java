@@ -118,14 +118,14 @@ class ModelRetireUnderLoadTest {
         ScoringMethod method(ScoringMethod real) {
             return new ScoringMethod() {
                 @Override
-                public List<Encoded> encode(String query, List<String> passages) {
+                public EncodedRequest encode(String query, List<String> passages) {
                     maybeHold(holdEncode, encodeHeld);
                     return inside(() -> real.encode(query, passages));
                 }
 
                 @Override
-                public List<Score> finish(float[][] rowOutputs) {
-                    return real.finish(rowOutputs);
+                public List<Score> finish(EncodedRequest request, float[][] rowOutputs) {
+                    return real.finish(request, rowOutputs);
                 }
             };
         }

@@ -21,9 +21,9 @@ class PreparedBatchTest {
         try (TextEncoder encoder = new TextEncoder(spec);
              OnnxRowModel model = new OnnxRowModel(spec, OnnxModel.open(spec, options))) {
             ScoringMethod method = Scorers.method(spec, encoder);
-            List<Encoded> first = method.encode("what causes anemia", List.of("iron deficiency is a cause", "short"));
+            List<Encoded> first = method.encode("what causes anemia", List.of("iron deficiency is a cause", "short")).rows();
             List<Encoded> second = method.encode("kafka transactions",
-                    List.of("exactly once commits offsets and records together in one transaction", "a", "commit markers"));
+                    List.of("exactly once commits offsets and records together in one transaction", "a", "commit markers")).rows();
             float[][] firstAlone = model.run(first);
             float[][] secondAlone = model.run(second);
 
