@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.apache.kafka.streams.KafkaStreams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,62 @@ import org.slf4j.LoggerFactory;
  */
 final class InputGate {
 
+    /** What the gate pauses: Kafka Streams' input in the app, a fake in tests. */
+    interface Input {
+        boolean isPaused();
+
+        void pause();
+
+        void resume();
+
+        static Input of(KafkaStreams streams) {
+            return new Input() {
+                @Override
+                public boolean isPaused() {
+                    return streams.isPaused();
+                }
+
+                @Override
+                public void pause() {
+                    streams.pause();
+                }
+
+                @Override
+                public void resume() {
+                    streams.resume();
+                }
+            };
+        }
+    }
+
+    /** What the gate asks of the models: whether each takes work and has room, and their health for the log line. */
+    interface Models {
+        boolean accepting();
+
+        boolean hasRoom();
+
+        String health();
+
+        static Models of(ModelRegistry registry) {
+            return new Models() {
+                @Override
+                public boolean accepting() {
+                    return registry.accepting();
+                }
+
+                @Override
+                public boolean hasRoom() {
+                    return registry.hasRoom();
+                }
+
+                @Override
+                public String health() {
+                    return registry.health().toString();
+                }
+            };
+        }
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(InputGate.class);
     /** How often the gate looks: a model that stopped costs at most this long of input before the pipeline holds it back. */
     static final Duration INTERVAL = Duration.ofMillis(200);
@@ -40,10 +97,12 @@ final class InputGate {
     static final long FAULT_BACKOFF_MS = 1_000;
     static final long FAULT_BACKOFF_MAX_MS = 30_000;
 
-    private final KafkaStreams streams;
-    private final ModelRegistry models;
-    private final ScoringBacklog backlog;
-    private final RegistryProbe registry;
+    private final Input streams;
+    private final Models models;
+    /** A gathering task whose model is behind ({@link ScoringBacklog#saturated}), or null. */
+    private final Supplier<String> backlog;
+    /** Empty while the Schema Registry answers its probe, else why not. */
+    private final Supplier<String> registry;
     private final LongSupplier clock;
     /** When the input was last resumed (wall clock ms), for the gatherers' max wait and the intakes' idleness. */
     private final AtomicLong resumedAt;
@@ -54,8 +113,7 @@ final class InputGate {
     private int clearLooks;
     private String pausedFor = "";
 
-    InputGate(KafkaStreams streams, ModelRegistry models, ScoringBacklog backlog, RegistryProbe registry, LongSupplier clock,
-              AtomicLong resumedAt) {
+    InputGate(Input streams, Models models, Supplier<String> backlog, Supplier<String> registry, LongSupplier clock, AtomicLong resumedAt) {
         this.streams = streams;
         this.models = models;
         this.backlog = backlog;
@@ -114,12 +172,12 @@ final class InputGate {
         if (!models.hasRoom()) {
             reasons.add("a model's queue is full");
         }
-        String saturated = backlog.saturated();
+        String saturated = backlog.get();
         if (saturated != null) {
             reasons.add(saturated);
         }
         if (registryFault) {
-            String down = registry.unavailable();
+            String down = registry.get();
             if (down.isEmpty() && clock.getAsLong() >= heldUntil) {
                 registryFault = false;
             } else {

@@ -126,7 +126,8 @@ public final class RerankerApp implements AutoCloseable {
             ModelRegistry models = loaded(loading);
             RerankerMetrics metrics = new RerankerMetrics(models);
             RegistryProbe registry = new RegistryProbe(java.util.Objects.toString(config.serdeConfig().get("schema.registry.url"), null));
-            InputGate gate = new InputGate(streams, models, backlog, registry, System::currentTimeMillis, resumedAt);
+            InputGate gate = new InputGate(InputGate.Input.of(streams), InputGate.Models.of(models), backlog::saturated, registry::unavailable,
+                    System::currentTimeMillis, resumedAt);
             listener.target = metrics;
             listener.gate = gate;
             CountingExceptionHandlers.report(listener);

@@ -104,23 +104,13 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
             RetrievalCandidate produced = reader.read(source.topic(), record.value());
             RetrievalCandidate candidate = reader.withTopicModel(source.topic(), produced);
             String queryId = candidate.getQueryId();
-            if (partitioner.gathersHere(record.key(), queryId, source.partition())) {
-                StoredCandidate stored = new StoredCandidate(candidate, Origin.source(record.headers(), source.topic(), source.partition(),
-                        source.offset(), record.timestamp(), record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
-                        record.value(), deadLetterMaxBytes));
-                context.forward(record.withValue(new Intake(true, stored, null)));
-                return;
-            }
             Headers headers = new RecordHeaders(record.headers().toArray());
             Origin.stamp(headers, source, record.key(), queryId);
             byte[] value = record.value();
-            byte[] decoded = CandidateReader.encode(candidate);
-            if (size(record.key(), value, headers) + CandidateReader.HEADER_DECODED.length() + decoded.length <= MAX_RAW_BYTES) {
-                headers.add(CandidateReader.HEADER_DECODED, decoded);
-            } else {
-                // A long passage is cut anyway before it is stored; cut here, the record fits the repartition topic.
-                // Its dead letters, should it become one, then hold this copy, which their rerank.dlq.reencoded header
-                // says; the gatherer reads the candidate from it again (no room for the copy beside it).
+            if (size(record.key(), value, headers) > MAX_RAW_BYTES) {
+                // A long passage is cut anyway before it is stored; cut here, the record fits the repartition topic and,
+                // on either path, the candidate store's changelog. Its dead letters, should it become one, then hold this
+                // copy, which their rerank.dlq.reencoded header says.
                 value = serializer.serialize(source.topic(), produced);
                 headers.add(HEADER_REENCODED, Integer.toString(record.value().length).getBytes(StandardCharsets.UTF_8));
                 if (size(record.key(), value, headers) > MAX_RAW_BYTES) {
@@ -129,6 +119,18 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
                             + " gather.max.passage.chars; at most " + MAX_RAW_BYTES + " fit");
                 }
             }
+            if (partitioner.gathersHere(record.key(), queryId, source.partition())) {
+                StoredCandidate stored = new StoredCandidate(candidate, Origin.source(headers, source.topic(), source.partition(),
+                        source.offset(), record.timestamp(), record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
+                        value, deadLetterMaxBytes));
+                context.forward(record.withValue(new Intake(true, stored, null)));
+                return;
+            }
+            byte[] decoded = CandidateReader.encode(candidate);
+            if (size(record.key(), value, headers) + CandidateReader.HEADER_DECODED.length() + decoded.length <= MAX_RAW_BYTES) {
+                headers.add(CandidateReader.HEADER_DECODED, decoded);
+            }
+            // Else (no room for the copy beside the producer's bytes) the gatherer reads the candidate from them again.
             // No commit is asked for here (CommitPacer), so candidates produced together mostly cross the repartition
             // topic in one transaction. Asking after each forward (at most every 10 ms) split a query's candidates
             // over transactions; behind a flood on a broker in a container the next one became readable 3 s after

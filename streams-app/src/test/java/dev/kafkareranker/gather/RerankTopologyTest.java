@@ -931,6 +931,20 @@ class RerankTopologyTest {
         assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
         assertEquals(Origin.REENCODED_AT_INTAKE + produced.length, header(dead, DeadLetters.HEADER_REENCODED));
         assertTrue(dead.value().length < produced.length, "the intake's cut copy: " + dead.value().length);
+
+        // Keyed by its query_id, it skips the repartition topic; what the store keeps of it is cut the same way, so
+        // that the candidate store's changelog takes it (a stored candidate holds its record as produced).
+        byte[] direct = newerProducerBytes("q2", "c", "score=0.3 " + "x".repeat(CandidateIntake.MAX_RAW_BYTES), 2);
+        rawCandidates.pipeInput("q2".getBytes(StandardCharsets.UTF_8), direct);
+        TestOutputTopic<byte[], byte[]> changelog = driver.createOutputTopic("kafka-reranker-" + RerankTopology.STORES.candidates() + "-changelog",
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        for (TestRecord<byte[], byte[]> entry : changelog.readRecordsToList()) {
+            int bytes = entry.value() == null ? 0 : entry.value().length;
+            assertTrue(bytes < 1_048_576, "a changelog record the broker takes: " + bytes);
+        }
+        driver.advanceWallClockTime(MAX_WAIT.plusSeconds(1));
+        assertEquals("q2", results.readValue().getQueryId());
+        assertTrue(deadLetters.isEmpty());
     }
 
     /**

@@ -16,10 +16,11 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * The settings of the two scoring modes and of the declared co-partitioning are gone: a user's file that
- * sets them still loads, and says once that they no longer have an effect.
+ * Start-up checks of the gathering settings. The settings of the two scoring modes and of the declared
+ * co-partitioning are gone: a user's file that sets them still loads, and says once that they no longer
+ * have an effect. A topic's default model must be served.
  */
-class ScoringOverlapIgnoredTest {
+class StartupChecksTest {
 
     private static RerankerConfig config(Map<String, Object> extra) {
         Map<String, Object> props = new HashMap<>(extra);
@@ -58,5 +59,13 @@ class ScoringOverlapIgnoredTest {
     void aValueTheOldSettingNeverTookIsStillRefusedNamingTheKey() {
         ConfigException e = assertThrows(ConfigException.class, () -> config(Map.of(RerankerConfig.GATHER_SCORING_OVERLAP, "sometimes")));
         assertTrue(e.getMessage().contains(RerankerConfig.GATHER_SCORING_OVERLAP), e.getMessage());
+    }
+
+    @Test
+    void aDefaultModelByTopicThatIsNotServedIsAStartUpErrorNamingIt() {
+        ConfigException e = assertThrows(ConfigException.class, () -> StartupChecks.defaultModelsServed(
+                config(Map.of(RerankerConfig.MODELS_DEFAULT_BY_TOPIC, "legal.candidates:legal"))));
+        assertTrue(e.getMessage().contains("models.default.by.topic") && e.getMessage().contains("model 'legal' is not served"), e.getMessage());
+        StartupChecks.defaultModelsServed(config(Map.of(RerankerConfig.MODELS_DEFAULT_BY_TOPIC, "any.candidates:bert-cross-encoder")));
     }
 }
