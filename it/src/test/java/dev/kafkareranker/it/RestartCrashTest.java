@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Restarts slower than the max wait (issue 12, item 3): candidates stream in at a steady rate, each
+ * Restarts slower than the max wait, with the config a user writes for {@code run} (no instance.id):
+ * candidates stream in at a steady rate, each
  * query's spread over less than the max wait, while the app (a child JVM) is SIGKILLed 20 times at
  * random moments and restarted only after more than the max wait. Before the max wait followed the
  * candidates' timestamps, each restart timed out the queries whose remaining candidates waited in the
@@ -73,9 +74,9 @@ class RestartCrashTest {
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
             Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "restart", "restart-test", dir);
             settings.put("gather.max.wait.ms", Long.toString(MAX_WAIT_MS));
-            // Static membership, as the Helm chart sets it: the restarted instance takes its tasks back at once.
-            settings.put("instance.id", "restart-child");
-            settings.put("gather.scoring.overlap", "on");
+            // A plain run config: no instance.id. The app derives a static-membership name kept in state.dir, so the
+            // restarted instance (same state.dir) takes its tasks back at once, as one with instance.id set does.
+            assertTrue(!settings.containsKey("instance.id") && !settings.containsKey("group.instance.id"));
 
             List<Send> plan = new ArrayList<>();
             for (int q = 0; q < QUERIES; q++) {
