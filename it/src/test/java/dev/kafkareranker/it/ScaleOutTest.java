@@ -76,7 +76,9 @@ class ScaleOutTest {
             Set<String> sent = ConcurrentHashMap.newKeySet();
             AtomicBoolean producing = new AtomicBoolean(true);
             List<Thread> threads = new ArrayList<>();
-            try (ResultWatcher watcher = new ResultWatcher(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq")) {
+            RepartitionCounter counter = new RepartitionCounter(kafka.bootstrapServers(), "scale-test-by-query-id-repartition");
+            try (ResultWatcher watcher = new ResultWatcher(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq");
+                 counter) {
                 a.start();
                 for (Producer p : producers) {
                     Thread t = new Thread(() -> produce(kafka, registry, p, producing, sent, lastAcked), "producer-" + p.name());
@@ -123,6 +125,9 @@ class ScaleOutTest {
                                 + " p50=%d max=%d%n", changes.size(), changes, queries, byKeying, sent.size(), watcher.count(),
                         watcher.perQuery.values().stream().filter(n -> n > 1).count(), watcher.incomplete.size(), List.copyOf(watcher.deadLetters),
                         delays.isEmpty() ? -1 : delays.get(delays.size() / 2), delays.isEmpty() ? -1 : delays.get(delays.size() - 1));
+                System.out.printf("scale: the repartition topic carried %d candidates and %d watermark records in %d s (%d partitions in,"
+                                + " %d across); candidates that skipped it: %d%n", counter.candidates(), counter.watermarks(), counter.seconds(),
+                        PARTITIONS, PARTITIONS, sent.size() - counter.candidates());
                 assertTrue(changes.size() >= 6, "membership changes: " + changes);
                 assertEquals(queries, watcher.perQuery.size(), "every query has a result");
                 watcher.perQuery.forEach((query, n) -> assertEquals(1, n, "results for " + query));
@@ -199,6 +204,53 @@ class ScaleOutTest {
             producer.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Counts what crosses the repartition topic as it goes (Kafka Streams purges what it has read): candidates and watermarks. */
+    private static final class RepartitionCounter implements AutoCloseable {
+        private final java.util.concurrent.atomic.AtomicLong candidates = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong watermarks = new java.util.concurrent.atomic.AtomicLong();
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final long start = System.nanoTime();
+        private final Thread thread;
+
+        RepartitionCounter(String bootstrap, String topic) {
+            thread = new Thread(() -> {
+                // Never creates the topic (Kafka Streams does, with its partition count), and finds it soon after it exists.
+                Map<String, Object> props = Map.of("bootstrap.servers", bootstrap, "group.id", "counter-" + topic,
+                        "auto.offset.reset", "earliest", "isolation.level", "read_committed", "allow.auto.create.topics", false,
+                        "metadata.max.age.ms", 1_000);
+                try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                        props, new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                    consumer.subscribe(List.of(topic));
+                    while (running.get()) {
+                        for (var r : consumer.poll(Duration.ofMillis(50))) {
+                            (r.headers().lastHeader("rerank.watermark") != null ? watermarks : candidates).incrementAndGet();
+                        }
+                    }
+                }
+            }, "repartition-counter");
+            thread.start();
+        }
+
+        long candidates() {
+            return candidates.get();
+        }
+
+        long watermarks() {
+            return watermarks.get();
+        }
+
+        long seconds() {
+            return (System.nanoTime() - start) / 1_000_000_000;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join();
         }
     }
 }

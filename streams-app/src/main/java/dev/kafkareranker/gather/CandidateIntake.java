@@ -85,7 +85,7 @@ final class CandidateIntake implements Processor<String, byte[], String, Candida
             }
         });
         long now = context.currentSystemTimeMs();
-        watermarks = new Watermark.Tracker(sources, settings.maxWait().toMillis(), settings.watermarkInterval().toMillis(), now);
+        watermarks = new Watermark.Tracker(sources, settings.maxWait().toMillis(), now);
         context.schedule(settings.watermarkInterval(), PunctuationType.WALL_CLOCK_TIME, this::sendWatermarks);
     }
 

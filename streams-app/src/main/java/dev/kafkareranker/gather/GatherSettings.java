@@ -56,7 +56,7 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
         }
     }
 
-    public static final Duration DEFAULT_WATERMARK_INTERVAL = Duration.ofMillis(200);
+    public static final Duration DEFAULT_WATERMARK_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_WATERMARK_MAX_HOLD = Duration.ofSeconds(30);
 
     /** With the default watermark settings and limits. */

@@ -39,7 +39,7 @@ final class Outcomes {
         this.deadLetterMaxBytes = deadLetterMaxBytes;
     }
 
-    /** The ranked result of a query scored by {@code model}. */
+    /** The ranked result of a scored query. */
     List<Outcome> result(ScoringQueue.InFlight done) {
         QueryState query = done.query;
         List<RetrievalCandidate> gathered = new ArrayList<>(done.gathered.size());

@@ -114,12 +114,18 @@ final class ScoringQueue {
         return new Place(query.getEmittedMillis() == null ? Long.MIN_VALUE : query.getEmittedMillis(), query.getQueryId());
     }
 
-    /** Hands waiting queries over, oldest first, while there is room in flight and their model takes work. */
+    /**
+     * Hands waiting queries over, oldest first, while there is room in flight and their model takes work.
+     * Looks at most at a few caps' worth of queries that must wait on: this runs every millisecond.
+     */
     void handOver() {
         long now = clock.getAsLong();
-        for (Iterator<Map.Entry<Place, Waiting>> it = waiting.entrySet().iterator(); it.hasNext() && inFlight.size() < settings.maxInFlightQueries(); ) {
+        int passed = 0;
+        for (Iterator<Map.Entry<Place, Waiting>> it = waiting.entrySet().iterator();
+             it.hasNext() && inFlight.size() < settings.maxInFlightQueries() && passed < 4 * settings.maxInFlightQueries(); ) {
             Waiting next = it.next().getValue();
             if (next.notBefore() > now) {
+                passed++;
                 continue;
             }
             QueryState query = store.query(next.mark().queryId());
@@ -132,6 +138,7 @@ final class ScoringQueue {
                     unknown = e;  // its model is gone: handed over as failed, its candidates become dead letters
                 }
                 if (scorer != null && (!scorer.accepting() || !scorer.hasRoom())) {
+                    passed++;
                     continue;  // waits in the store; the input gate pauses the input meanwhile
                 }
             }

@@ -57,15 +57,4 @@ final class UpstreamWatermarks {
         }
         return low;
     }
-
-    /** How many input partitions hold deadlines now, for the log line that says why a query waits. */
-    int holding(long deadline, long nowMs, long activeSinceMs) {
-        int n = 0;
-        for (Upstream u : upstream.values()) {
-            if (nowMs - Math.max(u.lastHeardMs, activeSinceMs) < maxHoldMs && u.watermark < deadline) {
-                n++;
-            }
-        }
-        return n;
-    }
 }

@@ -67,14 +67,12 @@ record Watermark(String source, long millis) {
 
         private final Map<String, Partition> partitions = new HashMap<>();
         private final long idleAfterMs;
-        private final long intervalMs;
         private long activeSinceMs;
         private long lastTickMs;
 
         /** @param sources the input partitions this task reads ({@link #source}) */
-        Tracker(Iterable<String> sources, long idleAfterMs, long intervalMs, long nowMs) {
+        Tracker(Iterable<String> sources, long idleAfterMs, long nowMs) {
             this.idleAfterMs = idleAfterMs;
-            this.intervalMs = intervalMs;
             sources.forEach(s -> partitions.put(s, new Partition()));
             this.activeSinceMs = this.lastTickMs = nowMs;
         }

@@ -61,7 +61,9 @@ class RerankTopologyTest {
         startWith(ScorerRouter.single(scorer));
     }
 
-    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4);
+    /** Watermarks every 200 ms: the tests move the wall clock in steps of that order. */
+    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4)
+            .withWatermarks(Duration.ofMillis(200), GatherSettings.DEFAULT_WATERMARK_MAX_HOLD);
 
     private void startWith(ScorerRouter router) throws Exception {
         startWith(router, SETTINGS, null, null);
