@@ -32,6 +32,10 @@ final class ResultWatcher implements Runnable, AutoCloseable {
     final ConcurrentLinkedQueue<String> deadLetters = new ConcurrentLinkedQueue<>();
     /** query_id -> System.nanoTime() when its (first) result was read. */
     final Map<String, Long> arrivedNanos = new ConcurrentHashMap<>();
+    /** When each result was read (System.nanoTime()), in order. */
+    private final ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
+    /** About when the watcher began, which a test may take as the start of its stream. */
+    final long startNanos = System.nanoTime();
     private final AtomicInteger count = new AtomicInteger();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private volatile long lastNews = System.nanoTime();
@@ -70,7 +74,9 @@ final class ResultWatcher implements Runnable, AutoCloseable {
             while (running.get()) {
                 for (ConsumerRecord<String, RankedResults> r : results.poll(Duration.ofMillis(50))) {
                     perQuery.merge(r.key(), 1, Integer::sum);
-                    arrivedNanos.putIfAbsent(r.key(), System.nanoTime());
+                    long now = System.nanoTime();
+                    arrivedNanos.putIfAbsent(r.key(), now);
+                    arrivals.add(now);
                     if (!r.value().getComplete()) {
                         incomplete.add(r.key());
                     }
@@ -103,6 +109,22 @@ final class ResultWatcher implements Runnable, AutoCloseable {
         while (count.get() <= before && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * Waits for the first result read after {@code nanos} (a restart's start: a result its killed predecessor
+     * committed can still be read after the kill, and does not count) and returns when it arrived.
+     */
+    long firstAfter(long nanos, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            java.util.Optional<Long> first = arrivals.stream().filter(t -> t >= nanos).min(Long::compare);
+            if (first.isPresent()) {
+                return first.orElseThrow();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no result within " + timeout + " after the start");
     }
 
     @Override

@@ -398,8 +398,9 @@ public final class BenchCommand {
                     // the app's emitted_time.
                     record Sent(long nanos, long wallMs) {}
                     Map<String, Sent> lastSent = new ConcurrentHashMap<>();
-                    // Enough queries that p99 is not simply the maximum of a handful.
-                    int latencyQueries = Math.max(60, workload.queries().size());
+                    // Enough queries that p99 is not simply the maximum of a handful (-Dbench.latency.queries=200 and up: p99 is
+                    // then not the maximum).
+                    int latencyQueries = Math.max(Integer.getInteger("bench.latency.queries", 60), workload.queries().size());
                     long next = System.nanoTime();
                     for (int i = 0; i < latencyQueries; i++) {
                         Workload.Query base = workload.queries().get(i % workload.queries().size());
