@@ -104,7 +104,10 @@ public final class RerankerApp implements AutoCloseable {
                 streamsProps.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, InstanceIdentity.of(appDir));
             }
             TimeoutChecks.check(config, streamsProps).forEach(LOG::warn);
+            long lookUp = System.nanoTime();
             java.util.Map<String, Integer> partitions = InputPartitions.lookUp(streamsProps, RerankTopology.inputTopics(config.topics()));
+            LOG.info("Start-up: candidates topics' partitions {} looked up in {} ms ({})", partitions, (System.nanoTime() - lookUp) / 1_000_000,
+                    Startup.jvmUp());
             // The metrics need the loaded models; the topology only something to report to.
             ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);

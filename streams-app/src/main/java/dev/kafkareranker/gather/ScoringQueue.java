@@ -45,14 +45,14 @@ final class ScoringQueue {
         int writeAttempts;
         long writeNotBefore = Long.MIN_VALUE;
 
-        InFlight(QueryState query, GatherStore.Ready mark, List<GatherStore.Gathered> gathered, int modelAttempts,
+        InFlight(QueryState query, GatherStore.Ready mark, List<GatherStore.Gathered> gathered, int modelAttempts, long startNanos,
                  CompletableFuture<Scorer.Scoring> submitted) {
             this.query = query;
             this.modelAttempts = modelAttempts;
             this.mark = mark;
             this.gathered = gathered;
             this.submitted = submitted;
-            this.startNanos = System.nanoTime();
+            this.startNanos = startNanos;
         }
 
         long scoringMs() {
@@ -69,7 +69,8 @@ final class ScoringQueue {
         }
     }
 
-    private record Waiting(GatherStore.Ready mark, int attempts, long notBefore) {}
+    /** A waiting query: its mark, its model (so that a look at whether it can go reads nothing from the store), its attempts. */
+    private record Waiting(GatherStore.Ready mark, String model, int attempts, long notBefore) {}
 
     private final GatherSettings settings;
     private final GatherStore store;
@@ -98,7 +99,7 @@ final class ScoringQueue {
                 store.unmarkReady(mark.queryId());  // its state is gone: nothing to score
                 continue;
             }
-            waiting.put(place(query), new Waiting(mark, 0, Long.MIN_VALUE));
+            waiting.put(place(query), new Waiting(mark, query.getModel(), 0, Long.MIN_VALUE));
         }
         counts.waiting.set(waiting.size());
         return waiting.size();
@@ -106,7 +107,7 @@ final class ScoringQueue {
 
     /** A query that just became ready ({@code query} has its emitted time, the store its mark). */
     void add(QueryState query, GatherStore.Ready mark) {
-        waiting.put(place(query), new Waiting(mark, 0, Long.MIN_VALUE));
+        waiting.put(place(query), new Waiting(mark, query.getModel(), 0, Long.MIN_VALUE));
         counts.waiting.incrementAndGet();
     }
 
@@ -128,20 +129,18 @@ final class ScoringQueue {
                 passed++;
                 continue;
             }
-            QueryState query = store.query(next.mark().queryId());
             Scorer scorer = null;
             RuntimeException unknown = null;
-            if (query != null) {
-                try {
-                    scorer = scorers.forModel(query.getModel());
-                } catch (RuntimeException e) {
-                    unknown = e;  // its model is gone: handed over as failed, its candidates become dead letters
-                }
-                if (scorer != null && (!scorer.accepting() || !scorer.hasRoom())) {
-                    passed++;
-                    continue;  // waits in the store; the input gate pauses the input meanwhile
-                }
+            try {
+                scorer = scorers.forModel(next.model());
+            } catch (RuntimeException e) {
+                unknown = e;  // its model is gone: handed over as failed, its candidates become dead letters
             }
+            if (scorer != null && (!scorer.accepting() || !scorer.hasRoom())) {
+                passed++;
+                continue;  // waits in the store; the input gate pauses the input meanwhile
+            }
+            QueryState query = store.query(next.mark().queryId());
             it.remove();
             counts.waiting.decrementAndGet();
             if (query == null) {
@@ -156,6 +155,8 @@ final class ScoringQueue {
         // Only the decoded candidates are held while the model runs; the records as produced stay in the store,
         // where the outcome reads them should the scoring fail.
         List<GatherStore.Gathered> gathered = store.candidates(query.getQueryId());
+        // Scoring time counts from the hand-over: whatever the scorer does on this thread (tokenizing) is the model's.
+        long start = System.nanoTime();
         CompletableFuture<Scorer.Scoring> submitted;
         if (unknown != null) {
             submitted = CompletableFuture.failedFuture(unknown);
@@ -168,7 +169,7 @@ final class ScoringQueue {
                 submitted = CompletableFuture.failedFuture(e);
             }
         }
-        InFlight handed = new InFlight(query, next.mark(), gathered, next.attempts(), submitted);
+        InFlight handed = new InFlight(query, next.mark(), gathered, next.attempts(), start, submitted);
         inFlight.put(query.getQueryId(), handed);
         counts.unfinished.incrementAndGet();
         submitted.whenComplete((scoring, failure) -> {
@@ -204,7 +205,7 @@ final class ScoringQueue {
     int handBack(InFlight f) {
         inFlight.remove(f.query.getQueryId());
         int attempts = f.modelAttempts + 1;
-        waiting.put(place(f.query), new Waiting(f.mark, attempts, clock.getAsLong() + backoff(attempts)));
+        waiting.put(place(f.query), new Waiting(f.mark, f.query.getModel(), attempts, clock.getAsLong() + backoff(attempts)));
         counts.waiting.incrementAndGet();
         return attempts;
     }
