@@ -24,7 +24,26 @@ final class InputPartitions {
     /** How long the broker may take to answer: it must answer before anything else can run anyway. */
     static final Duration TIMEOUT = Duration.ofSeconds(30);
 
+    /** Where the look-up runs at start, beside the rest of the set-up (one daemon thread, made when first used). */
+    static final java.util.concurrent.Executor EXECUTOR = task -> {
+        Thread t = new Thread(task, "reranker-topic-look-up");
+        t.setDaemon(true);
+        t.start();
+    };
+
     private InputPartitions() {
+    }
+
+    /** The look-up's answer, or what it threw. */
+    static Map<String, Integer> await(java.util.concurrent.CompletableFuture<Map<String, Integer>> lookUp) {
+        try {
+            return lookUp.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
     }
 
     static Map<String, Integer> lookUp(Properties streamsProps, List<String> topics) {

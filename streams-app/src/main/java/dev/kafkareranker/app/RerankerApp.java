@@ -97,6 +97,12 @@ public final class RerankerApp implements AutoCloseable {
             StartupChecks.defaultModelsServed(config);
             GatherSettings gather = config.gatherSettings();
             Properties streamsProps = config.streamsProperties();
+            // On a thread of its own, beside the models' load and the rest of the set-up: a broker round trip (and the admin
+            // client's classes) that only the topology waits for.
+            Properties lookUpProps = (Properties) streamsProps.clone();
+            long lookUpStart = System.nanoTime();
+            java.util.concurrent.CompletableFuture<java.util.Map<String, Integer>> lookUp = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> InputPartitions.lookUp(lookUpProps, RerankTopology.inputTopics(config.topics())), InputPartitions.EXECUTOR);
             StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
             java.nio.file.Path appDir = appStateDir(streamsConfig);
             boolean derivedIdentity = !streamsProps.containsKey(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
@@ -104,15 +110,15 @@ public final class RerankerApp implements AutoCloseable {
                 streamsProps.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, InstanceIdentity.of(appDir));
             }
             TimeoutChecks.check(config, streamsProps).forEach(LOG::warn);
-            long lookUp = System.nanoTime();
-            java.util.Map<String, Integer> partitions = InputPartitions.lookUp(streamsProps, RerankTopology.inputTopics(config.topics()));
-            LOG.info("Start-up: candidates topics' partitions {} looked up in {} ms ({})", partitions, (System.nanoTime() - lookUp) / 1_000_000,
-                    Startup.jvmUp());
             // The metrics need the loaded models; the topology only something to report to.
             ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
             ScoringBacklog backlog = new ScoringBacklog(gather.maxInFlightQueries());
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(() -> loaded(loading), resumedAt), gather,
+            RerankTopology.Serdes3 serdes = AvroSerdes.create(config);
+            java.util.Map<String, Integer> partitions = InputPartitions.await(lookUp);
+            LOG.info("Start-up: candidates topics' partitions {} looked up in {} ms ({})", partitions, (System.nanoTime() - lookUpStart) / 1_000_000,
+                    Startup.jvmUp());
+            Topology topology = RerankTopology.build(config.topics(), serdes, gated(() -> loaded(loading), resumedAt), gather,
                     new RerankTopology.Wiring(config.defaultModelByTopic(), listener, partitions, backlog));
             logNewIdentity(appDir, streamsProps);
             long streamsStart = System.nanoTime();

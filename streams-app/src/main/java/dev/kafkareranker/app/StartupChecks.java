@@ -36,6 +36,9 @@ final class StartupChecks {
 
     /** models.default.by.topic may name only served models: a candidate routed to another would fail at every record. */
     static void defaultModelsServed(RerankerConfig config) {
+        if (config.defaultModelByTopic().isEmpty()) {
+            return;  // nothing to check, and the model directories are not read again
+        }
         List<ModelRegistry.Served> served = config.servedModels();
         Set<String> names = served.stream().map(ModelRegistry.Served::name).collect(Collectors.toCollection(java.util.TreeSet::new));
         for (Map.Entry<String, String> e : config.defaultModelByTopic().entrySet()) {
