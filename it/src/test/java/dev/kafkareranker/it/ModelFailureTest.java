@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A model that fails persistently (a fake CUDA fault around the real ONNX session), then recovers, and a
  * model call that hangs, on a real broker and the registry test server over HTTP. While the model fails,
- * its circuit breaker opens, readiness turns red, the input is paused and queries fail their task
- * instead of becoming dead letters; once the fault clears, every query comes out once with all its
- * candidates. A hung call ends in the batch timeout and its query is scored again.
+ * its circuit breaker opens, readiness turns red, the input is paused and queries wait in the store for
+ * the model instead of becoming dead letters (no task fails); once the fault clears, every query comes out
+ * once with all its candidates. A hung call ends in the batch timeout and its query is scored again.
  */
 class ModelFailureTest {
 

@@ -4,40 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.app.EmbeddedKafka;
-import dev.kafkareranker.avro.RankedDocument;
-import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Restarts slower than the max wait (issue 12, item 3): candidates stream in at a steady rate, each
+ * Restarts slower than the max wait, with the config a user writes for {@code run} (no instance.id):
+ * candidates stream in at a steady rate, each
  * query's spread over less than the max wait, while the app (a child JVM) is SIGKILLed 20 times at
  * random moments and restarted only after more than the max wait. Before the max wait followed the
  * candidates' timestamps, each restart timed out the queries whose remaining candidates waited in the
@@ -73,9 +60,9 @@ class RestartCrashTest {
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
             Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "restart", "restart-test", dir);
             settings.put("gather.max.wait.ms", Long.toString(MAX_WAIT_MS));
-            // Static membership, as the Helm chart sets it: the restarted instance takes its tasks back at once.
-            settings.put("instance.id", "restart-child");
-            settings.put("gather.scoring.overlap", "on");
+            // A plain run config: no instance.id. The app derives a static-membership name kept in state.dir, so the
+            // restarted instance (same state.dir) takes its tasks back at once, as one with instance.id set does.
+            assertTrue(!settings.containsKey("instance.id") && !settings.containsKey("group.instance.id"));
 
             List<Send> plan = new ArrayList<>();
             for (int q = 0; q < QUERIES; q++) {
@@ -88,9 +75,7 @@ class RestartCrashTest {
             }
             plan.sort((a, b) -> Long.compare(a.atMs(), b.atMs()));
 
-            Watcher watcher = new Watcher(kafka.bootstrapServers(), registry.url());
-            Thread watching = new Thread(watcher, "restart-watcher");
-            watching.start();
+            ResultWatcher watcher = new ResultWatcher(kafka.bootstrapServers(), registry.url(), "restart.results", "restart.dlq");
             AtomicInteger sent = new AtomicInteger();
             AtomicBoolean producing = new AtomicBoolean(true);
             // Queries from this index on are not sent: set once the kills are over, so the run ends soon after.
@@ -118,8 +103,7 @@ class RestartCrashTest {
                     long start = System.nanoTime();
                     app.start();
                     // A restart's recovery: from the JVM's start to the first result committed after it.
-                    watcher.awaitResults(before, Duration.ofMinutes(2));
-                    long total = (watcher.firstAfter(start) - start) / 1_000_000;
+                    long total = (watcher.firstAfter(start, Duration.ofMinutes(2)) - start) / 1_000_000;
                     recoveryMs.add(total);
                     // Kafka Streams goes RUNNING when its last thread does: a thread that restored first can have
                     // committed a result before that, so the line may still be to come.
@@ -154,13 +138,12 @@ class RestartCrashTest {
                 System.out.printf("restart: the stream stopped after %d queries (%d candidates)%n", queries, candidatesIn);
 
                 watcher.awaitQuiet(queries, Duration.ofSeconds(5), Duration.ofMinutes(3));
-                watcher.stop();
-                watching.join();
+                watcher.close();
                 List<Long> sorted = new ArrayList<>(recoveryMs);
                 Collections.sort(sorted);
                 System.out.printf("restart: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d, incomplete=%d,"
                                 + " dead letters=%d (late %d), queries with duplicate results=%d; recovery ms p50=%d max=%d all=%s%n",
-                        KILLS, candidatesIn, watcher.count(), watcher.perQuery.size(), watcher.inResults.size(), watcher.incomplete.get(),
+                        KILLS, candidatesIn, watcher.count(), watcher.perQuery.size(), watcher.inResults.size(), watcher.incomplete.size(),
                         watcher.deadLetters.size(), watcher.deadLetters.stream().filter("late-candidate"::equals).count(),
                         watcher.perQuery.values().stream().filter(n -> n > 1).count(), sorted.get(sorted.size() / 2),
                         sorted.get(sorted.size() - 1), recoveryMs);
@@ -181,11 +164,11 @@ class RestartCrashTest {
                 assertEquals(queries, watcher.perQuery.size(), "every query has a result");
                 watcher.perQuery.forEach((query, count) -> assertEquals(1, count, "results for " + query));
                 assertEquals(candidatesIn, watcher.inResults.size(), "every candidate is in its query's result");
-                assertEquals(0, watcher.incomplete.get(), "no restart made a query incomplete (each query's candidates span"
+                assertEquals(0, watcher.incomplete.size(), "no restart made a query incomplete (each query's candidates span"
                         + " 1.6 s of a 3 s max wait)");
                 assertEquals(List.of(), List.copyOf(watcher.deadLetters), "dead-letter reasons");
             } finally {
-                watcher.stop();
+                watcher.close();
                 // Kept beside the surefire reports: the @TempDir holding it is deleted after the test.
                 if (java.nio.file.Files.exists(dir.resolve("child.log"))) {
                     java.nio.file.Files.copy(dir.resolve("child.log"), Path.of("target", "restart-child.log"),
@@ -227,91 +210,6 @@ class RestartCrashTest {
             producer.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A read_committed reader of results and dead letters that notes when each result arrived. */
-    private static final class Watcher implements Runnable {
-        final Map<String, Integer> perQuery = new ConcurrentHashMap<>();
-        final Set<String> inResults = ConcurrentHashMap.newKeySet();
-        final AtomicInteger incomplete = new AtomicInteger();
-        final ConcurrentLinkedQueue<String> deadLetters = new ConcurrentLinkedQueue<>();
-        private final ConcurrentLinkedQueue<Long> arrivals = new ConcurrentLinkedQueue<>();
-        private final AtomicInteger count = new AtomicInteger();
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private volatile long lastNews = System.nanoTime();
-        /** About when the stream began: the watcher is made just before the producer starts. */
-        final long startNanos = System.nanoTime();
-        private final String bootstrap;
-        private final String registryUrl;
-
-        Watcher(String bootstrap, String registryUrl) {
-            this.bootstrap = bootstrap;
-            this.registryUrl = registryUrl;
-        }
-
-        int count() {
-            return count.get();
-        }
-
-        @Override
-        public void run() {
-            AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-            deserializer.configure(Map.of("schema.registry.url", registryUrl, "specific.avro.reader", true), false);
-            Map<String, Object> props = new HashMap<>();
-            props.put("bootstrap.servers", bootstrap);
-            props.put("group.id", "restart-watcher");
-            props.put("auto.offset.reset", "earliest");
-            props.put("isolation.level", "read_committed");
-            try (KafkaConsumer<String, RankedResults> results = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
-                 KafkaConsumer<byte[], byte[]> dlq = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                results.subscribe(List.of("restart.results"));
-                dlq.subscribe(List.of("restart.dlq"));
-                while (running.get()) {
-                    for (ConsumerRecord<String, RankedResults> r : results.poll(Duration.ofMillis(50))) {
-                        perQuery.merge(r.key(), 1, Integer::sum);
-                        if (!r.value().getComplete()) {
-                            incomplete.incrementAndGet();
-                        }
-                        for (RankedDocument d : r.value().getResults()) {
-                            inResults.add(d.getDocId());
-                        }
-                        arrivals.add(System.nanoTime());
-                        count.incrementAndGet();
-                        lastNews = System.nanoTime();
-                    }
-                    for (ConsumerRecord<byte[], byte[]> r : dlq.poll(Duration.ofMillis(10))) {
-                        Header reason = r.headers().lastHeader(dev.kafkareranker.gather.DeadLetters.HEADER_REASON);
-                        deadLetters.add(reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8));
-                        lastNews = System.nanoTime();
-                    }
-                }
-            }
-        }
-
-        void stop() {
-            running.set(false);
-        }
-
-        /** Waits until more than {@code before} results arrived. */
-        void awaitResults(int before, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (count.get() <= before && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-        }
-
-        /** When the first result after {@code startNanos} arrived. */
-        long firstAfter(long startNanos) {
-            return arrivals.stream().filter(t -> t >= startNanos).min(Long::compare)
-                    .orElseThrow(() -> new AssertionError("no result after a restart within the wait"));
-        }
-
-        void awaitQuiet(int queries, Duration quiet, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline && (perQuery.size() < queries || System.nanoTime() - lastNews < quiet.toNanos())) {
-                Thread.sleep(50);
-            }
         }
     }
 }

@@ -57,6 +57,11 @@ final class DependencyProbe implements AutoCloseable {
         changed(kafkaProblem());
     }
 
+    /** Empty while the Schema Registry answers, else why not: the input gate holds the input back meanwhile. */
+    String registryUnavailable() {
+        return registry.unavailable();
+    }
+
     /** Empty while everything answers, else one line per thing that does not. */
     String unavailable() {
         List<String> lines = new ArrayList<>();

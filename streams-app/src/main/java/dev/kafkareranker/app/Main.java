@@ -39,7 +39,7 @@ public final class Main {
             "usage: reranker run --config FILE",
             "       reranker demo [KEY=VALUE ...]",
             "       reranker score [--config FILE] [--model-dir DIR] [--device auto|cpu|cuda[:N]] [FILE]",
-            "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT]",
+            "       reranker bench [--queries N] [--candidates N] [--threads N] [--seed S] [--report FILE] [--bootstrap HOST:PORT] [--latency-queries N]",
             "                      [--peers-python PYTHON] [--minilm-weights DIR] [KEY=VALUE ...]",
             "       " + BrokerCommand.USAGE + "    (Kafka, a development Schema Registry, the topics; until stopped)",
             "       " + ProduceCommand.USAGE,
@@ -177,6 +177,7 @@ public final class Main {
         Optional<String> bootstrap = Optional.empty();
         Optional<Path> peersPython = Optional.empty();
         Optional<Path> minilmWeights = Optional.empty();
+        int latencyQueries = dev.kafkareranker.bench.BenchCommand.Settings.DEFAULT_LATENCY_QUERIES;
         Map<String, String> overrides = new HashMap<>();
         while (!args.isEmpty()) {
             String arg = args.removeFirst();
@@ -189,12 +190,13 @@ public final class Main {
                 case "--bootstrap" -> bootstrap = Optional.of(required(args, arg));
                 case "--peers-python" -> peersPython = Optional.of(Path.of(required(args, arg)));
                 case "--minilm-weights" -> minilmWeights = Optional.of(Path.of(required(args, arg)));
+                case "--latency-queries" -> latencyQueries = positive(arg, required(args, arg));
                 default -> overrides.putAll(keyValues(new ArrayDeque<>(List.of(arg))));
             }
         }
         return new dev.kafkareranker.bench.BenchCommand(System.out)
                 .run(new dev.kafkareranker.bench.BenchCommand.Settings(queries, candidates, threads, seed, report, overrides, bootstrap,
-                        peersPython, minilmWeights));
+                        peersPython, minilmWeights, latencyQueries));
     }
 
     private static int positive(String option, String value) {

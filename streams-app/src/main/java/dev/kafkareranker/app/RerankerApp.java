@@ -2,9 +2,9 @@ package dev.kafkareranker.app;
 
 import dev.kafkareranker.gather.CountingExceptionHandlers;
 import dev.kafkareranker.gather.GatherSettings;
+import dev.kafkareranker.gather.ScoringBacklog;
 import dev.kafkareranker.gather.RerankTopology;
 import dev.kafkareranker.gather.Topics;
-import dev.kafkareranker.inference.InferenceEngine;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
@@ -34,30 +34,33 @@ public final class RerankerApp implements AutoCloseable {
     private final AdminServer.Settings adminSettings;
     private final Topics topics;
     private AdminServer admin;
-    private java.util.concurrent.ScheduledExecutorService gate;
+    /** Runs the registry probe and the input gate's looks. */
+    private java.util.concurrent.ScheduledExecutorService gateThreads;
+    private final InputGate gate;
+    /** The registry, the broker and the topics as readiness sees them, and what stopped the app (FatalErrors). */
     private final DependencyProbe registry;
-    /** When the gate last resumed the input (wall clock ms), for the gatherers' max wait. */
-    private final java.util.concurrent.atomic.AtomicLong resumedAt;
+    /** Whether this instance's static membership name was derived (InstanceIdentity), not set: it then leaves the group on a clean stop. */
+    private final boolean derivedIdentity;
 
-    private RerankerApp(ModelRegistry models, java.util.concurrent.atomic.AtomicLong resumedAt, ModelWatcher watcher, KafkaStreams streams,
-                        Startup startup, java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
-                        DependencyProbe registry) {
+    private RerankerApp(ModelRegistry models, InputGate gate, ModelWatcher watcher, KafkaStreams streams, Startup startup,
+                        java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
+                        DependencyProbe registry, boolean derivedIdentity) {
         this.startup = startup;
         this.appDir = appDir;
         this.topics = topics;
         this.registry = registry;
         this.models = models;
-        this.resumedAt = resumedAt;
+        this.gate = gate;
         this.watcher = watcher;
         this.streams = streams;
         this.metrics = metrics;
         this.adminSettings = adminSettings;
+        this.derivedIdentity = derivedIdentity;
     }
 
     /**
      * Loads the models and builds the topology; nothing runs until {@link #start()}. The models load on a
-     * thread of their own while Kafka Streams is set up (its clients: class loading, mostly), unless the
-     * topology depends on where they run (gather.scoring.overlap=auto with a model on inference.device=auto).
+     * thread of their own while Kafka Streams is set up (its clients: class loading, mostly).
      */
     public static RerankerApp create(RerankerConfig config) {
         List<ModelRegistry.Served> served = config.servedModels();
@@ -79,8 +82,8 @@ public final class RerankerApp implements AutoCloseable {
     }
 
     /**
-     * With the models opened by {@code loader}: for tests whose model must fail on cue (a fault-injecting
-     * fake around the real ONNX session), the one thing that cannot be made to happen for real here.
+     * With the models opened by {@code loader}: for tests whose model must fail or slow down on cue (a
+     * fault-injecting or delaying wrapper around the real ONNX session), what a CPU cannot be made to do.
      */
     public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
         List<ModelRegistry.Served> served = config.servedModels();
@@ -91,22 +94,33 @@ public final class RerankerApp implements AutoCloseable {
     private static RerankerApp create(RerankerConfig config, java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
         KafkaStreams streams = null;
         try {
-            java.util.Optional<GatherSettings> fromConfig = gatherSettings(config, config.servedModels());
-            GatherSettings gather = fromConfig.isPresent() ? fromConfig.get() : gatherSettings(config, loaded(loading));
+            StartupChecks.warnIgnoredSettings(config);
+            StartupChecks.defaultModelsServed(config);
+            GatherSettings gather = config.gatherSettings();
+            Properties streamsProps = config.streamsProperties();
+            // On a thread of its own, beside the models' load and the rest of the set-up: a broker round trip (and the admin
+            // client's classes) that only the topology waits for.
+            Properties lookUpProps = (Properties) streamsProps.clone();
+            long lookUpStart = System.nanoTime();
+            java.util.concurrent.CompletableFuture<java.util.Map<String, Integer>> lookUp = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> InputPartitions.lookUp(lookUpProps, RerankTopology.inputTopics(config.topics())), InputPartitions.EXECUTOR);
+            StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
+            java.nio.file.Path appDir = appStateDir(streamsConfig);
+            boolean derivedIdentity = !streamsProps.containsKey(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+            if (derivedIdentity) {
+                streamsProps.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, InstanceIdentity.of(appDir));
+            }
+            TimeoutChecks.check(config, streamsProps).forEach(LOG::warn);
             // The metrics need the loaded models; the topology only something to report to.
             ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
-            Topology topology = RerankTopology.build(config.topics(), AvroSerdes.create(config), gated(() -> loaded(loading), resumedAt), gather,
-                    config.defaultModelByTopic(), listener);
-            Properties streamsProps = config.streamsProperties();
-            if (gather.overlapScoring() && !config.originals().containsKey(StreamsConfig.POLL_MS_CONFIG)) {
-                // Scored queries are forwarded when the stream thread next loops, and an idle one blocks in poll
-                // for poll.ms (10 ms here, RerankerConfig), which would sit on every result's latency. Not
-                // lower when threads wait for scores: on a CPU, frequent wake-ups slow the model's own threads.
-                streamsProps.put(StreamsConfig.POLL_MS_CONFIG, "5");
-            }
-            StreamsConfig streamsConfig = new StreamsConfig(streamsProps);
-            java.nio.file.Path appDir = appStateDir(streamsConfig);
+            ScoringBacklog backlog = new ScoringBacklog(gather.maxInFlightQueries());
+            RerankTopology.Serdes3 serdes = AvroSerdes.create(config);
+            java.util.Map<String, Integer> partitions = InputPartitions.await(lookUp);
+            LOG.info("Start-up: candidates topics' partitions {} looked up in {} ms ({})", partitions, (System.nanoTime() - lookUpStart) / 1_000_000,
+                    Startup.jvmUp());
+            Topology topology = RerankTopology.build(config.topics(), serdes, gated(() -> loaded(loading), resumedAt), gather,
+                    new RerankTopology.Wiring(config.defaultModelByTopic(), listener, partitions, backlog));
             long streamsStart = System.nanoTime();
             streams = new KafkaStreams(topology, streamsProps);
             // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
@@ -122,14 +136,17 @@ public final class RerankerApp implements AutoCloseable {
             streams.setGlobalStateRestoreListener(startup);
             ModelRegistry models = loaded(loading);
             RerankerMetrics metrics = new RerankerMetrics(models);
+            InputGate gate = new InputGate(InputGate.Input.of(streams), InputGate.Models.of(models), backlog::saturated, dependencies::registryUnavailable,
+                    System::currentTimeMillis, resumedAt);
             listener.target = metrics;
-            CountingExceptionHandlers.report(metrics);
+            listener.gate = gate;
+            CountingExceptionHandlers.report(listener);
             metrics.bind(streams);
             long watchMs = config.getLong(RerankerConfig.MODELS_WATCH_INTERVAL_MS);
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
-            return new RerankerApp(models, resumedAt, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
-                    dependencies);
+            return new RerankerApp(models, gate, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
+                    dependencies, derivedIdentity);
         } catch (RuntimeException | Error e) {
             if (streams != null) {
                 streams.close(Duration.ofSeconds(5));
@@ -162,6 +179,7 @@ public final class RerankerApp implements AutoCloseable {
      */
     private static final class ForwardingListener implements dev.kafkareranker.gather.GatherListener {
         volatile dev.kafkareranker.gather.GatherListener target = dev.kafkareranker.gather.GatherListener.NONE;
+        volatile InputGate gate;
         private final java.util.concurrent.atomic.AtomicBoolean firstEmitted = new java.util.concurrent.atomic.AtomicBoolean();
 
         @Override
@@ -180,6 +198,19 @@ public final class RerankerApp implements AutoCloseable {
         @Override
         public void pendingChanged(int delta) {
             target.pendingChanged(delta);
+        }
+
+        @Override
+        public void inFlightChanged(int delta) {
+            target.inFlightChanged(delta);
+        }
+
+        @Override
+        public void transientFault(Throwable cause) {
+            InputGate g = gate;
+            if (g != null) {
+                g.fault(cause);
+            }
         }
     }
 
@@ -200,13 +231,14 @@ public final class RerankerApp implements AutoCloseable {
         return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
+
     /** Where Kafka Streams keeps this application's state: state.dir/application.id. */
     private static java.nio.file.Path appStateDir(StreamsConfig streamsConfig) {
         return java.nio.file.Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
                 streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
     }
 
-    /** The models as the gatherers see them, with when the input was last resumed. */
+    /** The models as the gatherers see them, with when the input was last resumed (by the input gate). */
     private static dev.kafkareranker.gather.ScorerRouter gated(java.util.function.Supplier<ModelRegistry> models,
                                                                java.util.concurrent.atomic.AtomicLong resumedAt) {
         // Loaded before Kafka Streams starts (create() waits for them), so the stream threads never wait here.
@@ -222,57 +254,15 @@ public final class RerankerApp implements AutoCloseable {
             }
 
             @Override
+            public boolean hasRoom() {
+                return models.get().hasRoom();
+            }
+
+            @Override
             public long inputResumedAtMs() {
-                return resumedAt.get();
+                return resumedAt.longValue();
             }
         };
-    }
-
-    /**
-     * The gather settings when the configuration alone decides them: gather.scoring.overlap on or off, or
-     * auto with a model on inference.device=cuda (it runs on the GPU or fails to load) or with every model
-     * on cpu. Empty when only the loaded models can say (auto, and a model on inference.device=auto).
-     */
-    static java.util.Optional<GatherSettings> gatherSettings(RerankerConfig config, List<ModelRegistry.Served> served) {
-        GatherSettings settings = config.gatherSettings();
-        if (!"auto".equals(config.getString(RerankerConfig.GATHER_SCORING_OVERLAP))) {
-            return java.util.Optional.of(settings);
-        }
-        boolean anyCuda = served.stream().anyMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CUDA);
-        boolean allCpu = served.stream().allMatch(m -> m.options().device().kind() == dev.kafkareranker.inference.Device.Kind.CPU);
-        if (!anyCuda && !allCpu) {
-            return java.util.Optional.empty();
-        }
-        logOverlap(anyCuda);
-        return java.util.Optional.of(settings.withOverlapScoring(anyCuda));
-    }
-
-    private static void logOverlap(boolean anyOnGpu) {
-        LOG.info("gather.scoring.overlap=auto: {}", anyOnGpu
-                ? "on (a model runs on a GPU): stream threads go on gathering while queries are scored"
-                : "off (all models run on the CPU): stream threads wait for each query's scores, leaving the cores to the model");
-    }
-
-    /** Resolves gather.scoring.overlap=auto from where the loaded models actually run. */
-    static GatherSettings gatherSettings(RerankerConfig config, ModelRegistry models) {
-        GatherSettings settings = config.gatherSettings();
-        if (!"auto".equals(config.getString(RerankerConfig.GATHER_SCORING_OVERLAP))) {
-            return settings;
-        }
-        boolean anyOnGpu = models.names().stream()
-                .map(name -> models.slot(name).currentScorer())
-                .anyMatch(s -> s instanceof InferenceEngine e && !e.executionProvider().startsWith("CPU"));
-        logOverlap(anyOnGpu);
-        return settings.withOverlapScoring(anyOnGpu);
-    }
-
-    /** The default model alone, for commands that score without Kafka. */
-    static Scorer openScorer(RerankerConfig config) {
-        List<ModelRegistry.Served> served = config.servedModels();
-        String name = config.defaultModel(served);
-        ModelRegistry.Served model = served.stream().filter(m -> m.name().equals(name)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("model.default '" + name + "' is not one of models"));
-        return Scorers.open(ModelDirectory.load(model.dir()), model.options());
     }
 
     /** The served models, by name. */
@@ -294,15 +284,16 @@ public final class RerankerApp implements AutoCloseable {
         // exactly-once, each store of each task, only for the first assignment to find them unclean, wipe them
         // and rebalance once more (Kafka Streams 4.3; README, "Restarts and recovery time").
         streams.start();
-        // Two threads: a registry probe waiting out its timeout must not hold up the model gate.
-        gate = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
+        // Two threads: a registry probe waiting out its timeout must not hold up the gate's looks.
+        gateThreads = java.util.concurrent.Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "reranker-input-gate");
             t.setDaemon(true);
             return t;
         });
         // Every 2 s: an outage is seen within seconds, and a registry is not asked more than it can bear.
-        gate.scheduleWithFixedDelay(registry::probe, 0, 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
-        gate.scheduleWithFixedDelay(this::gateInput, GATE_INTERVAL.toMillis(), GATE_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        gateThreads.scheduleWithFixedDelay(registry::probe, 0, 2_000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        gateThreads.scheduleWithFixedDelay(gate::look, InputGate.INTERVAL.toMillis(), InputGate.INTERVAL.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
         StringBuilder served = new StringBuilder();
         for (String name : models.names()) {
             Scorer scorer = models.slot(name).currentScorer();
@@ -312,39 +303,6 @@ public final class RerankerApp implements AutoCloseable {
         }
         LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {} ({})", served, topics.candidates(), topics.results(),
                 topics.deadLetters(), admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port(), Startup.jvmUp());
-    }
-
-    /**
-     * How often the input gate asks the models whether they take work: a model that stopped (its breaker
-     * open) costs at most this long of input before the pipeline holds it back.
-     */
-    static final Duration GATE_INTERVAL = Duration.ofMillis(200);
-
-    /**
-     * Holds the input back while a model refuses work, and lets it go once every model takes work again.
-     * Without it, every query completed while a model's breaker is open would fail its task (the engine
-     * refuses, which is not the query's fault), the input would be processed again, and so on: a loop of
-     * task failures at input rate. Paused, Kafka Streams neither processes nor punctuates (the max wait
-     * counts the record timestamps of the input, not the pause); queries already handed to the model fail
-     * their task once and are scored again after the resume, so nothing is dead-lettered for the model's
-     * fault. Paused and resumed as a whole: any model down holds every input, as queries of all models
-     * share the stream threads' tasks.
-     */
-    void gateInput() {
-        try {
-            boolean accepting = models.accepting();
-            if (!accepting && !streams.isPaused()) {
-                LOG.warn("A model refuses work ({}): pausing input processing until it accepts again", models.health());
-                streams.pause();
-            } else if (accepting && streams.isPaused()) {
-                LOG.info("Every model accepts work again: resuming input processing");
-                resumedAt.set(System.currentTimeMillis());
-                streams.resume();
-            }
-        } catch (RuntimeException e) {
-            // The gate must keep running: a failed look is tried again at the next interval.
-            LOG.warn("Input gate: could not check or change the pause state", e);
-        }
     }
 
     /** What stopped the app when an error no retry cures did (FatalErrors), in one line. */
@@ -380,8 +338,8 @@ public final class RerankerApp implements AutoCloseable {
 
     @Override
     public void close() {
-        if (gate != null) {
-            gate.shutdownNow();
+        if (gateThreads != null) {
+            gateThreads.shutdownNow();
         }
         if (watcher != null) {
             watcher.close();
@@ -389,7 +347,12 @@ public final class RerankerApp implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
-        if (streams.close(Duration.ofSeconds(30)) && streams.state() == KafkaStreams.State.NOT_RUNNING) {
+        // A derived name leaves the group on a clean stop, so that an instance scaled in or stopped for good hands its
+        // tasks over at once; a name set by hand stays (KIP-345's default), for restarts in place under that name.
+        org.apache.kafka.streams.CloseOptions close = org.apache.kafka.streams.CloseOptions.timeout(Duration.ofSeconds(30))
+                .withGroupMembershipOperation(derivedIdentity ? org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP
+                        : org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP);
+        if (streams.close(close) && streams.state() == KafkaStreams.State.NOT_RUNNING) {
             // Every task closed cleanly: the next start may keep their stores (CrashedState).
             CrashedState.markStoppedCleanly(appDir);
         }

@@ -54,6 +54,8 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String GATHER_MAX_IN_FLIGHT_QUERIES = "gather.max.in.flight.queries";
     public static final String GATHER_SCORING_OVERLAP = "gather.scoring.overlap";
     public static final String GATHER_INPUT_COPARTITIONED = "gather.input.copartitioned";
+    public static final String GATHER_WATERMARK_INTERVAL_MS = "gather.watermark.interval.ms";
+    public static final String GATHER_WATERMARK_MAX_HOLD_MS = "gather.watermark.max.hold.ms";
     public static final String GATHER_MAX_ID_CHARS = "gather.max.id.chars";
     public static final String GATHER_MAX_METADATA_CHARS = "gather.max.metadata.chars";
     public static final String RESULTS_MAX_BYTES = "results.max.bytes";
@@ -124,11 +126,15 @@ public final class RerankerConfig extends AbstractConfig {
             .define(GATHER_EMITTED_RETENTION_MS, Type.LONG, 600_000L, Range.atLeast(0), Importance.LOW,
                     "How long an emitted query is remembered: a candidate for it arriving within this time goes to the dead-letter topic as late-candidate; after it, it starts a new query.")
             .define(GATHER_MAX_IN_FLIGHT_QUERIES, Type.INT, 16, Range.atLeast(1), Importance.LOW,
-                    "Per task: queries handed to the model and not yet written out. The stream thread goes on gathering while they are scored; at this many it waits for the oldest, which bounds memory when the model is slower than the input.")
-            .define(GATHER_SCORING_OVERLAP, Type.STRING, "auto", ConfigDef.ValidString.in("auto", "on", "off"), Importance.MEDIUM,
-                    "Whether a stream thread goes on gathering while its queries are scored (on) or waits for each query's scores (off). auto: on when a served model runs on CUDA, whose work leaves the CPU free; off when all run on the CPU, where the model needs every core and measured faster with the stream threads waiting (docs/benchmarks.md).")
-            .define(GATHER_INPUT_COPARTITIONED, Type.BOOLEAN, false, Importance.MEDIUM,
-                    "true declares the candidates topic keyed by query_id and partitioned by Kafka's default partitioner (murmur2 of the key): records keyed by their query_id then skip the repartition topic. false (default): every candidate goes through the repartition topic, partitioned by query_id by this app, so a query's candidates meet in one task whatever partitioner the producer used (librdkafka's default is CRC32).")
+                    "Per task: queries handed to the model and not yet written out. The stream thread never waits for scores; beyond this many, ready queries wait in the store (in order) and are handed over as others finish, and once as many again wait, the input is paused until the model catches up. Bounds memory when the model is slower than the input.")
+            .define(GATHER_SCORING_OVERLAP, Type.STRING, "auto", ConfigDef.ValidString.in("auto", "on", "off"), Importance.LOW,
+                    "No longer has an effect (accepted, with a warning, so that existing files keep working): a stream thread always hands a ready query to its model and goes on gathering, on every device.")
+            .define(GATHER_INPUT_COPARTITIONED, Type.BOOLEAN, false, Importance.LOW,
+                    "No longer has an effect (accepted, with a warning, so that existing files keep working): every record keyed by its query_id that already sits on the partition Java's partitioner (murmur2) picks for that key skips the repartition topic, checked for each record; the others are re-keyed.")
+            .define(GATHER_WATERMARK_INTERVAL_MS, Type.LONG, GatherSettings.DEFAULT_WATERMARK_INTERVAL.toMillis(), Range.between(10L, 60_000L), Importance.LOW,
+                    "How often each intake task tells every gathering task how far in event time it has read its input partition: one small record per input partition and repartition partition, sent when it moved on, and at least every second while nothing changes. A query's max wait passes only once every input partition that can feed it has passed its deadline, so an incomplete query can wait this much longer than gather.max.wait.ms. The records grow with the partition count squared: 16 a second for 4 partitions, 144 for 12.")
+            .define(GATHER_WATERMARK_MAX_HOLD_MS, Type.LONG, GatherSettings.DEFAULT_WATERMARK_MAX_HOLD.toMillis(), Range.atLeast(5_000L), Importance.LOW,
+                    "The longest an input partition whose intake task is not running (its instance left, died, or is rebalancing) holds queries past their max wait: their remaining candidates may be in it. After it the wall clock decides. Keep it above session.timeout.ms plus a restart, or queries gathering across a crash can come out incomplete.")
             .define(GATHER_MAX_ID_CHARS, Type.INT, 1_024, Range.atLeast(1), Importance.LOW,
                     "A candidate whose query_id or doc_id is longer than this many characters is a dead letter (reason id-too-long): ids are store and changelog keys.")
             .define(GATHER_MAX_METADATA_CHARS, Type.INT, 65_536, Range.atLeast(0), Importance.LOW,
@@ -205,7 +211,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(ADMIN_RELOAD_ENABLED, Type.BOOLEAN, false, Importance.MEDIUM,
                     "Whether POST /admin/models/NAME/reload is served (it loads a full model copy and is not authenticated); off, it answers 403 and models.watch.interval.ms still reloads changed directories.")
             .define(INSTANCE_ID, Type.STRING, "", Importance.MEDIUM,
-                    "A name for this instance that stays the same across its restarts (the Helm chart passes the pod name): Kafka's static membership (group.instance.id, one per stream thread with its index appended). A restarted instance then gets its tasks back at once, without a rebalance and without waiting out its old session. Empty: dynamic membership; a restart then waits for session.timeout.ms, which this pipeline sets to 10000 (Kafka's 45000 stalls every query of a killed instance's tasks that long).")
+                    "A name for this instance that stays the same across its restarts (the Helm chart passes the pod name): Kafka's static membership (group.instance.id, one per stream thread with its index appended). A restarted instance then gets its tasks back at once, without a rebalance and without waiting out its old session; it stays in the group when it stops cleanly, so an instance that never comes back holds its tasks for session.timeout.ms. Empty (default): a name is derived from the host name and an id kept in state.dir (logged at start), the same across restarts that keep state.dir; such an instance leaves the group when it stops cleanly. Set it by hand when state.dir does not survive a restart but the name should (a StatefulSet without a volume), or when a clean stop should keep the instance's place in the group (a restart in place). group.instance.id, when set, wins.")
             .define(TOPICS_CREATE, Type.BOOLEAN, false, Importance.MEDIUM,
                     "At start, create the candidates, results and dead-letter topics that do not exist (with topics.create.partitions and topics.create.replication.factor). false: a missing topic ends run with one line naming it and how to create it.")
             .define(TOPICS_CREATE_PARTITIONS, Type.INT, 4, Range.atLeast(1), Importance.MEDIUM,
@@ -266,9 +272,9 @@ public final class RerankerConfig extends AbstractConfig {
         return new GatherSettings(Duration.ofMillis(getLong(GATHER_MAX_WAIT_MS)), Duration.ofMillis(getLong(GATHER_PUNCTUATE_INTERVAL_MS)),
                 getInt(RANK_TOP_K), getInt(GATHER_MAX_CANDIDATES_PER_QUERY), getInt(GATHER_MAX_PENDING_QUERIES),
                 getInt(GATHER_MAX_PASSAGE_CHARS), Duration.ofMillis(getLong(GATHER_EMITTED_RETENTION_MS)),
-                getInt(GATHER_MAX_IN_FLIGHT_QUERIES), !"off".equals(getString(GATHER_SCORING_OVERLAP)),
-                new GatherSettings.Limits(getInt(GATHER_MAX_ID_CHARS), getInt(GATHER_MAX_METADATA_CHARS), getInt(RESULTS_MAX_BYTES),
-                        getBoolean(GATHER_INPUT_COPARTITIONED)));
+                getInt(GATHER_MAX_IN_FLIGHT_QUERIES), Duration.ofMillis(getLong(GATHER_WATERMARK_INTERVAL_MS)),
+                Duration.ofMillis(getLong(GATHER_WATERMARK_MAX_HOLD_MS)),
+                new GatherSettings.Limits(getInt(GATHER_MAX_ID_CHARS), getInt(GATHER_MAX_METADATA_CHARS), getInt(RESULTS_MAX_BYTES)));
     }
 
     public Optional<Path> modelDir() {
@@ -377,6 +383,10 @@ public final class RerankerConfig extends AbstractConfig {
         // repartition topic 117 ms (p50) after it was sent at poll.ms=100, 29 ms at 10. An idle thread
         // waking 100 times a second costs next to nothing.
         props.put(StreamsConfig.POLL_MS_CONFIG, "10");
+        // The gathering task reads a candidates partition and the repartition topic's: Kafka Streams' default (0)
+        // holds one back until the other has data fetched, to process both in timestamp order, which joins need
+        // and gathering does not (the watermarks order it); -1 processes what has arrived.
+        props.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, Long.toString(StreamsConfig.MAX_TASK_IDLE_MS_DISABLED));
         if (!getString(INSTANCE_ID).isBlank()) {
             // Kafka Streams appends each stream thread's index, so one name serves every thread.
             props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, getString(INSTANCE_ID).strip());

@@ -36,14 +36,19 @@ public final class BenchCommand {
      * @param seed        workload seed
      * @param report      where to write the JSON report
      * @param overrides   configuration keys (model.dir, inference.*)
+     * @param latencyQueries queries sent in (d): enough that p99 is not simply the maximum of a handful
      */
     public record Settings(int queries, int candidates, int threads, long seed, Optional<Path> report,
                            Map<String, String> overrides, Optional<String> bootstrap, Optional<Path> peersPython,
-                           Optional<Path> minilmWeights) {
+                           Optional<Path> minilmWeights, int latencyQueries) {
+
+        /** (d)'s default: with 200 samples, p99 is the second largest, not the maximum. */
+        public static final int DEFAULT_LATENCY_QUERIES = 200;
 
         /** With the embedded broker and no peers. */
         public Settings(int queries, int candidates, int threads, long seed, Optional<Path> report, Map<String, String> overrides) {
-            this(queries, candidates, threads, seed, report, overrides, Optional.empty(), Optional.empty(), Optional.empty());
+            this(queries, candidates, threads, seed, report, overrides, Optional.empty(), Optional.empty(), Optional.empty(),
+                    DEFAULT_LATENCY_QUERIES);
         }
     }
 

@@ -15,9 +15,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class LatencyPhase {
 
-    /** Enough queries that p99 is not simply the maximum of a handful. */
-    static final int MIN_QUERIES = 60;
-
     private final PrintStream out;
     private final BenchBroker kafka;
     private final CandidateSender sender;
@@ -36,16 +33,17 @@ final class LatencyPhase {
     private record Sent(long nanos, long wallMs) {}
 
     /**
+     * @param queries      how many queries to send: at least the workload's
      * @param resultsSoFar results the collector holds already (warm-up and (c))
      */
-    PipelineResult measure(Phase throughput, Workload workload, int candidatesPerQuery, int resultsSoFar, long commitIntervalMs)
-            throws Exception {
+    PipelineResult measure(Phase throughput, Workload workload, int candidatesPerQuery, int queries, int resultsSoFar,
+                           long commitIntervalMs) throws Exception {
         // Half of the pipeline's own peak (c), so queueing shows without saturation; half of raw (a) would overload a
         // pipeline slower than half of raw, and the latency would then be the backlog's, not the pipeline's.
         double queriesPerSecond = 0.5 * throughput.pairsPerSecond() / candidatesPerQuery;
         long intervalNanos = (long) (1e9 / queriesPerSecond);
         Map<String, Sent> lastSent = new ConcurrentHashMap<>();
-        int queries = Math.max(MIN_QUERIES, workload.queries().size());
+        queries = Math.max(queries, workload.queries().size());
         long next = System.nanoTime();
         for (int i = 0; i < queries; i++) {
             Workload.Query base = workload.queries().get(i % workload.queries().size());

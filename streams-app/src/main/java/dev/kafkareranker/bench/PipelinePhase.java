@@ -80,7 +80,7 @@ final class PipelinePhase {
                     return PipelineResult.throughputOnly(throughput, commitIntervalMs);
                 }
                 return new LatencyPhase(out, kafka, sender, collector, run).measure(throughput, workload, settings.candidates(),
-                        warmUp + workload.queries().size(), commitIntervalMs);
+                        settings.latencyQueries(), warmUp + workload.queries().size(), commitIntervalMs);
             }
         }
     }

@@ -29,14 +29,16 @@ public final class Candidates {
      * Decodes {@code bytes}. A registry that cannot answer now is rethrown as it is (the task fails and
      * the record is read again); any other decoding failure is the record's own.
      */
-    static RetrievalCandidate decode(Deserializer<?> deserializer, String topic, byte[] bytes) {
+    static RetrievalCandidate decode(Deserializer<?> deserializer, String topic, org.apache.kafka.common.header.Headers headers, byte[] bytes) {
+        // With the record's headers: a producer using Confluent's header schema ids puts the id in __value_schema_id, not in
+        // the payload, and the deserializer reads it from there first.
         if (bytes == null) {
             throw new InvalidCandidateException(REASON_NULL_VALUE,
                     "null value (a tombstone?) on the candidates topic: a candidate needs a RetrievalCandidate value");
         }
         Object value;
         try {
-            value = deserializer.deserialize(topic, bytes);
+            value = deserializer.deserialize(topic, headers, bytes);
         } catch (RuntimeException e) {
             if (Failures.registryUnavailable(e)) {
                 throw e;

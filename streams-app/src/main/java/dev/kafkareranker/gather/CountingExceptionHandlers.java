@@ -2,7 +2,6 @@ package dev.kafkareranker.gather;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -44,13 +43,13 @@ public final class CountingExceptionHandlers {
     static final int FALLBACK_MAX_BYTES = 64 * 1024;
 
     private static final Logger LOG = LoggerFactory.getLogger(CountingExceptionHandlers.class);
-    private static final AtomicReference<GatherListener> LISTENER = new AtomicReference<>(GatherListener.NONE);
+    private static volatile GatherListener listener = GatherListener.NONE;
 
     private CountingExceptionHandlers() {
     }
 
     public static void report(GatherListener listener) {
-        LISTENER.set(listener);
+        CountingExceptionHandlers.listener = listener;
     }
 
     private static String dlqTopic(Map<String, ?> configs) {
@@ -91,7 +90,7 @@ public final class CountingExceptionHandlers {
                         + " read again once the registry answers, rather than dead-lettering valid input", where(context), exception.getMessage());
                 return Response.fail();
             }
-            LISTENER.get().deadLettered(REASON_DESERIALIZATION, 1);
+            listener.deadLettered(REASON_DESERIALIZATION, 1);
             DeadLetterLog.deadLetter(REASON_DESERIALIZATION, where(context), exception.getMessage(), exception);
             if (dlqTopic == null) {
                 return Response.resume();
@@ -120,7 +119,7 @@ public final class CountingExceptionHandlers {
                         + " aborts and the input is processed again", where(context), context.processorNodeId(), exception);
                 return Response.fail();
             }
-            LISTENER.get().deadLettered(bad.reason(), 1);
+            listener.deadLettered(bad.reason(), 1);
             DeadLetterLog.deadLetter(bad.reason(), context.topic() == null ? where(context) : DeadLetterLog.where(
                     Origin.topic(context.headers(), context.topic()), Origin.partition(context.headers(), context.partition()),
                     Origin.offset(context.headers(), context.offset())), bad.getMessage(), null);
@@ -161,7 +160,7 @@ public final class CountingExceptionHandlers {
             if (!(exception instanceof RecordTooLargeException) || dlqTopic == null) {
                 return super.handleError(context, record, exception);
             }
-            LISTENER.get().deadLettered(REASON_TOO_LARGE, 1);
+            listener.deadLettered(REASON_TOO_LARGE, 1);
             boolean isDeadLetter = dlqTopic.equals(record.topic());
             DeadLetterLog.deadLetter(REASON_TOO_LARGE, "a write to " + record.topic(), (isDeadLetter ? "a dead letter" : "a record")
                     + " of " + size(record) + " bytes was refused (" + exception.getMessage() + "); writing it to " + dlqTopic

@@ -21,4 +21,12 @@ public interface GatherListener {
     /** The number of queries handed to a model and not yet forwarded changed by {@code delta} (summed over all tasks). */
     default void inFlightChanged(int delta) {
     }
+
+    /**
+     * Something the pipeline depends on failed, not a record (the Schema Registry unavailable, a store):
+     * a task is failed or an outcome's writing postponed. The app's input gate holds the input back for a
+     * while, so that a persistent fault costs a retry now and then, not a loop.
+     */
+    default void transientFault(Throwable cause) {
+    }
 }

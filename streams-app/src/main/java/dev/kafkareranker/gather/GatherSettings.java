@@ -15,17 +15,19 @@ import java.time.Duration;
  * @param maxPassageChars         passage and query texts are cut to this many characters on arrival
  * @param emittedRetention        how long an emitted query is remembered, so that a candidate arriving
  *                                after it is dead-lettered as late rather than starting a new query
- * @param maxInFlightQueries      per task: queries handed to the model and not yet forwarded; at the cap
- *                                the stream thread waits for the oldest, which bounds memory when the
- *                                model is slower than the input
- * @param overlapScoring          whether the stream thread goes on while a query is scored (true), or waits
- *                                for its scores (false): on a GPU the overlap keeps the device fed; on a CPU
- *                                the model wants every core, and a busy stream thread slows it down
+ * @param maxInFlightQueries      per task: queries handed to the model and not yet written out; beyond it,
+ *                                ready queries wait in the store, which bounds memory when the model is
+ *                                slower than the input
+ * @param watermarkInterval       how often each intake task reports its input partitions' watermarks to
+ *                                every gathering task (and at least every second while nothing changes)
+ * @param watermarkMaxHold        the longest an input partition whose intake task is not running (its
+ *                                instance left, died, or is rebalancing) holds the max wait of queries
+ *                                back; after it the wall clock decides
  * @param limits                  caps on what one record may bring in and one result may take out
  */
 public record GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
                              int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
-                             int maxInFlightQueries, boolean overlapScoring, Limits limits) {
+                             int maxInFlightQueries, Duration watermarkInterval, Duration watermarkMaxHold, Limits limits) {
 
     /**
      * Caps at the edges, each with its outcome when hit.
@@ -35,11 +37,8 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
      * @param maxResultBytes    a result is kept within about this many bytes of Avro: the lowest ranked
      *                          documents' metadata, then the documents themselves, are cut, and the cut is
      *                          stated in the result's {@code truncated} field
-     * @param copartitioned     whether the input is declared partitioned by query_id with Kafka's default
-     *                          partitioner (murmur2 of the key bytes) and keyed by query_id; only then are
-     *                          records keyed by their query_id read without the repartition topic
      */
-    public record Limits(int maxIdChars, int maxMetadataChars, int maxResultBytes, boolean copartitioned) {
+    public record Limits(int maxIdChars, int maxMetadataChars, int maxResultBytes) {
         public Limits {
             if (maxIdChars < 1) {
                 throw new IllegalArgumentException("maxIdChars < 1: " + maxIdChars);
@@ -53,26 +52,26 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
         }
 
         public static Limits defaults() {
-            return new Limits(1_024, 65_536, 1_000_000, false);
+            return new Limits(1_024, 65_536, 1_000_000);
         }
     }
 
-    /** With the default limits. */
+    public static final Duration DEFAULT_WATERMARK_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_WATERMARK_MAX_HOLD = Duration.ofSeconds(30);
+
+    /** With the default watermark settings and limits. */
     public GatherSettings(Duration maxWait, Duration punctuateInterval, int defaultTopK, int maxCandidatesPerQuery,
-                          int maxPendingQueries, int maxPassageChars, Duration emittedRetention,
-                          int maxInFlightQueries, boolean overlapScoring) {
+                          int maxPendingQueries, int maxPassageChars, Duration emittedRetention, int maxInFlightQueries) {
         this(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars, emittedRetention,
-                maxInFlightQueries, overlapScoring, Limits.defaults());
+                maxInFlightQueries, DEFAULT_WATERMARK_INTERVAL, DEFAULT_WATERMARK_MAX_HOLD, Limits.defaults());
     }
 
     public GatherSettings {
         java.util.Objects.requireNonNull(limits, "limits");
-        if (maxWait.isNegative() || maxWait.isZero()) {
-            throw new IllegalArgumentException("maxWait must be positive: " + maxWait);
-        }
-        if (punctuateInterval.isNegative() || punctuateInterval.isZero()) {
-            throw new IllegalArgumentException("punctuateInterval must be positive: " + punctuateInterval);
-        }
+        positive("maxWait", maxWait);
+        positive("punctuateInterval", punctuateInterval);
+        positive("watermarkInterval", watermarkInterval);
+        positive("watermarkMaxHold", watermarkMaxHold);
         if (maxCandidatesPerQuery < 1) {
             throw new IllegalArgumentException("maxCandidatesPerQuery < 1: " + maxCandidatesPerQuery);
         }
@@ -90,22 +89,28 @@ public record GatherSettings(Duration maxWait, Duration punctuateInterval, int d
         }
     }
 
-    public static GatherSettings defaults() {
-        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10), 16, true);
+    private static void positive(String name, Duration value) {
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive: " + value);
+        }
     }
 
-    public GatherSettings withOverlapScoring(boolean overlap) {
-        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
-                emittedRetention, maxInFlightQueries, overlap, limits);
+    public static GatherSettings defaults() {
+        return new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 10, 1000, 10_000, 65_536, Duration.ofMinutes(10), 16);
     }
 
     public GatherSettings withCaps(int candidatesPerQuery, int pendingQueries, int passageChars) {
         return new GatherSettings(maxWait, punctuateInterval, defaultTopK, candidatesPerQuery, pendingQueries, passageChars, emittedRetention,
-                maxInFlightQueries, overlapScoring, limits);
+                maxInFlightQueries, watermarkInterval, watermarkMaxHold, limits);
     }
 
     public GatherSettings withLimits(Limits newLimits) {
         return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
-                emittedRetention, maxInFlightQueries, overlapScoring, newLimits);
+                emittedRetention, maxInFlightQueries, watermarkInterval, watermarkMaxHold, newLimits);
+    }
+
+    public GatherSettings withWatermarks(Duration interval, Duration maxHold) {
+        return new GatherSettings(maxWait, punctuateInterval, defaultTopK, maxCandidatesPerQuery, maxPendingQueries, maxPassageChars,
+                emittedRetention, maxInFlightQueries, interval, maxHold, limits);
     }
 }

@@ -21,14 +21,15 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * The reranking topology:
  * <pre>
- * candidates ─► decode, validate ─► re-key by query_id ─► repartition ─► gather-score-rank ─┬─► results
- *                  └─► (bad record: dead letter)                                            └─► dead letters
+ * candidates ─► read, validate ─┬─ keyed by query_id, on its query's partition ───────────────┬─► gather-score-rank ─┬─► results
+ *                  │            └─ others: re-key by query_id ─► repartition ─────────────────┘                      └─► dead letters
+ *                  └─► (bad record: dead letter)          (and each input partition's watermark, to every partition)
  * </pre>
- * Every candidate goes through the repartition topic, partitioned by its query_id with Kafka's default
- * partitioner, so a query's candidates meet in one task however the producer keyed and partitioned them
- * (librdkafka's default partitioner is CRC32, not Java's murmur2). With gather.input.copartitioned=true a
- * user declares the input keyed by query_id and murmur2-partitioned: records keyed by their query_id
- * then skip the repartition topic. The repartition topic carries the producer's bytes unchanged.
+ * A query's candidates meet in one task, partitioned by murmur2 of its query_id ({@link QueryPartitioner})
+ * however the producer keyed and partitioned them (librdkafka's default partitioner is CRC32, not Java's
+ * murmur2); a record already on its query's partition, keyed by its query_id, skips the repartition topic,
+ * which the intake checks for each record. The repartition topic carries the producer's bytes unchanged,
+ * and has as many partitions as the largest candidates topic, so that both paths agree.
  *
  * <p>The stores, their changelogs and the repartition topic need no Schema Registry ({@link StoreSerde});
  * only the candidates, results and dead-letter topics use the configured serde.
@@ -51,22 +52,49 @@ public final class RerankTopology {
     /** The gathering stores: per-query state, one entry per candidate, and time-ordered deadlines. */
     public record StoreNames(String queries, String candidates, String deadlines) {}
 
-    public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings) {
-        return build(topics, serdes, scorers, settings, Map.of());
-    }
-
     /**
-     * @param modelByTopic the model for candidates of a topic that name none (topics.candidates may
-     *                     be a comma-separated list of topics)
+     * What the topology is wired to besides its topics, serdes, models and settings.
+     *
+     * @param modelByTopic    the model for candidates of a topic that name none (topics.candidates may be a
+     *                        comma-separated list of topics)
+     * @param listener        told of emitted queries, dead letters, pending counts and transient faults
+     * @param inputPartitions the partition count of each candidates topic (the app looks them up at start)
+     * @param backlog         each gathering task's queries ahead of the model, for the input gate
      */
-    public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings,
-                                 Map<String, String> modelByTopic) {
-        return build(topics, serdes, scorers, settings, modelByTopic, GatherListener.NONE);
+    public record Wiring(Map<String, String> modelByTopic, GatherListener listener, Map<String, Integer> inputPartitions,
+                         ScoringBacklog backlog) {
+        public Wiring {
+            modelByTopic = Map.copyOf(modelByTopic);
+            inputPartitions = Map.copyOf(inputPartitions);
+        }
+
+        /** For a topology on topics of one partition each (TopologyTestDriver's), with nothing listening. */
+        public static Wiring onePartitionEach(Topics topics, GatherSettings settings) {
+            Map<String, Integer> partitions = new java.util.LinkedHashMap<>();
+            inputTopics(topics).forEach(t -> partitions.put(t, 1));
+            return new Wiring(Map.of(), GatherListener.NONE, partitions, new ScoringBacklog(settings.maxInFlightQueries()));
+        }
+
+        public Wiring withModelByTopic(Map<String, String> models) {
+            return new Wiring(models, listener, inputPartitions, backlog);
+        }
+
+        public Wiring withListener(GatherListener newListener) {
+            return new Wiring(modelByTopic, newListener, inputPartitions, backlog);
+        }
     }
 
-    /** @param listener told of emitted queries, dead letters and pending counts (metrics) */
-    public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings,
-                                 Map<String, String> modelByTopic, GatherListener listener) {
+    /** The candidates topics: topics.candidates is a comma-separated list. */
+    public static List<String> inputTopics(Topics topics) {
+        return java.util.Arrays.stream(topics.candidates().split(",")).map(String::trim).toList();
+    }
+
+    /** On topics of one partition each, as TopologyTestDriver has them. */
+    public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings) {
+        return build(topics, serdes, scorers, settings, Wiring.onePartitionEach(topics, settings));
+    }
+
+    public static Topology build(Topics topics, Serdes3 serdes, ScorerRouter scorers, GatherSettings settings, Wiring wiring) {
         StreamsBuilder builder = new StreamsBuilder();
         StoreSerde<QueryState> queryStore = new StoreSerde<>(QueryState.class, serdes.queries().deserializer());
         // Each entry holds the candidate twice, decoded (what scoring reads) and as produced (what its dead
@@ -85,33 +113,41 @@ public final class RerankTopology {
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(STORES.deadlines()), Serdes.String(), Serdes.String()).withCachingEnabled());
 
-        List<String> inputTopics = java.util.Arrays.stream(topics.candidates().split(",")).map(String::trim).toList();
-        // Bytes, decoded by the intake step: a record whose bytes fail is dead-lettered with its reason there,
+        List<String> inputTopics = inputTopics(topics);
+        Map<String, Integer> read = new java.util.LinkedHashMap<>();
+        for (String topic : inputTopics) {
+            Integer count = wiring.inputPartitions().get(topic);
+            if (count == null) {
+                throw new IllegalArgumentException("no partition count for candidates topic " + topic + " in " + wiring.inputPartitions());
+            }
+            read.put(topic, count);
+        }
+        int partitions = read.values().stream().mapToInt(Integer::intValue).max().orElse(1);
+        CandidateReader reader = new CandidateReader(serdes.candidates().deserializer(), settings, wiring.modelByTopic());
+        // Bytes, read by the intake step: a record whose bytes fail is dead-lettered with its reason there,
         // and a record of another Avro type (RankedResults, QueryState) is refused without a cast that would
         // stop the stream thread.
-        KStream<String, CandidateIntake.Intake> intake = builder.stream(inputTopics,
+        Map<String, KStream<String, CandidateIntake.Intake>> paths = builder.stream(inputTopics,
                         Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("candidates-source"))
-                .process(() -> new CandidateIntake(serdes.candidates().deserializer(), serdes.candidates().serializer(), settings), Named.as("decode-validate"));
+                .process(() -> new CandidateIntake(reader, serdes.candidates().serializer(), settings, read,
+                        scorers::inputResumedAtMs, wiring.listener()), Named.as("decode-validate"))
+                .split(Named.as("path-"))
+                .branch((key, value) -> value.direct(), Branched.as("direct"))
+                .defaultBranch(Branched.as("rekeyed"));
+        // Its partition count fixed to the largest candidates topic's, which the intake's check assumes (QueryPartitioner).
+        KStream<String, GatherProcessor.Arrival> rekeyed = paths.get("path-rekeyed")
+                .mapValues(CandidateIntake.Intake::bytes, Named.as("raw"))
+                .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION_NAME)
+                        .withNumberOfPartitions(partitions).withStreamPartitioner(new QueryPartitioner(partitions)))
+                .mapValues(raw -> new GatherProcessor.Arrival(null, raw), Named.as("from-repartition"));
+        KStream<String, GatherProcessor.Arrival> keyed = paths.get("path-direct")
+                .mapValues(intake -> new GatherProcessor.Arrival(intake.stored(), null), Named.as("direct"))
+                .merge(rekeyed, Named.as("keyed-candidates"));
 
-        KStream<String, byte[]> keyed;
-        if (settings.limits().copartitioned()) {
-            Map<String, KStream<String, CandidateIntake.Intake>> byKey = intake.split(Named.as("key-"))
-                    .branch((key, value) -> value.keyedByQueryId(), Branched.as("by-query-id"))
-                    .defaultBranch(Branched.as("other"));
-            KStream<String, byte[]> rekeyed = byKey.get("key-other")
-                    .mapValues(CandidateIntake.Intake::raw, Named.as("raw-other"))
-                    .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION_NAME));
-            keyed = byKey.get("key-by-query-id").mapValues(CandidateIntake.Intake::raw, Named.as("raw-by-query-id"))
-                    .merge(rekeyed, Named.as("keyed-candidates"));
-        } else {
-            keyed = intake.mapValues(CandidateIntake.Intake::raw, Named.as("raw"))
-                    .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName(REPARTITION_NAME));
-        }
-
-        GatherProcessor.Codecs codecs = new GatherProcessor.Codecs(serdes.candidates().deserializer(), serdes.candidates().serializer(),
-                serdes.results().serializer());
-        KStream<String, GatherProcessor.Outcome> outcomes = keyed
-                .process(() -> new GatherProcessor(settings, scorers, STORES, listener, codecs, topics, modelByTopic),
+        GatherProcessor.Codecs codecs = new GatherProcessor.Codecs(serdes.candidates().serializer(), serdes.results().serializer());
+        KStream<String, Outcome> outcomes = keyed
+                .process(() -> new GatherProcessor(settings, scorers, STORES, wiring.listener(), reader, codecs, topics,
+                                wiring.inputPartitions(), wiring.backlog()),
                         Named.as("gather-score-rank"), STORES.queries(), STORES.candidates(), STORES.deadlines());
 
         // Serialized by the gatherer, which checks a result's size and serializer before its store changes.

@@ -67,9 +67,16 @@ class SecretsTest {
             // The TLS handshake to nowhere would fail anyway: plaintext SASL keeps the start-up quick while the
             // same secrets are configured.
             settings.put("security.protocol", "SASL_PLAINTEXT");
+            // No broker answers at 127.0.0.1:1: the start-up's look-up of the candidates topics (InputPartitions)
+            // gives up after default.api.timeout.ms, having logged its admin client's settings.
+            settings.put("default.api.timeout.ms", "2000");
+            settings.put("request.timeout.ms", "2000");
             try (RerankerApp app = RerankerApp.create(new RerankerConfig(settings))) {
                 app.start();
                 Thread.sleep(1500);
+            } catch (IllegalStateException expected) {
+                assertTrue(expected.getMessage().contains("candidates topics"), expected.getMessage());
+                assertFalse(expected.getMessage().contains(JAAS_SECRET), "the JAAS password leaked into the error");
             }
         } finally {
             root.detachAppender(captured);

@@ -61,12 +61,9 @@ class GatherProcessorReinitTest {
             }
         };
         GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
-                Duration.ofMinutes(10), 4, false);
-        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(new StatedScoreScorer("stated")),
-                RerankTopology.STORES, listener,
-                new GatherProcessor.Codecs(candidates.deserializer(), candidates.serializer(), results.serializer()),
-                Topics.defaults(), Map.of());
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+                Duration.ofMinutes(10), 4);
+        GatherProcessor processor = processor(settings, ScorerRouter.single(new StatedScoreScorer("stated")), listener, candidates, results);
+        MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
         store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
         store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
         store(context, RerankTopology.STORES.deadlines(), Serdes.String());
@@ -77,7 +74,7 @@ class GatherProcessorReinitTest {
         for (String q : new String[] {"q1", "q2", "q3"}) {
             RetrievalCandidate c = RetrievalCandidate.newBuilder().setQueryId(q).setQuery("query " + q).setDocId("a")
                     .setText("score=0.1").setCandidateCount(2).setMetadata(Map.of()).build();
-            processor.process(new Record<>(q, candidates.serializer().serialize(Topics.DEFAULT_CANDIDATES, c), 0L));
+            processor.process(new Record<>(q, new GatherProcessor.Arrival(null, candidates.serializer().serialize(Topics.DEFAULT_CANDIDATES, c)), 0L));
         }
         assertEquals(3, gauge.get());
 
@@ -89,15 +86,22 @@ class GatherProcessorReinitTest {
         assertEquals(3, gauge.get(), "an init without a close in between recounts too");
     }
 
-    /** A processor with overlap on over in-memory stores, its context at wall clock 0. */
-    private GatherProcessor overlapping(GatedScorer scorer, MockProcessorContext<String, GatherProcessor.Outcome> context) {
+    /** A processor reading candidates of the default topic (one partition), as from the repartition topic. */
+    static GatherProcessor processor(GatherSettings settings, ScorerRouter scorers, GatherListener listener, Serde<RetrievalCandidate> candidates,
+                                     Serde<RankedResults> results) {
+        return new GatherProcessor(settings, scorers, RerankTopology.STORES, listener,
+                new CandidateReader(candidates.deserializer(), settings, Map.of()),
+                new GatherProcessor.Codecs(candidates.serializer(), results.serializer()), Topics.defaults(),
+                Map.of(Topics.DEFAULT_CANDIDATES, 1), new ScoringBacklog(settings.maxInFlightQueries()));
+    }
+
+    /** A processor over in-memory stores, its context at wall clock 0. */
+    private GatherProcessor started(GatedScorer scorer, MockProcessorContext<String, Outcome> context) {
         Serde<RetrievalCandidate> candidates = serde();
         Serde<RankedResults> results = serde();
         GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
-                Duration.ofMinutes(10), 16, true);
-        GatherProcessor processor = new GatherProcessor(settings, ScorerRouter.single(scorer), RerankTopology.STORES, new GatherListener() {},
-                new GatherProcessor.Codecs(candidates.deserializer(), candidates.serializer(), results.serializer()),
-                Topics.defaults(), Map.of());
+                Duration.ofMinutes(10), 16);
+        GatherProcessor processor = processor(settings, ScorerRouter.single(scorer), GatherListener.NONE, candidates, results);
         store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
         store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
         store(context, RerankTopology.STORES.deadlines(), Serdes.String());
@@ -107,10 +111,10 @@ class GatherProcessorReinitTest {
         return processor;
     }
 
-    private byte[] oneCandidateQuery(String q) {
+    private GatherProcessor.Arrival oneCandidateQuery(String q) {
         Serde<RetrievalCandidate> candidates = serde();
-        return candidates.serializer().serialize(Topics.DEFAULT_CANDIDATES, RetrievalCandidate.newBuilder().setQueryId(q)
-                .setQuery("query " + q).setDocId("a").setText("score=0.1").setCandidateCount(1).setMetadata(Map.of()).build());
+        return new GatherProcessor.Arrival(null, candidates.serializer().serialize(Topics.DEFAULT_CANDIDATES, RetrievalCandidate.newBuilder()
+                .setQueryId(q).setQuery("query " + q).setDocId("a").setText("score=0.1").setCandidateCount(1).setMetadata(Map.of()).build()));
     }
 
     @Test
@@ -124,8 +128,8 @@ class GatherProcessorReinitTest {
                 return future;
             }
         };
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
-        GatherProcessor processor = overlapping(scorer, context);
+        MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
+        GatherProcessor processor = started(scorer, context);
         processor.process(new Record<>("q1", oneCandidateQuery("q1"), 0L));
         assertEquals(1, handed.size(), "a complete query is handed to the model");
         assertFalse(handed.get(0).isDone(), "still being scored");
@@ -137,8 +141,8 @@ class GatherProcessorReinitTest {
     @Test
     void forwardsAskForACommitAtMostOncePerInterval() {
         GatedScorer scorer = new GatedScorer();
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
-        GatherProcessor processor = overlapping(scorer, context);
+        MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
+        GatherProcessor processor = started(scorer, context);
         long now = 1_000;
         int forwards = 0;
         int commits = 0;

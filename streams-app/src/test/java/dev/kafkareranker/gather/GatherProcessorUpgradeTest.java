@@ -82,10 +82,10 @@ class GatherProcessorUpgradeTest {
     }
 
     private static final GatherSettings SETTINGS = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
-            Duration.ofMinutes(10), 4, false);
+            Duration.ofMinutes(10), 4);
 
     /** A processor and its context, resumed where the previous version left its three stores, and the candidate store. */
-    private record Upgraded(GatherProcessor processor, MockProcessorContext<String, GatherProcessor.Outcome> context,
+    private record Upgraded(GatherProcessor processor, MockProcessorContext<String, Outcome> context,
                             KeyValueStore<String, StoredCandidate> candidates) {
     }
 
@@ -95,15 +95,15 @@ class GatherProcessorUpgradeTest {
      * processor is then initialised on it at wall clock 1 s, its record from partition 2, offset 7.
      */
     private Upgraded resumedAfterTheUpgrade(Scorer scorer, Serde<StoredCandidate> candidateStore, Serde<RankedResults> results) {
-        GatherProcessor processor = new GatherProcessor(SETTINGS, ScorerRouter.single(scorer), RerankTopology.STORES, GatherListener.NONE,
-                new GatherProcessor.Codecs(registry.deserializer(), registry.serializer(), results.serializer()), Topics.defaults(), Map.of());
-        MockProcessorContext<String, GatherProcessor.Outcome> context = new MockProcessorContext<>();
+        GatherProcessor processor = GatherProcessorReinitTest.processor(SETTINGS, ScorerRouter.single(scorer), GatherListener.NONE, registry,
+                results);
+        MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
         KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
         KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), candidateStore);
         KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
         queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
-        candidates.put(GatherProcessor.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
-        deadlines.put(GatherProcessor.deadlineKey("W|", 5_000, "q1"), "q1");
+        candidates.put(GatherStore.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
+        deadlines.put(GatherStore.waitKey(5_000, "q1"), "q1");
         context.setRecordMetadata(TOPIC, 2, 7);
         context.setCurrentSystemTimeMs(1_000);
         processor.init(context);
@@ -121,20 +121,21 @@ class GatherProcessorUpgradeTest {
         };
         Upgraded upgraded = resumedAfterTheUpgrade(failing, restoredFromEarlierVersion(earlier), results);
         GatherProcessor processor = upgraded.processor();
-        MockProcessorContext<String, GatherProcessor.Outcome> context = upgraded.context();
+        MockProcessorContext<String, Outcome> context = upgraded.context();
         KeyValueStore<String, StoredCandidate> candidates = upgraded.candidates();
 
-        // After the upgrade, its second candidate completes it; scoring fails.
+        // After the upgrade, its second candidate completes it (read from the repartition topic, as an earlier
+        // version's intake wrote it: the producer's bytes alone); scoring fails.
         byte[] produced = registry.serializer().serialize(TOPIC, candidate("b"));
-        processor.process(new Record<>("q1", produced, 900L));
+        processor.process(new Record<>("q1", new GatherProcessor.Arrival(null, produced), 900L));
 
-        List<Record<String, GatherProcessor.Outcome>> out = context.forwarded().stream()
-                .map(f -> new Record<String, GatherProcessor.Outcome>(f.record().key(), f.record().value(), f.record().timestamp(), f.record().headers()))
+        List<Record<String, Outcome>> out = context.forwarded().stream()
+                .map(f -> new Record<String, Outcome>(f.record().key(), f.record().value(), f.record().timestamp(), f.record().headers()))
                 .toList();
         assertEquals(2, out.size(), "both candidates are dead letters");
-        Record<String, GatherProcessor.Outcome> old = out.stream()
+        Record<String, Outcome> old = out.stream()
                 .filter(r -> r.headers().lastHeader(DeadLetters.HEADER_REENCODED) != null).findFirst().orElseThrow();
-        Record<String, GatherProcessor.Outcome> current = out.stream()
+        Record<String, Outcome> current = out.stream()
                 .filter(r -> r.headers().lastHeader(DeadLetters.HEADER_REENCODED) == null).findFirst().orElseThrow();
 
         assertFalse(old.value().result());
@@ -150,7 +151,7 @@ class GatherProcessorUpgradeTest {
         assertEquals("2", header(current.headers(), DeadLetters.HEADER_PARTITION));
         assertEquals("7", header(current.headers(), DeadLetters.HEADER_OFFSET));
         assertEquals(900L, current.timestamp(), "the candidate's own timestamp");
-        assertNull(candidates.get(GatherProcessor.candidateKey("q1", "a")), "the old entry leaves the store with its query");
+        assertNull(candidates.get(GatherStore.candidateKey("q1", "a")), "the old entry leaves the store with its query");
     }
 
     @Test
@@ -165,35 +166,34 @@ class GatherProcessorUpgradeTest {
     }
 
     @Test
-    void aDeadlineStoredByTheEarlierVersionPassesByTheTasksStreamTime() {
-        // The previous version's deadline entries name no source partition (their value is the query_id): they
-        // keep passing by the task's stream time, while this version's pass by their partition's clock.
+    void aDeadlineStoredByTheEarlierVersionPassesByTheWatermarksAsThisVersionsDo() {
+        // The previous version's deadline entries name no source partition (their value is the query_id); this
+        // version's name one. Either passes once the input partitions' watermarks and the wall clock are past it.
         Serde<RankedResults> results = new SpecificAvroSerde<>();
         results.configure(Map.of("schema.registry.url", "mock://" + scope), false);
         Upgraded upgraded = resumedAfterTheUpgrade(new StatedScoreScorer("stated"), new CandidateStoreSerde(registry.deserializer()), results);
         GatherProcessor processor = upgraded.processor();
-        MockProcessorContext<String, GatherProcessor.Outcome> context = upgraded.context();
-        var gatherPunctuator = context.scheduledPunctuators().stream()
+        MockProcessorContext<String, Outcome> context = upgraded.context();
+        var deadlinePunctuator = context.scheduledPunctuators().stream()
                 .filter(p -> p.getInterval().equals(SETTINGS.punctuateInterval())).findFirst().orElseThrow();
 
-        // Another query's candidate, from the same partition, keeps the input busy; the task's stream time is 4 s.
-        context.setCurrentSystemTimeMs(6_500);
-        context.setCurrentStreamTimeMs(4_000);
-        processor.process(new Record<>("q2", registry.serializer().serialize(TOPIC, RetrievalCandidate.newBuilder(candidate("x"))
-                .setQueryId("q2").setQuery("query q2").setCandidateCount(3).build()), 4_000L));
         context.setCurrentSystemTimeMs(7_000);
-        gatherPunctuator.getPunctuator().punctuate(7_000);
-        assertEquals(0, context.forwarded().size(), "stream time 4 s has not reached q1's deadline (5 s)");
+        processor.process(watermark(4_000));
+        deadlinePunctuator.getPunctuator().punctuate(7_000);
+        assertEquals(0, context.forwarded().size(), "the input partition has read to 4 s, before q1's deadline (5 s)");
 
-        context.setCurrentStreamTimeMs(6_000);
-        processor.process(new Record<>("q2", registry.serializer().serialize(TOPIC, RetrievalCandidate.newBuilder(candidate("y"))
-                .setQueryId("q2").setQuery("query q2").setCandidateCount(3).build()), 6_000L));
         context.setCurrentSystemTimeMs(7_100);
-        gatherPunctuator.getPunctuator().punctuate(7_100);
-        List<GatherProcessor.Outcome> out = context.forwarded().stream().map(f -> (GatherProcessor.Outcome) f.record().value()).toList();
-        assertEquals(1, out.size(), "stream time 6 s passed q1's deadline: q1 goes out, q2 (deadline 9 s) waits");
+        processor.process(watermark(6_000));
+        List<Outcome> out = context.forwarded().stream().map(f -> (Outcome) f.record().value()).toList();
+        assertEquals(1, out.size(), "read past q1's deadline: q1 goes out");
         assertEquals("q1", results.deserializer().deserialize(Topics.DEFAULT_RESULTS, out.get(0).value()).getQueryId());
         assertFalse(results.deserializer().deserialize(Topics.DEFAULT_RESULTS, out.get(0).value()).getComplete());
+    }
+
+    /** The watermark partition 0 of the candidates topic's intake sends every gathering task. */
+    private static Record<String, GatherProcessor.Arrival> watermark(long millis) {
+        return new Record<>(Watermark.KEY, new GatherProcessor.Arrival(null, new Watermark(Watermark.source(TOPIC, 0), millis).encode()), millis,
+                new org.apache.kafka.common.header.internals.RecordHeaders().add(Watermark.HEADER, new byte[] {1}));
     }
 
     private static String header(Headers headers, String name) {

@@ -61,7 +61,9 @@ class RerankTopologyTest {
         startWith(ScorerRouter.single(scorer));
     }
 
-    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4, true);
+    /** Watermarks every 200 ms: the tests move the wall clock in steps of that order. */
+    private static final GatherSettings SETTINGS = new GatherSettings(MAX_WAIT, Duration.ofMillis(100), 3, 50, 4, 200, RETENTION, 4)
+            .withWatermarks(Duration.ofMillis(200), GatherSettings.DEFAULT_WATERMARK_MAX_HOLD);
 
     private void startWith(ScorerRouter router) throws Exception {
         startWith(router, SETTINGS, null, null);
@@ -79,6 +81,13 @@ class RerankTopologyTest {
     /** @param appProps further app settings */
     private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
                            Serde<RetrievalCandidate> appCandidates, Map<String, Object> appProps) throws Exception {
+        startWith(router, settings, appResults, appCandidates, appProps, null);
+    }
+
+    /** @param partitions the partition count of each candidates topic the topology is told of; null: one each */
+    private void startWith(ScorerRouter router, GatherSettings settings, Serde<RankedResults> appResults,
+                           Serde<RetrievalCandidate> appCandidates, Map<String, Object> appProps, Map<String, Integer> partitions)
+            throws Exception {
         if (driver != null) {
             driver.close();
         }
@@ -92,9 +101,13 @@ class RerankTopologyTest {
         props.put("state.dir", Files.createTempDirectory("topology-test").toString());
         props.putAll(appProps);
         Properties streamsProps = new RerankerConfig(props).streamsProperties();
+        RerankTopology.Wiring wiring = RerankTopology.Wiring.onePartitionEach(topics, settings);
+        if (partitions != null) {
+            wiring = new RerankTopology.Wiring(Map.of(), GatherListener.NONE, partitions, new ScoringBacklog(settings.maxInFlightQueries()));
+        }
         driver = new TopologyTestDriver(RerankTopology.build(topics,
                 new RerankTopology.Serdes3(appCandidates != null ? appCandidates : candidateSerde,
-                        appResults != null ? appResults : resultSerde, pendingSerde), router, settings),
+                        appResults != null ? appResults : resultSerde, pendingSerde), router, settings, wiring),
                 streamsProps, Instant.parse("2026-01-01T00:00:00Z"));
         candidates = driver.createInputTopic(TOPICS.candidates(), new StringSerializer(), candidateSerde.serializer());
         if (topics.candidates().contains(",")) {
@@ -244,19 +257,47 @@ class RerankTopologyTest {
     }
 
     @Test
-    void aPartitionIdleForTheMaxWaitNoLongerHoldsItsQueriesBack() throws Exception {
+    void aQueryWaitsForEveryInputPartitionThatCouldStillHoldItsCandidates() throws Exception {
+        // q1's candidates may come from either partition (a producer keying by doc_id): its max wait passes only
+        // once both have read past its deadline, or gone idle. The other partition is busy, its clock behind.
         startWithTwoCandidatesTopics();
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
-        // The other partition stays busy, but with timestamps behind the wall clock; q1's own partition goes quiet.
         for (int s = 1; s <= 6; s++) {
             driver.advanceWallClockTime(Duration.ofSeconds(1));
             otherCandidates.pipeInput("q2", candidate("q2", "x" + s, "score=0.2", s, 50), T0.plusMillis(100L * s));
         }
         driver.advanceWallClockTime(Duration.ofMillis(200));
+        assertTrue(results.isEmpty(), "q1's own partition is idle, but the other has read only to 0.6 s: q1's candidate may be behind it");
+
+        otherCandidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2), T0.plusMillis(700));
         RankedResults q1 = results.readValue();
-        assertEquals("q1", q1.getQueryId(), "nothing from q1's partition for more than the max wait: the wall clock times q1 out");
+        assertTrue(q1.getComplete(), "its second candidate came through the other partition, in time");
+
+        // q3 starts at 6.2 s (its candidate's 7 s is ahead of this node's clock, so the node's time counts).
+        otherCandidates.pipeInput("q3", candidate("q3", "y", "score=0.2", 1, 2), T0.plusSeconds(7));
+        otherCandidates.pipeInput("q2", candidate("q2", "z", "score=0.2", 9, 50), T0.plusSeconds(11));
+        driver.advanceWallClockTime(Duration.ofMillis(4_900));
+        RankedResults q2 = results.readValue();
+        assertEquals("q2", q2.getQueryId(), "both partitions past q2's deadline (5.1 s): the idle one by the wall clock, the busy one at 11 s");
+        assertFalse(q2.getComplete());
+        assertTrue(results.isEmpty(), "q3 (deadline 11.2 s) still waits: the busy partition has read to 11 s");
+    }
+
+    @Test
+    void aSilentInputPartitionHoldsDeadlinesOnlyUpToTheMaxHold() throws Exception {
+        // A partition whose intake never reports (its instance is gone) holds q1 past its max wait, up to
+        // gather.watermark.max.hold.ms (30 s here) after the task started; then the wall clock decides.
+        Map<String, Integer> partitions = Map.of(TOPICS.candidates(), 1, "elsewhere", 1);
+        startWith(ScorerRouter.single(scorer), SETTINGS, null, null, Map.of(), partitions);
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2), T0);
+        for (int s = 0; s < 29; s++) {
+            driver.advanceWallClockTime(Duration.ofSeconds(1));
+        }
+        assertTrue(results.isEmpty(), "29 s: partition 0 of 'elsewhere' never reported, so q1's candidate may still be in it");
+        driver.advanceWallClockTime(Duration.ofMillis(1_200));
+        RankedResults q1 = results.readValue();
+        assertEquals("q1", q1.getQueryId(), "30.2 s: the silent partition no longer holds it");
         assertFalse(q1.getComplete());
-        assertTrue(results.isEmpty(), "q2's partition is busy and its clock at 0.6 s: q2 waits");
     }
 
     @Test
@@ -574,55 +615,88 @@ class RerankTopologyTest {
     }
 
     @Test
-    void atTheInFlightCapTheStreamThreadWaitsForItsOldestQuery() throws Exception {
+    void atTheInFlightCapReadyQueriesWaitInTheStoreAndAreHandedOverInOrderAsRoomFrees() throws Exception {
         GatedScorer gated = new GatedScorer();
         startWith(ScorerRouter.single(gated));
-        java.util.concurrent.ScheduledExecutorService model = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-        try {
-            // The "model" releases each query 200 ms after it was handed over, on its own thread.
-            for (int q = 0; q < 10; q++) {
-                String id = "q" + q;
-                candidates.pipeInput(id, candidate(id, "a", "score=0.5", 1, 1));
-                model.schedule(() -> gated.release("query " + id), 200, java.util.concurrent.TimeUnit.MILLISECONDS);
-            }
-            model.shutdown();
-            assertTrue(model.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS));
-            driver.advanceWallClockTime(Duration.ofMillis(1));
-        } finally {
-            model.shutdownNow();
+        for (int q = 0; q < 10; q++) {
+            candidates.pipeInput("q" + q, candidate("q" + q, "a", "score=0.5", 1, 1));
         }
-        assertEquals(4, gated.mostOutstanding.get(), "gather.max.in.flight.queries=4 in this test's settings");
-        assertEquals(10, results.readValuesToList().size());
-    }
-
-
-    // ---- Failure paths: a record's own fault is a dead letter, anything else fails the task ----
-
-    /** A results serde whose serializer fails, as when the registry cannot be reached to register the schema. */
-    private Serde<RankedResults> failingResults() {
-        Serde<RankedResults> real = serde(Map.of("schema.registry.url", "mock://" + UUID.randomUUID()));
-        return org.apache.kafka.common.serialization.Serdes.serdeFrom((topic, r) -> {
-            throw new org.apache.kafka.common.errors.SerializationException("injected: the registry is unreachable");
-        }, real.deserializer());
+        assertEquals(4, gated.outstanding.get(), "gather.max.in.flight.queries=4 in this test's settings: the others wait");
+        assertTrue(gated.isScoring("query q0") && gated.isScoring("query q3") && !gated.isScoring("query q4"), "the first four, in order");
+        List<String> out = new java.util.ArrayList<>();
+        for (int q = 0; q < 10; q++) {
+            gated.release("query q" + q);
+            driver.advanceWallClockTime(Duration.ofMillis(1));
+            out.addAll(results.readValuesToList().stream().map(RankedResults::getQueryId).toList());
+            assertTrue(gated.outstanding.get() <= 4, "never more than the cap in flight");
+        }
+        assertEquals(4, gated.mostOutstanding.get());
+        assertEquals(java.util.stream.IntStream.range(0, 10).mapToObj(q -> "q" + q).toList(), out, "each once, in the order they were ready");
     }
 
     @Test
-    void aResultThatCannotBeSerializedFailsTheTaskInsteadOfDeadLetteringItsCandidates() throws Exception {
-        startWith(ScorerRouter.single(scorer), SETTINGS.withOverlapScoring(false), failingResults(), null);
-        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
-        org.apache.kafka.streams.errors.StreamsException failed = org.junit.jupiter.api.Assertions.assertThrows(
-                org.apache.kafka.streams.errors.StreamsException.class,
-                () -> candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2)));
-        assertTrue(String.valueOf(rootCause(failed).getMessage()).contains("injected"), failed.toString());
-        assertTrue(deadLetters.isEmpty(), "no candidate of the query is a dead letter: the input is processed again");
-        assertTrue(results.isEmpty());
+    void aQueryTheModelCannotScoreNowKeepsItsPlaceAndIsScoredOnceTheModelTakesWorkAgain() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean accepting = new java.util.concurrent.atomic.AtomicBoolean(true);
+        GatedScorer gated = new GatedScorer() {
+            @Override
+            public boolean accepting() {
+                return accepting.get();
+            }
+        };
+        startWith(ScorerRouter.single(gated));
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.5", 1, 1));
+        accepting.set(false);
+        gated.fail("query q1", new dev.kafkareranker.inference.ModelUnavailableException("injected: the breaker is open"));
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        assertTrue(results.isEmpty() && deadLetters.isEmpty(), "the model's fault is not the query's: no dead letter, no result yet");
+        driver.advanceWallClockTime(Duration.ofSeconds(5));
+        assertFalse(gated.isScoring("query q1"), "not handed over while the model refuses work");
+
+        accepting.set(true);
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        assertTrue(gated.isScoring("query q1"), "handed over again once the model takes work");
+        gated.release("query q1");
+        driver.advanceWallClockTime(Duration.ofMillis(1));
+        assertEquals("q1", results.readValue().getQueryId());
+        assertTrue(results.isEmpty() && deadLetters.isEmpty());
     }
 
-    private static Throwable rootCause(Throwable t) {
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t;
+    // ---- Failure paths: a record's own fault is a dead letter, anything else fails the task ----
+
+    /**
+     * A results serde whose serializer fails {@code refusals} times, as when the registry cannot be reached to
+     * register the schema, then writes as the test's own.
+     */
+    private Serde<RankedResults> failingResults(java.util.concurrent.atomic.AtomicInteger refusals) {
+        // The test's registry scope is set when the driver starts, after this serde is made: looked up at each call.
+        return org.apache.kafka.common.serialization.Serdes.serdeFrom((topic, r) -> {
+            if (refusals.getAndDecrement() > 0) {
+                throw new org.apache.kafka.common.errors.SerializationException("injected: the registry is unreachable");
+            }
+            return RerankTopologyTest.<RankedResults>serde(Map.of("schema.registry.url", "mock://" + scope)).serializer().serialize(topic, r);
+        }, (topic, bytes) -> {
+            throw new UnsupportedOperationException("the test reads with its own serde");
+        });
+    }
+
+    @Test
+    void aResultThatCannotBeSerializedNowIsWrittenLaterInsteadOfDeadLetteringItsCandidates() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(2);
+        startWith(ScorerRouter.single(scorer), SETTINGS, failingResults(refusals), null);
+        candidates.pipeInput("q1", candidate("q1", "a", "score=0.2", 1, 2));
+        candidates.pipeInput("q1", candidate("q1", "b", "score=0.9", 2, 2));
+        assertTrue(results.isEmpty() && deadLetters.isEmpty(), "not written, and no candidate of the query is a dead letter");
+        assertEquals(1, refusals.get(), "tried once");
+        driver.advanceWallClockTime(Duration.ofMillis(500));
+        assertEquals(1, refusals.get(), "not again before the backoff (1 s)");
+        driver.advanceWallClockTime(Duration.ofMillis(600));
+        assertEquals(0, refusals.get(), "tried again after the backoff, refused again");
+        assertTrue(results.isEmpty());
+        driver.advanceWallClockTime(Duration.ofMillis(2_100));
+        RankedResults r = results.readValue();
+        assertEquals(List.of("b", "a"), docIds(r), "written once the serializer works, with the scores it had");
+        assertEquals(1, scorer.calls.get(), "scored once: the scores were kept");
+        assertTrue(results.isEmpty() && deadLetters.isEmpty());
     }
 
     /** A Schema Registry that answers every request with {@code status}. */
@@ -735,7 +809,7 @@ class RerankTopologyTest {
 
     @Test
     void impossibleValuesAreDeadLettersWithTheirReason() throws Exception {
-        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(16, 40, 100_000, false)), null, null);
+        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(16, 40, 100_000)), null, null);
         assertDeadLetterReason(candidate("v1", "a", "score=0.1", 1, 0), Candidates.REASON_INVALID_COUNT);
         assertDeadLetterReason(candidate("v2", "a", "score=0.1", 1, -3), Candidates.REASON_INVALID_COUNT);
         RetrievalCandidate negativeTopK = candidate("v3", "a", "score=0.1", 1, 1);
@@ -798,7 +872,7 @@ class RerankTopologyTest {
 
     @Test
     void aResultOverResultsMaxBytesLosesItsLowestRankedMetadataFirstAndSaysSo() throws Exception {
-        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(64, 65_536, 4_096, false)), null, null);
+        startWith(ScorerRouter.single(scorer), SETTINGS.withLimits(new GatherSettings.Limits(64, 65_536, 4_096)), null, null);
         for (int i = 0; i < 3; i++) {
             RetrievalCandidate c = candidate("q1", "d" + i, "score=0." + (i + 1), i + 1, 3);
             c.setMetadata(Map.of("blob", "m".repeat(1_500)));
@@ -852,13 +926,27 @@ class RerankTopologyTest {
     void aDeadLetterOfACandidateReencodedAtIntakeSaysSoAndGivesTheProducedSize() {
         candidates.pipeInput("q1", candidate("q1", "a", "score=0.1", 1, 1));
         results.readValue();
-        // Over CandidateIntake.MAX_RAW_BYTES: re-encoded with its text cut before the repartition topic.
+        // Over CandidateIntake.MAX_RAW_BYTES and keyed by another key: re-encoded with its text cut before the repartition topic.
         byte[] produced = newerProducerBytes("q1", "b", "score=0.3 " + "x".repeat(CandidateIntake.MAX_RAW_BYTES), 1);
-        rawCandidates.pipeInput("q1".getBytes(StandardCharsets.UTF_8), produced);
+        rawCandidates.pipeInput("doc-b".getBytes(StandardCharsets.UTF_8), produced);
         TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
         assertEquals(DeadLetters.REASON_LATE, header(dead, DeadLetters.HEADER_REASON));
         assertEquals(Origin.REENCODED_AT_INTAKE + produced.length, header(dead, DeadLetters.HEADER_REENCODED));
         assertTrue(dead.value().length < produced.length, "the intake's cut copy: " + dead.value().length);
+
+        // Keyed by its query_id, it skips the repartition topic; what the store keeps of it is cut the same way, so
+        // that the candidate store's changelog takes it (a stored candidate holds its record as produced).
+        byte[] direct = newerProducerBytes("q2", "c", "score=0.3 " + "x".repeat(CandidateIntake.MAX_RAW_BYTES), 2);
+        rawCandidates.pipeInput("q2".getBytes(StandardCharsets.UTF_8), direct);
+        TestOutputTopic<byte[], byte[]> changelog = driver.createOutputTopic("kafka-reranker-" + RerankTopology.STORES.candidates() + "-changelog",
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        for (TestRecord<byte[], byte[]> entry : changelog.readRecordsToList()) {
+            int bytes = entry.value() == null ? 0 : entry.value().length;
+            assertTrue(bytes < 1_048_576, "a changelog record the broker takes: " + bytes);
+        }
+        driver.advanceWallClockTime(MAX_WAIT.plusSeconds(1));
+        assertEquals("q2", results.readValue().getQueryId());
+        assertTrue(deadLetters.isEmpty());
     }
 
     /**
