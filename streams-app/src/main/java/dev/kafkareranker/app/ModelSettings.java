@@ -73,7 +73,7 @@ public final class ModelSettings {
                     "This model's device: auto, cpu, cuda or cuda:N; empty = inference.device.")
             .define(VARIANT, Type.STRING, "", ConfigDef.ValidString.in("", "auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
                     "This model's ONNX file: auto, fp32, fp16 or int8; empty = inference.model.variant.")
-            .define(FIRST_STAGE, Type.STRING, "", Importance.MEDIUM,
+            .define(FIRST_STAGE, Type.STRING, "", new ModelNameOrEmpty(), Importance.MEDIUM,
                     "Another served model (named in models, without a first stage of its own) that scores every candidate of this model's"
                             + " queries first; this model then scores only their top first.stage.top.n, and ranks them above the rest,"
                             + " which keep the first stage's score (each result entry names its stage). Empty = this model scores every candidate.")
@@ -238,6 +238,24 @@ public final class ModelSettings {
         @Override
         public String toString() {
             return validator + " or empty";
+        }
+    }
+
+    /**
+     * One model's name, or empty. Whether that model is served, and not a cascade itself, needs the other models' keys:
+     * {@link #checkFirstStages}.
+     */
+    private static final class ModelNameOrEmpty implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (value != null && (value.toString().contains(",") || value.toString().strip().chars().anyMatch(Character::isWhitespace))) {
+                throw new ConfigException(name, value, "expected the name of one other model named in models (a cascade has one first stage), or empty");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "another model named in models, or empty";
         }
     }
 
