@@ -117,7 +117,8 @@ public final class CascadeScorer implements Scorer {
 
     /**
      * The positions of the N best first-stage scores, best first; ties by position (the order the passages were
-     * handed over), so the same query picks the same passages every time it is scored.
+     * handed over), so the same query picks the same passages every time it is scored. A NaN or infinite first-stage
+     * score is a fault of that row, never a reason to promote it: such passages come last, as Ranking ranks them.
      */
     private int[] top(List<Score> scores, int passages) {
         if (scores.size() != passages) {
@@ -125,7 +126,9 @@ public final class CascadeScorer implements Scorer {
                     + " passages");
         }
         return IntStream.range(0, passages).boxed()
-                .sorted(Comparator.comparingDouble((Integer i) -> scores.get(i).score()).reversed().thenComparingInt(i -> i))
+                .sorted(Comparator.comparing((Integer i) -> !Double.isFinite(scores.get(i).score()))
+                        .thenComparing(Comparator.comparingDouble((Integer i) -> scores.get(i).score()).reversed())
+                        .thenComparingInt(i -> i))
                 .limit(topN).mapToInt(Integer::intValue).toArray();
     }
 

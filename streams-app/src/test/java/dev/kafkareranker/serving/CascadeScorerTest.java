@@ -216,6 +216,19 @@ class CascadeScorerTest {
     }
 
     @Test
+    void aFirstStageRowScoredNaNOrInfiniteIsNeverPromotedAheadOfAFiniteOne() {
+        FakeHeldStage first = new FakeHeldStage("ce");
+        FakeHeldStage model = new FakeHeldStage("llm");
+        CascadeScorer cascade = new CascadeScorer(first, model, 2);
+        CompletableFuture<Scorer.Scoring> scoring = cascade.scoreQueryAsync(QUERY, List.of("a score=NaN", "b score=Infinity",
+                "c score=-3", "d score=0.1"));
+        first.answer();
+        assertEquals(List.of("d score=0.1", "c score=-3"), model.calls.get(0).passages());
+        model.answer();
+        assertEquals(List.of(false, false, true, true), scoring.join().scores().stream().map(s -> s.stage().orElseThrow().finalStage()).toList());
+    }
+
+    @Test
     void eitherStageIsSwappedBetweenQueriesAndTheResultNamesTheModelsVersion() throws Exception {
         Path ce = dir.resolve("ce");
         Path llm = dir.resolve("llm");
