@@ -14,8 +14,10 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code reranker score}: scores pairs given as JSON lines, without Kafka, to check a model. A line is
@@ -85,8 +87,13 @@ final class ScoreCommand {
                     totals.add(scores.get(i));
                 }
             }
-            totals.report(err, lineNo, System.nanoTime() - started, cascade == null ? List.of(scorer)
-                    : needed.stream().map(m -> cascade.slot(m.name()).currentScorer()).toList());
+            Map<String, Scorer> engines = new LinkedHashMap<>();
+            if (cascade == null) {
+                engines.put("the model", scorer);
+            } else {
+                needed.forEach(m -> engines.put(m.name(), cascade.slot(m.name()).currentScorer()));
+            }
+            totals.report(err, lineNo, System.nanoTime() - started, engines);
         }
         return 0;
     }
@@ -128,15 +135,15 @@ final class ScoreCommand {
             });
         }
 
-        /** @param engines the model's engine, or each stage's of a cascade */
-        void report(PrintStream err, int lines, long nanos, List<Scorer> engines) {
+        /** @param engines the model's engine, or each stage's of a cascade by its served name (as stage names it) */
+        void report(PrintStream err, int lines, long nanos, Map<String, Scorer> engines) {
             double seconds = nanos / 1e9;
             StringBuilder model = new StringBuilder();
-            for (Scorer scorer : engines) {
-                if (scorer instanceof InferenceEngine engine) {
+            for (Map.Entry<String, Scorer> e : engines.entrySet()) {
+                if (e.getValue() instanceof InferenceEngine engine) {
                     EngineStats.Snapshot stats = engine.stats();
                     model.append(String.format(Locale.ROOT, "; %s ran %d rows of %d tokens (%.0f tokens/s) in %d batches",
-                            engines.size() == 1 ? "the model" : engine.modelName(), stats.rows(), stats.realTokens(),
+                            e.getKey(), stats.rows(), stats.realTokens(),
                             stats.realTokens() / Math.max(seconds, 1e-9), stats.batches()));
                 }
             }
