@@ -123,37 +123,34 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
 
     @Override
     public void process(Record<String, Arrival> record) {
-        forward(deadLetterTraced(record, () -> {
-            Arrival arrival = record.value();
-            if (arrival.decoded() != null) {
-                return gatherer.admit(arrival.decoded(), record.timestamp());
-            }
-            if (Watermark.KEY.equals(record.key()) && record.headers().lastHeader(Watermark.HEADER) != null) {
-                Watermark watermark = Watermark.decode(arrival.raw());
-                if (watermark == null) {
-                    LOG.warn("A watermark record of a later version was skipped: {}", new String(arrival.raw(), StandardCharsets.UTF_8));
-                    return List.of();
-                }
-                return gatherer.watermark(watermark);
-            }
-            return gatherer.admit(fromRepartitionTopic(record), record.timestamp());
-        }));
-    }
-
-    /**
-     * The processing handler writes a bad record's dead letter from the record's headers (its context's, the same
-     * object): with tracing they carry the context of the dead letter's span, which links to the candidate's own
-     * context and to its query's span.
-     */
-    private static Step deadLetterTraced(Record<String, Arrival> record, Step step) {
-        return () -> {
+        forward(() -> {
             try {
-                return step.run();
+                return admit(record);
             } catch (BadRecordException e) {
+                // The processing handler writes a bad record's dead letter from the record's headers (its context's, the
+                // same object): with tracing they carry the context of the dead letter's span, which links to the
+                // candidate's own context and to its query's span. Without tracing the span is NONE and writes nothing.
                 e.trace().injectInto(record.headers());
                 throw e;
             }
-        };
+        });
+    }
+
+    /** One record: a candidate, decoded at intake or read from the repartition topic, or an upstream watermark. */
+    private List<Outcome> admit(Record<String, Arrival> record) {
+        Arrival arrival = record.value();
+        if (arrival.decoded() != null) {
+            return gatherer.admit(arrival.decoded(), record.timestamp());
+        }
+        if (Watermark.KEY.equals(record.key()) && record.headers().lastHeader(Watermark.HEADER) != null) {
+            Watermark watermark = Watermark.decode(arrival.raw());
+            if (watermark == null) {
+                LOG.warn("A watermark record of a later version was skipped: {}", new String(arrival.raw(), StandardCharsets.UTF_8));
+                return List.of();
+            }
+            return gatherer.watermark(watermark);
+        }
+        return gatherer.admit(fromRepartitionTopic(record), record.timestamp());
     }
 
     /** The candidate as the intake read it, and its record as produced, from the repartition topic's record and headers (Origin). */

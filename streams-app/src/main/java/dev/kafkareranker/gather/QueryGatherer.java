@@ -92,7 +92,11 @@ final class QueryGatherer {
                     + " arrived after the query was emitted at " + Instant.ofEpochMilli(query.getEmittedMillis())), queryId, stored);
         }
         if (query == null) {
-            scorers.forModel(candidate.getModel());  // an unknown model is this record's fault alone (UnknownModelException)
+            try {
+                scorers.forModel(candidate.getModel());
+            } catch (UnknownModelException e) {
+                throw traces.rejected(e, queryId, stored);  // this record's fault alone
+            }
         } else if (!sameModel(query.getModel(), candidate.getModel())) {
             throw traces.rejected(new ModelConflictException("candidate " + candidate.getDocId() + " of query " + queryId + " names model "
                     + describe(candidate.getModel()) + " but the query's first candidate named " + describe(query.getModel())

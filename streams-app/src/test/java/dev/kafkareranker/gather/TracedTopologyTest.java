@@ -302,6 +302,24 @@ class TracedTopologyTest {
     }
 
     @Test
+    void aCandidateForAModelNotServedIsADeadLetterWithASpanOfItsOwn() throws Exception {
+        start(ScorerRouter.single(new StatedScoreScorer("stated")), tracing);
+        RetrievalCandidate unknown = candidate("q1", "a", "score=0.5", 1);
+        unknown.setModel("not-served");
+        send(unknown, PRODUCERS.get(2));
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, header(dead.headers(), DeadLetters.HEADER_REASON));
+        assertTrue(results.isEmpty());
+
+        SpanData span = only("rerank " + TOPICS.candidates());
+        assertEquals(Set.of(PRODUCERS.get(2)), linked(span), "its producer's context; no query span to link to");
+        assertEquals(StatusCode.ERROR, span.getStatus().getStatusCode());
+        assertEquals(DeadLetters.REASON_UNKNOWN_MODEL, span.getAttributes().get(AttributeKey.stringKey("rerank.dead_letter.reason")));
+        assertEquals(traceparent(span), header(dead.headers(), "traceparent"));
+        assertEquals(1, count(dead.headers(), "traceparent"));
+    }
+
+    @Test
     void aTaskThatClosesEndsItsOpenSpansAsUnfinished() throws Exception {
         start(ScorerRouter.single(new StatedScoreScorer("stated")), tracing);
         send(candidate("q1", "a", "score=0.5", 3), PRODUCERS.get(0));
