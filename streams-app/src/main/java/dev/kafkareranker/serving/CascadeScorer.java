@@ -5,6 +5,7 @@ import dev.kafkareranker.inference.ModelHealth;
 import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Stage;
+import dev.kafkareranker.inference.StageTimes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -79,6 +80,17 @@ public final class CascadeScorer implements Scorer {
             }
         });
         return result;
+    }
+
+    /**
+     * Notes nothing in {@code times}: a {@link StageTimes} describes one engine request (one submission, one tokenizing
+     * span, batches all of one model), and a cascade makes two on two engines, so either stage's times alone, or both
+     * merged, would place or name a trace's spans wrongly. A cascade's query span therefore has no engine stages until
+     * traces take one {@code StageTimes} per stage.
+     */
+    @Override
+    public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages, StageTimes times) {
+        return scoreQueryAsync(query, passages);
     }
 
     /** Hands the first stage's top N to the model; {@code result} ends with both stages' scores or the model's failure. */
