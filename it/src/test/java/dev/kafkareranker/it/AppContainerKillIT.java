@@ -8,6 +8,7 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Ports;
 import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.gather.Topics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -38,6 +39,7 @@ class AppContainerKillIT {
     private static final int CANDIDATES = 8;
     private static final int KILLS = 3;
     private static final String PREFIX = "kill";
+    private static final String APPLICATION_ID = "kill-container-test";
 
     @Test
     void theAppContainerKilledThreeTimesMidStreamLosesAndDuplicatesNothing() throws Exception {
@@ -45,6 +47,8 @@ class AppContainerKillIT {
             System.out.println("kill-container: " + cluster.describe() + "; app image " + APP_IMAGE);
             cluster.createTopics(4, PREFIX + ".candidates");
             cluster.createTopics(2, PREFIX + ".results", PREFIX + ".dlq");
+            Pipeline pipeline = new Pipeline(cluster.bootstrapServers(), cluster.registryUrl(), APPLICATION_ID,
+                    new Topics(PREFIX + ".candidates", PREFIX + ".results", PREFIX + ".dlq"));
 
             Random random = new Random(23);
             List<RetrievalCandidate> candidates = new ArrayList<>();
@@ -62,7 +66,7 @@ class AppContainerKillIT {
                 String id = app.getContainerId();
                 System.out.println("kill-container: app container " + id.substring(0, 12) + " ports " + ports(docker, id));
                 AtomicInteger sent = new AtomicInteger();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), cluster.registryUrl(), PREFIX + ".candidates", candidates, sent), "kill-producer");
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(pipeline, candidates, sent), "kill-producer");
                 producer.start();
                 for (int kill = 1; kill <= KILLS; kill++) {
                     Thread.sleep(2_000 + random.nextInt(4_000));
@@ -75,8 +79,7 @@ class AppContainerKillIT {
                 }
                 producer.join();
 
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), cluster.registryUrl(), PREFIX + ".results", PREFIX + ".dlq",
-                        QUERIES, Duration.ofSeconds(5), Duration.ofMinutes(4));
+                Ledger ledger = Ledger.read(pipeline, QUERIES, Duration.ofMinutes(4));
                 System.out.printf("kill-container: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
                                 + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
                         KILLS, candidates.size(), ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),
@@ -106,7 +109,7 @@ class AppContainerKillIT {
                 // The image's own config file, with the wiring as RERANKER_* variables, as compose and the chart do.
                 .withEnv("RERANKER_BOOTSTRAP_SERVERS", cluster.internalBootstrapServers())
                 .withEnv("RERANKER_SCHEMA_REGISTRY_URL", cluster.internalRegistryUrl())
-                .withEnv("RERANKER_APPLICATION_ID", "kill-container-test")
+                .withEnv("RERANKER_APPLICATION_ID", APPLICATION_ID)
                 .withEnv("RERANKER_TOPIC_CANDIDATES", PREFIX + ".candidates")
                 .withEnv("RERANKER_TOPIC_RESULTS", PREFIX + ".results")
                 .withEnv("RERANKER_TOPIC_DEAD_LETTERS", PREFIX + ".dlq")

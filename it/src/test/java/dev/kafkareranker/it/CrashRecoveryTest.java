@@ -33,16 +33,15 @@ class CrashRecoveryTest {
     void killedFiveTimesMidStreamNothingIsLostAndNothingDuplicated() throws Exception {
         try (FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start();
              TestCluster cluster = TestCluster.start("crash")) {
-            String registry = ChildSettings.registryUrl(cluster, fake);
-            Map<String, String> settings = ChildSettings.create(cluster, registry, "crash", "crash-test", dir);
-            settings.put("gather.max.wait.ms", "120000");
-            // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
-            settings.put("session.timeout.ms", "6000");
-            settings.put("heartbeat.interval.ms", "1000");
-            settings.put("commit.interval.ms", "200");
-            // Overlapping keeps state between records (queries marked as being scored), the harder case for
-            // a kill; the waiting mode (the CPU default) runs in the other tests on a real broker.
-            settings.put("gather.scoring.overlap", "on");
+            TestApp.Builder setup = TestApp.childOn(cluster, fake, "crash").topics(4, 2).applicationId("crash-test")
+                    .set("gather.max.wait.ms", 120_000)
+                    // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
+                    .set("session.timeout.ms", 6_000)
+                    .set("heartbeat.interval.ms", 1_000)
+                    .set("commit.interval.ms", 200)
+                    // Overlapping keeps state between records (queries marked as being scored), the harder case for
+                    // a kill; the waiting mode (the CPU default) runs in the other tests on a real broker.
+                    .set("gather.scoring.overlap", "on");
 
             Random random = new Random(11);
             List<RetrievalCandidate> candidates = new ArrayList<>();
@@ -55,11 +54,12 @@ class CrashRecoveryTest {
             }
 
             AtomicInteger sent = new AtomicInteger();
-            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
-                app.start();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), registry, "crash.candidates", candidates, sent), "crash-producer");
+            try (ChildApp app = setup.child(dir, List.of("-Xmx512m"))) {
+                app.startAndAwaitRunning();
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(setup.pipeline(), candidates, sent), "crash-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
+                    // A random moment, mid-stream: the scenario's randomness, not a synchronisation.
                     Thread.sleep(2_000 + random.nextInt(3_000));
                     app.kill();
                     System.out.printf("crash: SIGKILL %d after %d of %d candidates sent%n", kill + 1, sent.get(), candidates.size());
@@ -67,8 +67,7 @@ class CrashRecoveryTest {
                 }
                 producer.join();
 
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "crash.results", "crash.dlq", QUERIES,
-                        Duration.ofSeconds(5), Duration.ofMinutes(4));
+                Ledger ledger = Ledger.read(setup.pipeline(), QUERIES, Duration.ofMinutes(4));
                 System.out.printf("crash: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
                                 + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
                         KILLS, candidates.size(), ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),

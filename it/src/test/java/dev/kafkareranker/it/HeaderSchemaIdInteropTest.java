@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
@@ -138,10 +137,9 @@ class HeaderSchemaIdInteropTest {
     @Test
     void headerIdCandidatesAreRankedLikePrefixIdOnesAndAnUnknownGuidIsADeadLetter() throws Exception {
         String prefix = "hdr";
-        createTopics(2, prefix + ".candidates");
-        createTopics(1, prefix + ".results", prefix + ".dlq");
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(appSettings(prefix)))) {
-            app.start();
+        TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), prefix).topics(2, 1)
+                .applicationId("header-ids-" + prefix).model(TestApp.BI_ENCODER);
+        try (RerankerApp app = setup.start()) {
             produce(prefix + ".candidates", "h", true, 1);
             produce(prefix + ".candidates", "p", false, 0);
 
@@ -195,9 +193,5 @@ class HeaderSchemaIdInteropTest {
         }
         assertEquals(expected, out.size(), "records on " + topic);
         return out;
-    }
-
-    private static Map<String, Object> appSettings(String prefix) throws Exception {
-        return AppSettings.biEncoder(kafka.bootstrapServers(), registry.url(), "header-ids-" + prefix, prefix, "-1");
     }
 }

@@ -17,6 +17,20 @@ final class TestProducers {
     private TestProducers() {
     }
 
+    /** A producer of candidates to {@code pipeline}'s candidates topic, through its registry (the caller closes it). */
+    static KafkaProducer<String, RetrievalCandidate> candidates(Pipeline pipeline) {
+        return candidates(pipeline.bootstrap(), pipeline.registryUrl(), Map.of());
+    }
+
+    /** A producer of candidates with {@code settings} besides the broker's address (the caller closes it). */
+    static KafkaProducer<String, RetrievalCandidate> candidates(String bootstrap, String registryUrl, Map<String, Object> settings) {
+        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
+        serializer.configure(Map.of("schema.registry.url", registryUrl), false);
+        Map<String, Object> props = new java.util.HashMap<>(settings);
+        props.put("bootstrap.servers", bootstrap);
+        return new KafkaProducer<>(props, new StringSerializer(), serializer);
+    }
+
     /**
      * {@code queries} queries PREFIXn of {@code perQuery} candidates each (candidate_count set, keyed by
      * query_id), flushed; returns their doc_ids.
@@ -42,17 +56,15 @@ final class TestProducers {
      * {@code candidates} at a steady pace (20, then a 1.2 s pause) from an idempotent producer, counting
      * each in {@code sent}, so that kills land between and within queries.
      */
-    static void produceSteadily(String bootstrap, String registryUrl, String topic, List<RetrievalCandidate> candidates,
-                                AtomicInteger sent) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registryUrl), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", bootstrap, "enable.idempotence", true), new StringSerializer(), serializer)) {
+    static void produceSteadily(Pipeline pipeline, List<RetrievalCandidate> candidates, AtomicInteger sent) {
+        try (KafkaProducer<String, RetrievalCandidate> producer = candidates(pipeline.bootstrap(), pipeline.registryUrl(),
+                Map.of("enable.idempotence", true))) {
             for (RetrievalCandidate c : candidates) {
-                producer.send(new ProducerRecord<>(topic, c.getQueryId(), c));
+                producer.send(new ProducerRecord<>(pipeline.topics().candidates(), c.getQueryId(), c));
                 if (sent.incrementAndGet() % 20 == 0) {
                     producer.flush();
                     try {
+                        // Pacing, not a synchronisation: the stream's shape, so that the kills meet it mid-flow.
                         Thread.sleep(1_200);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
