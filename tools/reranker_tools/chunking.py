@@ -13,9 +13,10 @@ tokenizer.json (HF tokenizers, the library the Java app's tokenizer wraps); its 
   token on (right) or back from the last (left); at most `max_chunks` are kept (the first ones, or the last
   ones cut from the left); a passage that fits one window is scored whole;
 - each window's text is the passage from its first token's start to its last token's end, less whitespace at
-  either edge (tokens carry the space before a word; sentence-transformers 6 no longer strips texts, the Java
-  app strips cross-encoder texts: a chunk without edge whitespace reads the same to both), scored as an
-  ordinary pair by the fixtures' reference (golden.py: sentence-transformers / transformers);
+  either edge (tokens carry the space before a word, so a window can begin or end with one: the cut is ours,
+  not the user's text, and a chunk without edge whitespace reads the same whether or not a library strips),
+  scored as an ordinary pair by the fixtures' reference (golden.py: sentence-transformers / transformers);
+  a passage that goes in whole keeps its own whitespace, as every text does (no reference strips one);
 - the passage's score is the `chunk_pooling` of its chunks' scores: max (the best chunk; the first of equal
   ones), mean (scores and logits averaged apart), first.
 
@@ -132,10 +133,6 @@ def plan(text: str, offsets: list[tuple[int, int]], window: int, stride: int, ma
     return Plan(windows, n, scored, len(ranges) == 1 and scored == n, chunks_cut)
 
 
-def _strip(text: str, strip: bool) -> str:
-    return text.strip() if strip else text
-
-
 class Chunker:
     """The windows of passages for one model directory, max length and settings, as the Java app cuts them."""
 
@@ -151,13 +148,12 @@ class Chunker:
         self.tk.no_truncation()
         self.tk.no_padding()
         kind = settings.kind
-        self.strip = kind != "decoder"
         if kind == "causal-lm":
             self.prefix = len(self.tk.encode(settings.prompt_prefix or "", add_special_tokens=True).ids)
             self.suffix = len(self.tk.encode(settings.prompt_suffix, add_special_tokens=False).ids) if settings.prompt_suffix else 0
             fixed = self.query_row("")
         elif kind == "bi-encoder":
-            fixed = len(self.tk.encode(settings.format_document("").strip()).ids)
+            fixed = len(self.tk.encode(settings.format_document("")).ids)
         else:
             fixed = self.query_row("")
         room = max_length - fixed
@@ -168,14 +164,14 @@ class Chunker:
             raise ToolError(f"chunk_stride {self.long.chunk_stride} must be less than {self.smallest}")
 
     def query_row(self, query: str) -> int:
-        """Tokens of the row of `query` with an empty passage."""
+        """Tokens of the row of `query` with an empty passage, its texts as the tokenizer reads them (unstripped)."""
         s = self.settings
         if s.kind == "causal-lm":
             body = s.prompt_body(s.format_query(query), s.format_document(""))
             return self.prefix + self.suffix + len(self.tk.encode(body, add_special_tokens=False).ids)
         if s.kind == "bi-encoder":
             return self.max_length  # the query has a row of its own: every chunk gets the whole room
-        return len(self.tk.encode(_strip(s.format_query(query), self.strip), _strip(s.format_document(""), self.strip)).ids)
+        return len(self.tk.encode(s.format_query(query), s.format_document("")).ids)
 
     def window(self, query: str) -> int:
         return max(self.max_length - self.query_row(query), self.smallest)

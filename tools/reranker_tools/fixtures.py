@@ -23,7 +23,8 @@ import torch
 from .export import ExportOptions, export
 from .model_dir import (MEDALPACA_PREFIX, MEDALPACA_SUFFIX, MEDALPACA_TEMPLATE, QWEN3_RERANKER_PREFIX,
                         QWEN3_RERANKER_SUFFIX, QWEN3_RERANKER_TEMPLATE, RerankerSettings)
-from .pairs import ENGLISH_SENTENCES, VIETNAMESE_SENTENCES, Pair, default_pairs, english_pairs, vietnamese_pairs
+from .pairs import (ENGLISH_SENTENCES, VIETNAMESE_SENTENCES, Pair, default_pairs, english_pairs,
+                    english_whitespace_pairs, vietnamese_pairs, vietnamese_whitespace_pairs)
 
 HIDDEN = 32
 LAYERS = 2
@@ -350,7 +351,7 @@ def gte_pairs() -> list[Pair]:
     """The Vietnamese and English pairs (short; far longer than 1,024 tokens, truncated) plus three whose
     whole text is 512-1,024 tokens (about 570, 850 and 950 with this tokenizer): scored untruncated at
     1,024, so a silent cut at 512 (DJL's default model_max_length) changes their logits. Inserted after
-    the first two batches so that each one still mixes short and long pairs."""
+    the first two batches so that each one still mixes short and long pairs; then the edge whitespace pairs."""
     from .pairs import long_text
 
     v, e = VIETNAMESE_SENTENCES, ENGLISH_SENTENCES
@@ -360,7 +361,7 @@ def gte_pairs() -> list[Pair]:
               (long_text(v, 110, 3), long_text(v, 230, 6))]
     for at, (q, d) in zip((9, 13, 17), middle):
         base.insert(at, {"query": q, "document": d})
-    return base
+    return base + vietnamese_whitespace_pairs(GTE_MAX_LEN)
 
 
 def build_gte_vi_legal(work: Path):
@@ -404,8 +405,10 @@ class Fixture:
 FIXTURES: dict[str, Fixture] = {f.name: f for f in [
     Fixture("bert-cross-encoder", 101, build_bert_cross_encoder,
             RerankerSettings(kind="cross-encoder"), lambda: english_pairs(MAX_LEN)),
+    # Edge whitespace pairs (texts are scored as given) on a byte-level BPE fixture, a SentencePiece one (gte-vi-legal)
+    # and the bi-encoder.
     Fixture("roberta-lora", 102, build_roberta_lora,
-            RerankerSettings(kind="cross-encoder"), lambda: english_pairs(MAX_LEN)),
+            RerankerSettings(kind="cross-encoder"), lambda: english_pairs(MAX_LEN) + english_whitespace_pairs(MAX_LEN)),
     Fixture("xlmr-vi-legal", 103, build_xlmr_vi_legal,
             RerankerSettings(kind="cross-encoder", activation="sigmoid", max_length=48),
             lambda: vietnamese_pairs(48) + english_pairs(48)[:4]),
@@ -436,7 +439,7 @@ FIXTURES: dict[str, Fixture] = {f.name: f for f in [
     Fixture("bi-encoder", 106, build_bi_encoder,
             RerankerSettings(kind="bi-encoder", pooling="mean", normalize=True, query_template="query: {query}",
                              document_template="passage: {document}"),
-            lambda: english_pairs(MAX_LEN)),
+            lambda: english_pairs(MAX_LEN) + english_whitespace_pairs(MAX_LEN)),
 ]}
 
 

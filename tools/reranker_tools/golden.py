@@ -1,7 +1,7 @@
 """golden.json: reference scores from the reference libraries, PyTorch fp32 on CPU.
 
-  cross-encoder  sentence-transformers CrossEncoder.predict (its truncation, its whitespace strip,
-                 its activation rules when reranker.json says null).
+  cross-encoder  sentence-transformers CrossEncoder.predict (its truncation, its activation rules when
+                 reranker.json says null).
   decoder        transformers AutoModelForSequenceClassification, tokenizer(query_template(q),
                  document_template(d), truncation=True, max_length, padding=True), right padding;
                  the HF head pools the last non-pad token.
@@ -9,6 +9,11 @@
                  score = logit = cosine(query embedding, document embedding).
 
 Batches deliberately mix short and long pairs (see pairs.py), so the numbers include padding.
+
+Every reference reads each (templated) text as given: sentence-transformers 6 no longer strips texts at
+inference (CrossEncoder.predict and SentenceTransformer.encode hand them to the tokenizer unchanged; only
+CrossEncoder's training collate in fit_mixin.py strips), and the decoder and causal-lm references call the
+tokenizer directly. golden.json's `text_preprocessing` says so ("none"); replay and the Java app do the same.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from .model_dir import RerankerSettings, ToolError, check_head, default_activati
 from .pairs import Pair
 
 BATCH_SIZE = 4
+# What every reference does to a text before its tokenizer reads it: nothing (see the module docstring).
+TEXT_PREPROCESSING = "none"
 
 _ACTIVATION_MODULES = {"sigmoid": torch.nn.Sigmoid, "identity": torch.nn.Identity}
 
@@ -54,19 +61,15 @@ def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair
     if settings.kind == "cross-encoder":
         reference, activation, logits, scores = _cross_encoder(model_dir, settings, pairs, max_length, batch_size,
                                                                **common)
-        preprocessing = "strip"  # CrossEncoder strips both texts before tokenizing
     elif settings.kind == "causal-lm":
         reference, activation, logits, scores = _causal_lm(model_dir, settings, pairs, max_length, batch_size,
                                                            tokenizer=tokenizer, **common)
-        preprocessing = "none"
     elif settings.kind == "decoder":
         reference, activation, logits, scores = _decoder(model_dir, settings, pairs, max_length, batch_size,
                                                          tokenizer=tokenizer, **common)
-        preprocessing = "none"
     else:
         reference, activation, logits, scores = _bi_encoder(model_dir, settings, pairs, max_length, **common)
         batch_size = 2 * len(pairs)
-        preprocessing = "strip"  # sentence-transformers' Transformer module strips texts
     return {
         "reference": f"{reference}; transformers {_version('transformers')}, torch {torch.__version__}, fp32 CPU",
         "kind": settings.kind,
@@ -74,7 +77,7 @@ def compute_golden(model_dir: Path, settings: RerankerSettings, pairs: list[Pair
         "label_index": settings.label_index,
         "max_length": max_length,
         "batch_size": batch_size,
-        "text_preprocessing": preprocessing,
+        "text_preprocessing": TEXT_PREPROCESSING,
         "pairs": [{"query": p["query"], "document": p["document"],
                    "logits": [float(x) for x in row], "score": float(s)}
                   for p, row, s in zip(pairs, logits, scores)],

@@ -5,6 +5,11 @@ pair truncation is exercised on the query side, the document side, and both), no
 (accents, Vietnamese with diacritics, CJK, emoji), odd whitespace, and queries with several
 documents (so rank agreement can be checked). They are ordered so that every batch of 4 mixes
 short and long pairs, i.e. batches carry padding.
+
+The edge-whitespace sets hold queries and documents that begin or end with spaces, a tab or a newline,
+which byte-level BPE (and SentencePiece without a whitespace split) turns into tokens of their own: the
+reference libraries read texts as given, so a scorer that strips them scores these pairs differently. They
+are kept apart from the sets above, which the fixtures' tokenizers are trained on.
 """
 
 from __future__ import annotations
@@ -105,6 +110,27 @@ def vietnamese_pairs(max_length: int) -> list[Pair]:
             ("người thừa kế được chia di sản thế nào", long_text(v, far, 5)),
         ],
     )
+
+
+def english_whitespace_pairs(max_length: int) -> list[Pair]:
+    return _edge_whitespace(ENGLISH_SENTENCES, ("what is kafka streams", "how does a reranker score a passage",
+                                                "restore state after a crash"), (0, 1, 4), max_length)
+
+
+def vietnamese_whitespace_pairs(max_length: int) -> list[Pair]:
+    return _edge_whitespace(VIETNAMESE_SENTENCES, ("thời hiệu khởi kiện hợp đồng là bao lâu",
+                                                   "ai giải quyết tranh chấp đất đai",
+                                                   "người thừa kế được chia di sản thế nào"), (2, 3, 5), max_length)
+
+
+def _edge_whitespace(sentences: list[str], queries: tuple[str, str, str], picks: tuple[int, int, int],
+                     max_length: int) -> list[Pair]:
+    """Three pairs with whitespace at both edges of query and document (spaces, a tab, newlines): two short
+    ones, and one whose document is far longer than max_length (cut, so only its leading whitespace is read)."""
+    a, b, c = queries
+    return [{"query": f"  {a}\n", "document": "\t" + sentences[picks[0]] + "  "},
+            {"query": f"\t{b} ", "document": "\n" + sentences[picks[1]] + "\n"},
+            {"query": f" {c}\t", "document": " \n" + long_text(sentences, 2 * max_length, picks[2])}]
 
 
 def default_pairs(max_length: int) -> list[Pair]:

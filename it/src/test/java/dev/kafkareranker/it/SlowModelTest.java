@@ -37,7 +37,7 @@ class SlowModelTest {
 
     private static final String PREFIX = "slow";
     private static final long BATCH_DELAY_MS = 8_000;
-    /** The lowest TimeoutChecks allows with exactly-once's 100 ms commit interval. */
+    /** The lowest KeyBounds allows with exactly-once's 100 ms commit interval. */
     private static final long TRANSACTION_TIMEOUT_MS = 6_000;
     private static final int MODEL_ROOM = 2;
     private static final int QUERIES = 8;

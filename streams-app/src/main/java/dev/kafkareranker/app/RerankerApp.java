@@ -110,7 +110,7 @@ public final class RerankerApp implements AutoCloseable {
             if (derivedIdentity) {
                 streamsProps.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, InstanceIdentity.of(appDir));
             }
-            TimeoutChecks.check(config, streamsProps).forEach(LOG::warn);
+            KeyBounds.check(config, streamsProps).forEach(LOG::warn);
             // The metrics need the loaded models; the topology only something to report to.
             ForwardingListener listener = new ForwardingListener();
             java.util.concurrent.atomic.AtomicLong resumedAt = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);

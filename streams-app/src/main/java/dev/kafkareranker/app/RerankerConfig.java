@@ -22,8 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -31,7 +29,6 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.ValidString;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.streams.StreamsConfig;
 import dev.kafkareranker.gather.CountingExceptionHandlers;
 
 /**
@@ -356,52 +353,6 @@ public final class RerankerConfig extends AbstractConfig {
      * user's own setting overrides.
      */
     public Properties streamsProperties() {
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "kafka-reranker");
-        // A crash must neither lose nor duplicate a query for read_committed consumers.
-        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        // Built-in dead-letter queue (KIP-1034): the continue handlers write the failed record there.
-        props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, getString(TOPIC_DEAD_LETTERS));
-        // A bad record goes to the dead-letter queue, any other failure fails the task so that its transaction
-        // aborts and the input is processed again (CountingExceptionHandlers says which is which); counted by reason.
-        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Deserialization.class.getName());
-        props.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Processing.class.getName());
-        props.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, CountingExceptionHandlers.Production.class.getName());
-        props.put(DEAD_LETTERS_MAX_BYTES, Integer.toString(getInt(DEAD_LETTERS_MAX_BYTES)));
-        // Exactly-once sets 10 s, and a transaction spans the scoring of the queries a stream thread completes
-        // in one pass: a large model on a CPU can take longer, and a timed-out transaction fences the thread.
-        // The cost of more: a crashed instance that never returns holds read_committed readers back this long.
-        props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "60000");
-        // How long a killed instance's tasks wait before the group gives them to another (or to its restart
-        // under a new name): Kafka's 45 s is most of a restart's time. 10 s stays above a loaded node's
-        // pauses (heartbeats run on the consumer's own thread every 3 s) and the broker's 6 s minimum.
-        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
-        // How long an idle stream thread blocks waiting for input before it runs punctuations and commits
-        // again (Kafka's 100 ms). The gatherer and the intake ask for a commit at most every 10 ms
-        // (CommitPacer); one asked for while the thread waits in poll would wait out those 100 ms, and
-        // with the repartition hop a result twice: in bench (d) a candidate became readable on the
-        // repartition topic 117 ms (p50) after it was sent at poll.ms=100, 29 ms at 10. An idle thread
-        // waking 100 times a second costs next to nothing.
-        props.put(StreamsConfig.POLL_MS_CONFIG, "10");
-        // The gathering task reads a candidates partition and the repartition topic's: Kafka Streams' default (0)
-        // holds one back until the other has data fetched, to process both in timestamp order, which joins need
-        // and gathering does not (the watermarks order it); -1 processes what has arrived.
-        props.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, Long.toString(StreamsConfig.MAX_TASK_IDLE_MS_DISABLED));
-        if (!getString(INSTANCE_ID).isBlank()) {
-            // Kafka Streams appends each stream thread's index, so one name serves every thread.
-            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, getString(INSTANCE_ID).strip());
-        }
-        // Kafka 5.0 turns this on by default; on now so that global stores behave the same across upgrades.
-        props.put("processing.exception.handler.global.enabled", "true");
-        // Kafka Streams' partition assignor builds a second StreamsConfig from the main consumer's settings,
-        // which lack this key, and warns "Processing exception handler is not enabled for the GlobalThread"
-        // at every start and rebalance although it is set: handing it to the main consumer too silences that.
-        props.put(StreamsConfig.mainConsumerPrefix("processing.exception.handler.global.enabled"), "true");
-        originals.forEach((key, value) -> {
-            if (!DEFINITION.names().contains(key)) {
-                props.put(key, value);
-            }
-        });
-        return props;
+        return StreamsDefaults.properties(this, originals);
     }
 }

@@ -10,6 +10,9 @@ import java.util.List;
  * its pooled embedding with the query's. Cheaper than a cross-encoder and weaker; the bundled default
  * model is one because it is the model that can ship without a download. A passage scored in chunks is one
  * row per chunk, each chunk's cosine with the query pooled as for the other kinds.
+ *
+ * <p>Texts go to the tokenizer as given, templates applied and nothing stripped, as the reference,
+ * sentence-transformers' SentenceTransformer.encode (the pinned 6.2), does; older releases stripped them.
  */
 final class BiEncoderMethod implements ScoringMethod {
 
@@ -20,14 +23,13 @@ final class BiEncoderMethod implements ScoringMethod {
     BiEncoderMethod(ModelSpec spec, TextEncoder encoder) {
         this.spec = spec;
         this.encoder = encoder;
-        this.cutter = new PassageCutter(spec, encoder, encoder.single(spec.formatDocument("").strip()).getIds().length, false);
+        this.cutter = new PassageCutter(spec, encoder, encoder.single(spec.formatDocument("")).getIds().length, false);
     }
 
     @Override
     public EncodedRequest encode(String query, List<String> passages) {
         List<Encoded> rows = new ArrayList<>(passages.size() + 1);
-        // Stripped as sentence-transformers does before tokenizing.
-        rows.add(TextEncoder.encoded(encoder.single(spec.formatQuery(query).strip())));
+        rows.add(TextEncoder.encoded(encoder.single(spec.formatQuery(query))));
         // The query has a row of its own: every chunk gets the whole window.
         int window = cutter.window(spec.maxLength());
         List<EncodedRequest.PassageRows> layout = new ArrayList<>(passages.size());
@@ -52,7 +54,7 @@ final class BiEncoderMethod implements ScoringMethod {
     }
 
     private DocumentText text(PassageCutter.Piece piece) {
-        return DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate(), true);
+        return DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate());
     }
 
     @Override

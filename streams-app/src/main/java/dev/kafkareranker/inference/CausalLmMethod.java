@@ -84,7 +84,7 @@ final class CausalLmMethod implements ScoringMethod {
             PassageCutter.Cut cut = cutter.cut(passage, window, cutAtWindow);
             int firstRow = rows.size();
             for (PassageCutter.Piece piece : cut.pieces()) {
-                DocumentText document = DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate(), false);
+                DocumentText document = DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate());
                 String bodyText = prompt.body(formattedQuery, document.text());
                 Encoding body = encoder.whole(bodyText, false);
                 long[] bodyIds = body.getIds();

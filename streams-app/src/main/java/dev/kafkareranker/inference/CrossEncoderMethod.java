@@ -1,7 +1,6 @@
 package dev.kafkareranker.inference;
 
 import ai.djl.huggingface.tokenizers.Encoding;
-import dev.kafkareranker.model.ModelKind;
 import dev.kafkareranker.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,35 +9,31 @@ import java.util.List;
  * Cross-encoders and decoder rerankers: one row per (query, passage) pair, or per (query, chunk) pair for a
  * passage scored in chunks, templates applied, and the row's logits turned into a score by the model's
  * activation and label index; a passage's chunks are pooled ({@link ChunkScores}).
+ *
+ * <p>Texts go to the tokenizer as given, edge whitespace included: the references, sentence-transformers'
+ * CrossEncoder.predict (the pinned 6.2; older releases stripped both texts) and transformers' tokenizer, do not
+ * strip, and byte-level BPE reads a leading or trailing space, tab or newline as tokens of its own.
  */
 final class CrossEncoderMethod implements ScoringMethod {
 
     private final ModelSpec spec;
     private final TextEncoder encoder;
     private final PassageCutter cutter;
-    private final boolean strip;
 
     CrossEncoderMethod(ModelSpec spec, TextEncoder encoder) {
         this.spec = spec;
         this.encoder = encoder;
-        // sentence-transformers' CrossEncoder strips each text before tokenizing, and its scores are the
-        // reference; decoder rerankers are scored with transformers directly, which does not.
-        this.strip = spec.kind() != ModelKind.DECODER;
-        int fixed = encoder.pair(prepare(spec.formatQuery("")), emptyDocument()).getIds().length;
+        int fixed = encoder.pair(spec.formatQuery(""), emptyDocument()).getIds().length;
         this.cutter = new PassageCutter(spec, encoder, fixed, true);
     }
 
-    private String prepare(String text) {
-        return strip ? text.strip() : text;
-    }
-
     private String emptyDocument() {
-        return prepare(spec.formatDocument(""));
+        return spec.formatDocument("");
     }
 
     @Override
     public EncodedRequest encode(String query, List<String> passages) {
-        String q = prepare(spec.formatQuery(query));
+        String q = spec.formatQuery(query);
         int window = spec.longDocuments().chunked() ? cutter.window(encoder.pair(q, emptyDocument()).getIds().length) : 0;
         List<Encoded> rows = new ArrayList<>(passages.size());
         List<EncodedRequest.PassageRows> layout = new ArrayList<>(passages.size());
@@ -63,7 +58,7 @@ final class CrossEncoderMethod implements ScoringMethod {
     }
 
     private DocumentText text(PassageCutter.Piece piece) {
-        return DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate(), strip);
+        return DocumentText.templated(piece.text(), piece.offset(), spec.documentTemplate());
     }
 
     @Override

@@ -1,22 +1,22 @@
 package dev.kafkareranker.inference;
 
 /**
- * A piece of a passage (the whole passage, or a chunk of it) inside the text the tokenizer reads (templated,
- * stripped, or inside a causal-lm prompt), so that the tokens of the piece can be told from the template's and
- * their characters mapped back to the passage. All positions are Unicode code points.
+ * A piece of a passage (the whole passage, or a chunk of it) inside the text the tokenizer reads (templated, or
+ * inside a causal-lm prompt), so that the tokens of the piece can be told from the template's and their characters
+ * mapped back to the passage. All positions are Unicode code points.
  *
  * @param text        what the tokenizer reads
- * @param pieceStart  where the piece begins in {@code text}; negative when stripping removed its first characters
+ * @param pieceStart  where the piece begins in {@code text}
  * @param pieceLength the piece's length
  * @param offset      where the piece begins in the passage
  */
 record DocumentText(String text, int pieceStart, int pieceLength, int offset) {
 
     /**
-     * A piece put into a document template ({@code {document}}; none = as is) and, for sentence-transformers'
-     * references, stripped of surrounding whitespace.
+     * A piece put into a document template ({@code {document}}; none = as is). Nothing is stripped: the references
+     * (sentence-transformers 6.2, transformers) tokenize texts as given.
      */
-    static DocumentText templated(String piece, int offset, java.util.Optional<String> template, boolean strip) {
+    static DocumentText templated(String piece, int offset, java.util.Optional<String> template) {
         String before = "";
         String after = "";
         if (template.isPresent()) {
@@ -25,15 +25,8 @@ record DocumentText(String text, int pieceStart, int pieceLength, int offset) {
             before = t.substring(0, at);
             after = t.substring(at + "{document}".length());
         }
-        String full = before + piece + after;
-        int lead = 0;
-        String text = full;
-        if (strip) {
-            text = full.strip();
-            String leading = full.substring(0, full.length() - full.stripLeading().length());
-            lead = leading.codePointCount(0, leading.length());
-        }
-        return new DocumentText(text, before.codePointCount(0, before.length()) - lead, piece.codePointCount(0, piece.length()), offset);
+        return new DocumentText(before + piece + after, before.codePointCount(0, before.length()), piece.codePointCount(0, piece.length()),
+                offset);
     }
 
     /** What of a piece an encoding kept: its tokens, and their characters in the passage. */

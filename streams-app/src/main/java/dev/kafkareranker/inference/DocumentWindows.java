@@ -11,10 +11,11 @@ import java.util.List;
  * ({@code max_document_tokens}, from the side {@code truncation_side} names), then windows of {@code window}
  * tokens that overlap by {@code stride}, at most {@code max_chunks} of them. Each window's text is the
  * passage between its first token's start and its last token's end, less any whitespace at either edge
- * (byte-level and SentencePiece tokens carry the space before a word, and whether a reference library strips
- * a text differs between its versions: a chunk without edge whitespace reads the same either way), so a chunk
- * is scored as an ordinary pair; tools/reranker_tools/chunking.py computes the same windows from the same
- * offsets (HF tokenizers' offsets, characters = Unicode code points), which is what makes the two agree.
+ * (byte-level and SentencePiece tokens carry the space before a word, so a window can begin or end with one; the
+ * cut is the app's, not the user's text, and a chunk without edge whitespace reads the same whether or not a
+ * library strips), so a chunk is scored as an ordinary pair; tools/reranker_tools/chunking.py computes the same
+ * windows from the same offsets (HF tokenizers' offsets, characters = Unicode code points), which is what makes
+ * the two agree. A passage that goes in whole keeps its own whitespace, as every text the references read does.
  *
  * <p>Cut from the right (the default), windows start at the passage's first kept token and the last one
  * may be shorter; cut from the left they mirror that, ending at the last kept token, and the chunks kept

@@ -9,9 +9,10 @@ import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 
 /**
- * Start-up checks of the timeouts that bound one another, so that a combination that would fence a
- * producer or time out again and again is refused with one line naming both keys, instead of showing
- * up as a loop of task failures in production.
+ * Start-up checks of the settings that bound one another (timeouts, sizes, intervals), so that a combination
+ * that would fence a producer, time out again and again or have every write refused is refused with one line
+ * naming both keys, instead of showing up as a loop of task failures in production; one that only works worse
+ * than the user likely meant is warned about.
  *
  * <p>The stream thread never waits for the model, so no transaction spans a scoring: how long a model
  * takes (inference.batch.timeout.ms, inference.request.timeout.ms) no longer bounds transaction.timeout.ms.
@@ -28,9 +29,17 @@ import org.apache.kafka.streams.StreamsConfig;
  *   <li>A killed instance's input partitions are read again only after session.timeout.ms (or its
  *       restart): gather.watermark.max.hold.ms below that lets queries gathering across the crash go out
  *       incomplete. Warned, not refused: it is a trade of completeness for latency a user may choose.</li>
+ *   <li>A result is cut to results.max.bytes and a dead letter to dead.letters.max.bytes so that the producer
+ *       accepts them: above its max.request.size every such write would be refused and, under exactly-once, abort
+ *       its whole transaction.</li>
+ *   <li>An engine queue bound (inference.queue.max.rows) below one batch (inference.batch.max.rows) pauses the
+ *       input before a batch can fill: every batch runs short. Warned.</li>
+ *   <li>Deadlines are looked at every gather.punctuate.interval.ms and idle input partitions send watermarks every
+ *       gather.watermark.interval.ms: either above gather.max.wait.ms lets an incomplete query wait that much longer
+ *       than its max wait. Warned.</li>
  * </ul>
  */
-final class TimeoutChecks {
+final class KeyBounds {
 
     /** What a transaction needs beyond the commit interval: a loop iteration on a loaded machine, and the commit itself. */
     static final long TRANSACTION_HEADROOM_MS = 5_000;
@@ -38,8 +47,10 @@ final class TimeoutChecks {
     private static final long STREAMS_TRANSACTION_TIMEOUT_MS = 10_000;
     private static final long EOS_COMMIT_INTERVAL_MS = 100;
     private static final long SESSION_TIMEOUT_MS = 45_000;
+    /** The producer's own default max.request.size. */
+    private static final long PRODUCER_MAX_REQUEST_BYTES = 1_048_576;
 
-    private TimeoutChecks() {
+    private KeyBounds() {
     }
 
     /** Throws a ConfigException for a combination that cannot work; returns warnings for those that can, at a cost. */
@@ -64,7 +75,32 @@ final class TimeoutChecks {
                     + " its full time would time out, be handed to the model again and time out again, in a loop; raise "
                     + RerankerConfig.INFERENCE_REQUEST_TIMEOUT_MS + " (or lower " + RerankerConfig.INFERENCE_BATCH_TIMEOUT_MS + ")");
         }
+        long maxRequest = value(streams, PRODUCER_MAX_REQUEST_BYTES, StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        for (String key : List.of(RerankerConfig.RESULTS_MAX_BYTES, RerankerConfig.DEAD_LETTERS_MAX_BYTES)) {
+            long bytes = config.getInt(key);
+            if (bytes > maxRequest) {
+                throw new ConfigException(key + "=" + bytes + " is above the producer's max.request.size=" + maxRequest + ": a record that"
+                        + " large would be refused, and under exactly-once abort its whole transaction; lower " + key
+                        + " or raise max.request.size (and the topic's max.message.bytes)");
+            }
+        }
         List<String> warnings = new ArrayList<>();
+        int queueRows = config.getInt(RerankerConfig.INFERENCE_QUEUE_MAX_ROWS);
+        int batchRows = config.getInt(RerankerConfig.INFERENCE_BATCH_MAX_ROWS);
+        if (queueRows > 0 && queueRows < batchRows) {
+            warnings.add(RerankerConfig.INFERENCE_QUEUE_MAX_ROWS + "=" + queueRows + " is below " + RerankerConfig.INFERENCE_BATCH_MAX_ROWS
+                    + "=" + batchRows + ": the input is paused before one batch can fill, so every batch runs short; raise "
+                    + RerankerConfig.INFERENCE_QUEUE_MAX_ROWS + " (0 = two pools of full batches)");
+        }
+        long maxWait = config.getLong(RerankerConfig.GATHER_MAX_WAIT_MS);
+        for (String key : List.of(RerankerConfig.GATHER_PUNCTUATE_INTERVAL_MS, RerankerConfig.GATHER_WATERMARK_INTERVAL_MS)) {
+            long interval = config.getLong(key);
+            if (interval > maxWait) {
+                warnings.add(key + "=" + interval + " is above " + RerankerConfig.GATHER_MAX_WAIT_MS + "=" + maxWait + ": an incomplete query"
+                        + " may wait up to that much longer than its max wait; lower " + key);
+            }
+        }
         long session = value(streams, SESSION_TIMEOUT_MS, StreamsConfig.mainConsumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
                 StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG);
         long hold = config.getLong(RerankerConfig.GATHER_WATERMARK_MAX_HOLD_MS);

@@ -12,14 +12,14 @@ import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
 /** Timeouts that bound one another are checked at start: what would fence or time out in a loop is refused naming both keys. */
-class TimeoutChecksTest {
+class KeyBoundsTest {
 
     private static List<String> check(Map<String, Object> settings) {
         Map<String, Object> props = new HashMap<>(settings);
         props.put("bootstrap.servers", "unused:9092");
         props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
         RerankerConfig config = new RerankerConfig(props);
-        return TimeoutChecks.check(config, config.streamsProperties());
+        return KeyBounds.check(config, config.streamsProperties());
     }
 
     @Test
@@ -54,5 +54,28 @@ class TimeoutChecksTest {
         List<String> warnings = check(Map.of(RerankerConfig.GATHER_WATERMARK_MAX_HOLD_MS, "8000"));
         assertEquals(1, warnings.size(), warnings.toString());
         assertTrue(warnings.get(0).contains("session.timeout.ms=10000"), warnings.get(0));
+    }
+
+    @Test
+    void aResultOrDeadLetterCapAboveTheProducersRequestSizeIsRefused() {
+        ConfigException results = assertThrows(ConfigException.class, () -> check(Map.of("max.request.size", "500000")));
+        assertTrue(results.getMessage().startsWith("results.max.bytes=1000000 is above the producer's max.request.size=500000"),
+                results.getMessage());
+        ConfigException deadLetters = assertThrows(ConfigException.class, () -> check(Map.of(RerankerConfig.RESULTS_MAX_BYTES, "400000",
+                "producer.max.request.size", "500000", RerankerConfig.DEAD_LETTERS_MAX_BYTES, "600000")));
+        assertTrue(deadLetters.getMessage().startsWith("dead.letters.max.bytes=600000 is above"), deadLetters.getMessage());
+        assertEquals(List.of(), check(Map.of(RerankerConfig.RESULTS_MAX_BYTES, "400000", RerankerConfig.DEAD_LETTERS_MAX_BYTES, "400000",
+                "max.request.size", "500000")));
+    }
+
+    @Test
+    void aQueueBoundBelowOneBatchAndIntervalsAboveTheMaxWaitAreWarned() {
+        List<String> queue = check(Map.of(RerankerConfig.INFERENCE_QUEUE_MAX_ROWS, "16", RerankerConfig.INFERENCE_BATCH_MAX_ROWS, "32"));
+        assertEquals(1, queue.size(), queue.toString());
+        assertTrue(queue.get(0).startsWith("inference.queue.max.rows=16 is below inference.batch.max.rows=32"), queue.get(0));
+        List<String> intervals = check(Map.of(RerankerConfig.GATHER_MAX_WAIT_MS, "500", RerankerConfig.GATHER_WATERMARK_INTERVAL_MS, "1000",
+                RerankerConfig.GATHER_PUNCTUATE_INTERVAL_MS, "600"));
+        assertEquals(2, intervals.size(), intervals.toString());
+        assertTrue(intervals.stream().allMatch(w -> w.contains("above gather.max.wait.ms=500")), intervals.toString());
     }
 }
