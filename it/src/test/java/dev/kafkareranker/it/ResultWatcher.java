@@ -77,6 +77,8 @@ final class ResultWatcher implements Runnable, AutoCloseable {
         Map<String, Object> props = new HashMap<>();
         props.put("bootstrap.servers", pipeline.bootstrap());
         props.put("isolation.level", "read_committed");
+        // A reader never makes the app's topics (with the broker's default partitions); the test or the app does.
+        props.put("allow.auto.create.topics", false);
         return props;
     }
 
@@ -116,8 +118,8 @@ final class ResultWatcher implements Runnable, AutoCloseable {
         consumer.seekToBeginning(partitions);
     }
 
+    /** Counts the result last: a test that sees the count (awaitResultsFor, awaitQueries) then finds the rest filled in. */
     private void take(ConsumerRecord<String, RankedResults> r) {
-        perQuery.merge(r.key(), 1, Integer::sum);
         results.put(r.key(), r.value());
         long now = System.nanoTime();
         arrivedNanos.putIfAbsent(r.key(), now);
@@ -129,6 +131,7 @@ final class ResultWatcher implements Runnable, AutoCloseable {
             inResults.add(d.getDocId());
         }
         reportedDuplicates.addAndGet(r.value().getDuplicates());
+        perQuery.merge(r.key(), 1, Integer::sum);
         count.incrementAndGet();
     }
 

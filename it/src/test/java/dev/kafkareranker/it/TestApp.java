@@ -135,7 +135,12 @@ final class TestApp {
             return settings.get("application.id").toString();
         }
 
+        /**
+         * Where the app reads and writes, its topics made first (when {@link #topics(int, int)} asked for them): a reader
+         * or producer made before the app would otherwise have the broker auto-create them with one partition.
+         */
         Pipeline pipeline() {
+            makeTopics();
             return new Pipeline(bootstrap, registryUrl, applicationId(), topics);
         }
 
