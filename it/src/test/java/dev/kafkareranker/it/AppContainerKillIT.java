@@ -38,6 +38,8 @@ class AppContainerKillIT {
     private static final int QUERIES = 60;
     private static final int CANDIDATES = 8;
     private static final int KILLS = 3;
+    /** The feed's burst (TestProducers.produceSteadily). */
+    private static final int BURST = 20;
     private static final String PREFIX = "kill";
     private static final String APPLICATION_ID = "kill-container-test";
 
@@ -66,16 +68,22 @@ class AppContainerKillIT {
                 String id = app.getContainerId();
                 System.out.println("kill-container: app container " + id.substring(0, 12) + " ports " + ports(docker, id));
                 AtomicInteger sent = new AtomicInteger();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(pipeline, candidates, sent), "kill-producer");
+                // Each kill at a count of candidates sent, not after a time: mid-stream however slowly a loaded machine restarts.
+                int[] killAt = TestProducers.killPoints(candidates.size(), KILLS, random);
+                // The feed runs a burst past each kill point, through the kill, and waits there until the restart is ready.
+                AtomicInteger allowed = new AtomicInteger(killAt[0] + BURST);
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(pipeline, candidates, sent, allowed), "kill-producer");
                 producer.start();
                 for (int kill = 1; kill <= KILLS; kill++) {
-                    Thread.sleep(2_000 + random.nextInt(4_000));
+                    int at = killAt[kill - 1];
+                    Await.until(at + " candidates sent", Duration.ofMinutes(3), () -> sent.get() >= at, () -> sent.get() + " sent");
                     // docker kill: SIGKILL to the JVM (PID 1), no shutdown hook, no commit.
                     docker.killContainerCmd(id).exec();
                     System.out.printf("kill-container: docker kill %d after %d of %d candidates sent%n", kill, sent.get(),
                             candidates.size());
                     docker.startContainerCmd(id).exec();
                     awaitReady(docker, id, app);
+                    allowed.set(kill < KILLS ? killAt[kill] + BURST : candidates.size());
                 }
                 producer.join();
 

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Exactly-once through crashes: the app runs as a child JVM and is SIGKILLed at random moments while
- * candidates stream in, then restarted on the same state directory. A read_committed consumer must
+ * Exactly-once through crashes: the app runs as a child JVM and is SIGKILLed while candidates stream in, each
+ * time at a (seeded, random) count of candidates sent, then restarted on the same state directory and awaited
+ * until it runs before the stream goes on to the next kill. A read_committed consumer must
  * then see each query's result exactly once, and every candidate in a result or as a dead letter.
  */
 class CrashRecoveryTest {
@@ -25,6 +26,8 @@ class CrashRecoveryTest {
     private static final int QUERIES = 60;
     private static final int CANDIDATES = 8;
     private static final int KILLS = 5;
+    /** The feed's burst (TestProducers.produceSteadily). */
+    private static final int BURST = 20;
 
     @TempDir
     Path dir;
@@ -54,16 +57,21 @@ class CrashRecoveryTest {
             }
 
             AtomicInteger sent = new AtomicInteger();
+            // Each kill at a count of candidates sent, not after a time: mid-stream however slowly a loaded machine restarts.
+            int[] killAt = TestProducers.killPoints(candidates.size(), KILLS, random);
+            // The feed runs a burst past each kill point, through the kill, and waits there until the restart runs.
+            AtomicInteger allowed = new AtomicInteger(killAt[0] + BURST);
             try (ChildApp app = setup.child(dir, List.of("-Xmx512m"))) {
                 app.startAndAwaitRunning();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(setup.pipeline(), candidates, sent), "crash-producer");
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(setup.pipeline(), candidates, sent, allowed), "crash-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
-                    // A random moment, mid-stream: the scenario's randomness, not a synchronisation.
-                    Thread.sleep(2_000 + random.nextInt(3_000));
+                    int at = killAt[kill];
+                    Await.until(at + " candidates sent", Running.PATIENCE, () -> sent.get() >= at, () -> sent.get() + " sent");
                     app.kill();
                     System.out.printf("crash: SIGKILL %d after %d of %d candidates sent%n", kill + 1, sent.get(), candidates.size());
-                    app.start();
+                    app.startAndAwaitRunning();
+                    allowed.set(kill + 1 < KILLS ? killAt[kill + 1] + BURST : candidates.size());
                 }
                 producer.join();
 

@@ -53,25 +53,43 @@ final class TestProducers {
     }
 
     /**
-     * {@code candidates} at a steady pace (20, then a 1.2 s pause) from an idempotent producer, counting
-     * each in {@code sent}, so that kills land between and within queries.
+     * {@code candidates} at a steady pace (20, then a 1.2 s pause) from an idempotent producer, counting each in
+     * {@code sent}, never past {@code allowed}: it waits there until the test raises it. A test that kills the app
+     * at a count ({@link #killPoints}) so meets the stream mid-flow however slow a loaded machine makes a restart.
      */
-    static void produceSteadily(Pipeline pipeline, List<RetrievalCandidate> candidates, AtomicInteger sent) {
+    static void produceSteadily(Pipeline pipeline, List<RetrievalCandidate> candidates, AtomicInteger sent, AtomicInteger allowed) {
         try (KafkaProducer<String, RetrievalCandidate> producer = candidates(pipeline.bootstrap(), pipeline.registryUrl(),
                 Map.of("enable.idempotence", true))) {
             for (RetrievalCandidate c : candidates) {
+                if (sent.get() >= allowed.get()) {
+                    producer.flush();
+                    Await.until("the test to allow more than " + sent.get() + " candidates", Running.PATIENCE,
+                            () -> sent.get() < allowed.get());
+                }
                 producer.send(new ProducerRecord<>(pipeline.topics().candidates(), c.getQueryId(), c));
                 if (sent.incrementAndGet() % 20 == 0) {
                     producer.flush();
-                    try {
-                        // Pacing, not a synchronisation: the stream's shape, so that the kills meet it mid-flow.
-                        Thread.sleep(1_200);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
+                    // Pacing, not a synchronisation: the stream's shape, so that the kills meet it mid-flow.
+                    Thread.sleep(1_200);
                 }
             }
+            producer.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * The counts of candidates sent at which {@code kills} kills land: spread evenly over the first part of a stream
+     * of {@code total}, each moved by up to a burst either way ({@code random}, seeded), so kills fall between and
+     * within queries; the last leaves a tenth of the stream to a steady instance.
+     */
+    static int[] killPoints(int total, int kills, java.util.Random random) {
+        int[] points = new int[kills];
+        int span = total * 9 / 10 / (kills + 1);
+        for (int k = 0; k < kills; k++) {
+            points[k] = Math.max(1, (k + 1) * span + random.nextInt(41) - 20);
+        }
+        return points;
     }
 }
