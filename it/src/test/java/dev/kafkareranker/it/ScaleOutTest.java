@@ -183,12 +183,16 @@ class ScaleOutTest {
                 Map.of("enable.idempotence", true, "linger.ms", 0))) {
             for (int q = 0; producing.get(); q++) {
                 String queryId = p.name() + q;
+                // Each candidate's timestamp is planned, 100 ms after the one before: the max wait follows record
+                // timestamps, so a query spans 300 ms of its 5 s however long a loaded machine holds this thread up.
+                long queryStartMs = System.currentTimeMillis();
                 for (int d = 0; d < CANDIDATES; d++) {
                     RetrievalCandidate c = RetrievalCandidate.newBuilder().setQueryId(queryId).setQuery("query " + queryId)
                             .setDocId(queryId + "-" + d).setText("passage " + d + " of " + queryId).setRetrievalRank(d + 1)
                             .setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build();
                     boolean last = d == CANDIDATES - 1;
-                    producer.send(new ProducerRecord<>(pipeline.topics().candidates(), p.key().apply(c), c), (meta, e) -> {
+                    producer.send(new ProducerRecord<>(pipeline.topics().candidates(), null, queryStartMs + 100L * d, p.key().apply(c), c),
+                            (meta, e) -> {
                         if (e == null && last) {
                             lastAcked.put(queryId, System.nanoTime());
                         }
