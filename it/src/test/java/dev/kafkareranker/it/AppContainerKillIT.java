@@ -14,9 +14,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -53,14 +51,7 @@ class AppContainerKillIT {
                     new Topics(PREFIX + ".candidates", PREFIX + ".results", PREFIX + ".dlq"));
 
             Random random = new Random(23);
-            List<RetrievalCandidate> candidates = new ArrayList<>();
-            for (int d = 0; d < CANDIDATES; d++) {
-                for (int q = 0; q < QUERIES; q++) {
-                    candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
-                            .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
-                            .setRetrievalRank(d + 1).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build());
-                }
-            }
+            List<RetrievalCandidate> candidates = TestProducers.interleaved(QUERIES, CANDIDATES, random);
 
             try (GenericContainer<?> app = appContainer(cluster)) {
                 app.start();

@@ -7,9 +7,7 @@ import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -47,14 +45,7 @@ class CrashRecoveryTest {
                     .set("gather.scoring.overlap", "on");
 
             Random random = new Random(11);
-            List<RetrievalCandidate> candidates = new ArrayList<>();
-            for (int d = 0; d < CANDIDATES; d++) {
-                for (int q = 0; q < QUERIES; q++) {
-                    candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
-                            .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
-                            .setRetrievalRank(d + 1).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build());
-                }
-            }
+            List<RetrievalCandidate> candidates = TestProducers.interleaved(QUERIES, CANDIDATES, random);
 
             AtomicInteger sent = new AtomicInteger();
             // Each kill at a count of candidates sent, not after a time: mid-stream however slowly a loaded machine restarts.

@@ -20,9 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaBuilder;
-import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -120,7 +117,12 @@ class PoisonInputTest {
         return found.get(0);
     }
 
-    private static long deadLettersFor(String queryId) {
+    /**
+     * The dead letters keyed {@code queryId}, counted once the app has processed every candidate sent so far and the
+     * watcher has read its output to the end ({@link Ledger#toTheEnd}): a count of all there are, not of what came soon.
+     */
+    private static long deadLettersFor(String queryId) throws InterruptedException {
+        Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
         return watcher.deadLetterRecords.stream()
                 .filter(d -> d.key() != null && new String(d.key(), StandardCharsets.UTF_8).equals(queryId)).count();
     }
@@ -165,12 +167,7 @@ class PoisonInputTest {
 
     @Test
     void aRecordMissingARequiredField() throws Exception {
-        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
-                .requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
-        GenericRecord record = new GenericData.Record(withoutText);
-        record.put("query_id", "x4");
-        record.put("query", "q");
-        record.put("doc_id", "d");
+        GenericRecord record = TestProducers.candidateWithoutText("x4");
         AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
         generic.configure(Map.of("schema.registry.url", registry), false);
         // A subject of its own: a real registry (BACKWARD) refuses this schema under the candidates' subject.

@@ -224,12 +224,7 @@ class PoisonSuiteTest {
         GenericRecord inv = new GenericData.Record(invoice);
         inv.put("amount", 12L);
         raw(new Kind("writer schema of another app's record", 1, "deserialization", "wrong-type"), other("invoice", inv));
-        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
-                .requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
-        GenericRecord missing = new GenericData.Record(withoutText);
-        missing.put("query_id", "w4");
-        missing.put("query", "q");
-        missing.put("doc_id", "d");
+        GenericRecord missing = TestProducers.candidateWithoutText("w4");
         raw(new Kind("a required field missing (text)", 1, "deserialization"), other("missing", missing));
         Schema newer = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
                 .requiredString("query_id").requiredString("query").requiredString("doc_id").requiredString("text")

@@ -2,11 +2,17 @@ package dev.kafkareranker.it;
 
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.AvroSerializer;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -53,6 +59,37 @@ final class TestProducers {
     }
 
     /**
+     * A candidate as a writer that left out the required text would write it: a RetrievalCandidate record of query_id
+     * {@code queryId}, query "q" and doc_id "d" only, which the app's reader schema cannot read.
+     */
+    static GenericRecord candidateWithoutText(String queryId) {
+        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro")
+                .fields().requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
+        GenericRecord record = new GenericData.Record(withoutText);
+        record.put("query_id", queryId);
+        record.put("query", "q");
+        record.put("doc_id", "d");
+        return record;
+    }
+
+    /**
+     * {@code queries} queries q0, q1, ... of {@code perQuery} candidates each, interleaved (every query's first
+     * candidate, then every query's second, ...) so that many queries are pending at once; the texts are drawn
+     * from {@code random} (seeded by the test).
+     */
+    static List<RetrievalCandidate> interleaved(int queries, int perQuery, Random random) {
+        List<RetrievalCandidate> candidates = new ArrayList<>();
+        for (int d = 0; d < perQuery; d++) {
+            for (int q = 0; q < queries; q++) {
+                candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
+                        .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
+                        .setRetrievalRank(d + 1).setCandidateCount(perQuery).setTopK(0).setMetadata(Map.of()).build());
+            }
+        }
+        return candidates;
+    }
+
+    /**
      * {@code candidates} at a steady pace (20, then a 1.2 s pause) from an idempotent producer, counting each in
      * {@code sent}, never past {@code allowed}: it waits there until the test raises it. A test that kills the app
      * at a count ({@link #killPoints}) so meets the stream mid-flow however slow a loaded machine makes a restart.
@@ -84,7 +121,7 @@ final class TestProducers {
      * of {@code total}, each moved by up to a burst either way ({@code random}, seeded), so kills fall between and
      * within queries; the last leaves a tenth of the stream to a steady instance.
      */
-    static int[] killPoints(int total, int kills, java.util.Random random) {
+    static int[] killPoints(int total, int kills, Random random) {
         int[] points = new int[kills];
         int span = total * 9 / 10 / (kills + 1);
         for (int k = 0; k < kills; k++) {
