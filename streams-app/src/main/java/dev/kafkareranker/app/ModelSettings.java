@@ -5,7 +5,10 @@ import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.model.LongDocuments;
 import dev.kafkareranker.model.ModelDirectory.Variant;
 import dev.kafkareranker.model.ModelOverrides;
+import dev.kafkareranker.serving.ModelRegistry;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +40,13 @@ public final class ModelSettings {
     public static final String CHUNK_POOLING = "chunk.pooling";
     public static final String MAX_DOCUMENT_TOKENS = "max.document.tokens";
     public static final String TRUNCATION_SIDE = "truncation.side";
+    public static final String FIRST_STAGE = "first.stage";
+    public static final String FIRST_STAGE_TOP_N = "first.stage.top.n";
+    /**
+     * Twice the default rank.top.k: the model then reorders every entry a default result shows and the ten below it,
+     * which the first stage may have placed too low.
+     */
+    public static final int DEFAULT_FIRST_STAGE_TOP_N = 20;
 
     /** The keys about lengths and long documents: these the single model.dir model takes too, as model.KEY. */
     static final ConfigDef DOCUMENT_DEFINITION = new ConfigDef()
@@ -62,7 +72,14 @@ public final class ModelSettings {
             .define(DEVICE, Type.STRING, "", new DeviceValidator(), Importance.MEDIUM,
                     "This model's device: auto, cpu, cuda or cuda:N; empty = inference.device.")
             .define(VARIANT, Type.STRING, "", ConfigDef.ValidString.in("", "auto", "fp32", "fp16", "int8"), Importance.MEDIUM,
-                    "This model's ONNX file: auto, fp32, fp16 or int8; empty = inference.model.variant."));
+                    "This model's ONNX file: auto, fp32, fp16 or int8; empty = inference.model.variant.")
+            .define(FIRST_STAGE, Type.STRING, "", new ModelNameOrEmpty(), Importance.MEDIUM,
+                    "Another served model (named in models, without a first stage of its own) that scores every candidate of this model's"
+                            + " queries first; this model then scores only their top first.stage.top.n, and ranks them above the rest,"
+                            + " which keep the first stage's score (each result entry names its stage). Empty = this model scores every candidate.")
+            .define(FIRST_STAGE_TOP_N, Type.INT, null, new NullOr(ConfigDef.Range.atLeast(1)), Importance.MEDIUM,
+                    "With first.stage: how many of a query's candidates, the best by the first stage's score, this model scores."
+                            + " Empty = " + DEFAULT_FIRST_STAGE_TOP_N + "."));
 
     private ModelSettings() {
     }
@@ -84,8 +101,18 @@ public final class ModelSettings {
         return out;
     }
 
+    /** The models named in {@code models}, each with its settings, their first stages checked ({@link #checkFirstStages}). */
+    static List<ModelRegistry.Served> served(List<String> models, Map<String, ?> originals, InferenceOptions appWide) {
+        List<ModelRegistry.Served> out = new java.util.ArrayList<>(models.size());
+        for (String name : models) {
+            out.add(served(name, originals, appWide));
+        }
+        checkFirstStages(out);
+        return out;
+    }
+
     /** The model's settings as a {@link ModelRegistry.Served}: its directory, and the app-wide options with its own on top. */
-    static dev.kafkareranker.serving.ModelRegistry.Served served(String model, Map<String, ?> originals, InferenceOptions appWide) {
+    static ModelRegistry.Served served(String model, Map<String, ?> originals, InferenceOptions appWide) {
         AbstractConfig settings = new AbstractConfig(definition(DEFINITION, prefix(model)), originals, false);
         InferenceOptions options = appWide;
         String device = settings.getString(prefix(model) + DEVICE);
@@ -96,8 +123,53 @@ public final class ModelSettings {
         if (!variant.isBlank() && !variant.equals("auto")) {
             options = options.withVariant(Variant.valueOf(variant.toUpperCase(Locale.ROOT)));
         }
-        return new dev.kafkareranker.serving.ModelRegistry.Served(model, Path.of(settings.getString(prefix(model) + DIR)), options,
-                overrides(settings, prefix(model)));
+        return new ModelRegistry.Served(model, Path.of(settings.getString(prefix(model) + DIR)), options,
+                overrides(settings, prefix(model)), firstStage(settings, prefix(model)));
+    }
+
+    private static Optional<ModelRegistry.FirstStage> firstStage(AbstractConfig settings, String prefix) {
+        String first = settings.getString(prefix + FIRST_STAGE).strip();
+        Integer topN = settings.getInt(prefix + FIRST_STAGE_TOP_N);
+        if (first.isEmpty()) {
+            if (topN != null) {
+                throw new ConfigException(prefix + FIRST_STAGE_TOP_N, topN, "only a model with a first stage takes it, and "
+                        + prefix + FIRST_STAGE + " is empty: set it to the served model that should score every candidate first, or remove "
+                        + prefix + FIRST_STAGE_TOP_N);
+            }
+            return Optional.empty();
+        }
+        return Optional.of(new ModelRegistry.FirstStage(first, topN != null ? topN : DEFAULT_FIRST_STAGE_TOP_N));
+    }
+
+    /**
+     * Each first stage must be another served model without a first stage of its own: a cascade has two stages,
+     * so chains (and with them cycles) are refused, naming both models' keys.
+     */
+    static void checkFirstStages(List<ModelRegistry.Served> served) {
+        Map<String, ModelRegistry.Served> byName = new LinkedHashMap<>();
+        served.forEach(m -> byName.put(m.name(), m));
+        for (ModelRegistry.Served m : served) {
+            if (m.firstStage().isEmpty()) {
+                continue;
+            }
+            String key = prefix(m.name()) + FIRST_STAGE;
+            String first = m.firstStage().get().model();
+            ModelRegistry.Served stage = byName.get(first);
+            if (first.equals(m.name())) {
+                throw new ConfigException(key, first, "a model cannot be its own first stage; name another served model (served: "
+                        + byName.keySet() + "), or leave it empty");
+            }
+            if (stage == null) {
+                throw new ConfigException(key, first, "model '" + first + "' is not served (served: " + byName.keySet()
+                        + "); name one of them, or add it to models with its " + prefix(first) + DIR);
+            }
+            if (stage.firstStage().isPresent()) {
+                String next = stage.firstStage().get().model();
+                throw new ConfigException(key, first, "model '" + first + "' has a first stage of its own (" + prefix(first) + FIRST_STAGE + "="
+                        + next + (next.equals(m.name()) ? ": the two name each other" : "") + "), and a cascade has two stages;"
+                        + " name a model without one, or clear " + prefix(first) + FIRST_STAGE);
+            }
+        }
     }
 
     /**
@@ -166,6 +238,24 @@ public final class ModelSettings {
         @Override
         public String toString() {
             return validator + " or empty";
+        }
+    }
+
+    /**
+     * One model's name, or empty. Whether that model is served, and not a cascade itself, needs the other models' keys:
+     * {@link #checkFirstStages}.
+     */
+    private static final class ModelNameOrEmpty implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (value != null && (value.toString().contains(",") || value.toString().strip().chars().anyMatch(Character::isWhitespace))) {
+                throw new ConfigException(name, value, "expected the name of one other model named in models (a cascade has one first stage), or empty");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "another model named in models, or empty";
         }
     }
 

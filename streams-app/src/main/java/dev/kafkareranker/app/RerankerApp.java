@@ -10,6 +10,7 @@ import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.serving.ModelRegistry;
 import dev.kafkareranker.serving.ModelWatcher;
+import dev.kafkareranker.tracing.Tracing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -41,10 +42,15 @@ public final class RerankerApp implements AutoCloseable {
     private final DependencyProbe registry;
     /** Whether this instance's static membership name was derived (InstanceIdentity), not set: it then leaves the group on a clean stop. */
     private final boolean derivedIdentity;
+    /** Where query spans go; closed (flushed) with the app when the app made it from the environment. */
+    private final Tracing tracing;
+    private final boolean ownsTracing;
 
     private RerankerApp(ModelRegistry models, InputGate gate, ModelWatcher watcher, KafkaStreams streams, Startup startup,
                         java.nio.file.Path appDir, RerankerMetrics metrics, AdminServer.Settings adminSettings, Topics topics,
-                        DependencyProbe registry, boolean derivedIdentity) {
+                        DependencyProbe registry, boolean derivedIdentity, Tracing tracing, boolean ownsTracing) {
+        this.tracing = tracing;
+        this.ownsTracing = ownsTracing;
         this.startup = startup;
         this.appDir = appDir;
         this.topics = topics;
@@ -63,6 +69,15 @@ public final class RerankerApp implements AutoCloseable {
      * thread of their own while Kafka Streams is set up (its clients: class loading, mostly).
      */
     public static RerankerApp create(RerankerConfig config) {
+        return create(config, (Tracing) null);
+    }
+
+    /**
+     * As {@link #create(RerankerConfig)}, with query spans going to {@code tracing} (the caller closes it), or, when
+     * null, to what the environment configures ({@link Tracing#fromEnvironment}: OTEL_* variables, otel.* system
+     * properties, the Java agent), closed with the app.
+     */
+    public static RerankerApp create(RerankerConfig config, Tracing tracing) {
         List<ModelRegistry.Served> served = config.servedModels();
         String defaultName = config.defaultModel(served);
         java.util.concurrent.CompletableFuture<ModelRegistry> loading = new java.util.concurrent.CompletableFuture<>();
@@ -78,7 +93,7 @@ public final class RerankerApp implements AutoCloseable {
         }, "reranker-model-load");
         loader.setDaemon(true);
         loader.start();
-        return create(config, loading);
+        return create(config, loading, tracing);
     }
 
     /**
@@ -88,12 +103,16 @@ public final class RerankerApp implements AutoCloseable {
     public static RerankerApp create(RerankerConfig config, java.util.function.Function<ModelRegistry.Served, Scorer> loader) {
         List<ModelRegistry.Served> served = config.servedModels();
         return create(config, java.util.concurrent.CompletableFuture.completedFuture(
-                ModelRegistry.withLoader(served, config.defaultModel(served), loader)));
+                ModelRegistry.withLoader(served, config.defaultModel(served), loader)), null);
     }
 
-    private static RerankerApp create(RerankerConfig config, java.util.concurrent.CompletableFuture<ModelRegistry> loading) {
+    private static RerankerApp create(RerankerConfig config, java.util.concurrent.CompletableFuture<ModelRegistry> loading, Tracing given) {
         KafkaStreams streams = null;
+        Tracing tracing = given;
         try {
+            if (tracing == null) {
+                tracing = Tracing.fromEnvironment();
+            }
             StartupChecks.warnIgnoredSettings(config);
             StartupChecks.defaultModelsServed(config);
             GatherSettings gather = config.gatherSettings();
@@ -120,7 +139,7 @@ public final class RerankerApp implements AutoCloseable {
             LOG.info("Start-up: candidates topics' partitions {} looked up in {} ms ({})", partitions, (System.nanoTime() - lookUpStart) / 1_000_000,
                     Startup.jvmUp());
             Topology topology = RerankTopology.build(config.topics(), serdes, gated(() -> loaded(loading), resumedAt), gather,
-                    new RerankTopology.Wiring(config.defaultModelByTopic(), listener, partitions, backlog));
+                    new RerankTopology.Wiring(config.defaultModelByTopic(), listener, partitions, backlog, tracing));
             long streamsStart = System.nanoTime();
             streams = new KafkaStreams(topology, streamsProps);
             // The constructor makes each stream thread's clients (consumer, restore consumer, producer): most of
@@ -146,10 +165,13 @@ public final class RerankerApp implements AutoCloseable {
             ModelWatcher watcher = watchMs > 0 ? new ModelWatcher(models, Duration.ofMillis(watchMs),
                     Duration.ofMillis(config.getLong(RerankerConfig.MODELS_WATCH_SETTLE_MS))) : null;
             return new RerankerApp(models, gate, watcher, streams, startup, appDir, metrics, AdminServer.Settings.from(config), config.topics(),
-                    dependencies, derivedIdentity);
+                    dependencies, derivedIdentity, tracing, given == null);
         } catch (RuntimeException | Error e) {
             if (streams != null) {
                 streams.close(Duration.ofSeconds(5));
+            }
+            if (given == null && tracing != null) {
+                tracing.close();
             }
             // Once loaded, whether this failed before or after the load.
             loading.thenAccept(ModelRegistry::close);
@@ -301,8 +323,9 @@ public final class RerankerApp implements AutoCloseable {
                     .append(" on ").append(scorer instanceof dev.kafkareranker.inference.InferenceEngine e ? e.executionProvider() : "?")
                     .append(name.equals(models.defaultName()) ? " (default)" : "");
         }
-        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {} ({})", served, topics.candidates(), topics.results(),
-                topics.deadLetters(), admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port(), Startup.jvmUp());
+        LOG.info("Reranker started: models [{}]; topics {} -> {}, dead letters {}; admin {}; traces {} ({})", served, topics.candidates(),
+                topics.results(), topics.deadLetters(), admin == null ? "off" : "http://" + adminSettings.bindAddress() + ":" + admin.port(),
+                tracing.describe(), Startup.jvmUp());
     }
 
     /** What stopped the app when an error no retry cures did (FatalErrors), in one line. */
@@ -359,5 +382,9 @@ public final class RerankerApp implements AutoCloseable {
         registry.close();
         metrics.close();
         models.close();
+        if (ownsTracing) {
+            // After the streams: spans the closing tasks ended are flushed too.
+            tracing.close();
+        }
     }
 }

@@ -10,7 +10,6 @@ import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.model.ModelOverrides;
 import dev.kafkareranker.model.ModelDirectory.Variant;
 import dev.kafkareranker.serving.ModelRegistry;
-import java.util.ArrayList;
 import java.util.List;
 import java.io.IOException;
 import java.io.Reader;
@@ -287,11 +286,7 @@ public final class RerankerConfig extends AbstractConfig {
             ModelOverrides overrides = ModelSettings.singleModel(originals);
             return List.of(new ModelRegistry.Served(ModelDirectory.load(dir, overrides).name(), dir, inferenceOptions(), overrides));
         }
-        List<ModelRegistry.Served> out = new ArrayList<>();
-        for (String name : names) {
-            out.add(ModelSettings.served(name, originals, inferenceOptions()));
-        }
-        return out;
+        return ModelSettings.served(names, originals, inferenceOptions());
     }
 
     /** The model for candidates that name none: model.default, else the first served. */

@@ -14,8 +14,10 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code reranker score}: scores pairs given as JSON lines, without Kafka, to check a model. A line is
@@ -23,7 +25,9 @@ import java.util.Locale;
  * each document gets one output line with its logit and score and what of it was read (the fields
  * RankedResults carries: tokens scored and cut, chunks, the best chunk's characters). A last line on
  * standard error says how fast the lines were scored, after the model loaded: the figures docs/benchmarks.md
- * compares for long documents.
+ * compares for long documents. When the model to score with (model.default, else the first of models) has a first
+ * stage, both are loaded and each line also says which stage ranked the document and the first stage's score, as
+ * RankedResults entries do; the last line then gives each stage's rows.
  */
 final class ScoreCommand {
 
@@ -46,7 +50,11 @@ final class ScoreCommand {
         String name = config.defaultModel(served);
         ModelRegistry.Served model = served.stream().filter(m -> m.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("model.default '" + name + "' is not one of the served models"));
-        try (Scorer scorer = ModelRegistry.load(model)) {
+        // A model with a first stage is scored as the pipeline scores it: both models open, the cascade ranking.
+        List<ModelRegistry.Served> needed = model.firstStage().map(first -> served.stream()
+                .filter(m -> m.name().equals(name) || m.name().equals(first.model())).toList()).orElse(List.of());
+        try (ModelRegistry cascade = needed.isEmpty() ? null : ModelRegistry.open(needed, name);
+             Scorer scorer = cascade != null ? cascade.forModel(name) : ModelRegistry.load(model)) {
             Totals totals = new Totals();
             long started = System.nanoTime();
             int lineNo = 0;
@@ -79,7 +87,13 @@ final class ScoreCommand {
                     totals.add(scores.get(i));
                 }
             }
-            totals.report(err, lineNo, System.nanoTime() - started, scorer);
+            Map<String, Scorer> engines = new LinkedHashMap<>();
+            if (cascade == null) {
+                engines.put("the model", scorer);
+            } else {
+                needed.forEach(m -> engines.put(m.name(), cascade.slot(m.name()).currentScorer()));
+            }
+            totals.report(err, lineNo, System.nanoTime() - started, engines);
         }
         return 0;
     }
@@ -97,6 +111,10 @@ final class ScoreCommand {
             row.put("chunks", p.chunks());
             row.put("best_chunk_start", p.start());
             row.put("best_chunk_end", p.end());
+        });
+        score.stage().ifPresent(stage -> {
+            row.put("stage", stage.model());
+            row.put("first_stage_score", stage.firstStageScore());
         });
         return row;
     }
@@ -117,13 +135,17 @@ final class ScoreCommand {
             });
         }
 
-        void report(PrintStream err, int lines, long nanos, Scorer scorer) {
+        /** @param engines the model's engine, or each stage's of a cascade by its served name (as stage names it) */
+        void report(PrintStream err, int lines, long nanos, Map<String, Scorer> engines) {
             double seconds = nanos / 1e9;
-            String model = "";
-            if (scorer instanceof InferenceEngine engine) {
-                EngineStats.Snapshot stats = engine.stats();
-                model = String.format(Locale.ROOT, "; the model ran %d rows of %d tokens (%.0f tokens/s) in %d batches", stats.rows(),
-                        stats.realTokens(), stats.realTokens() / Math.max(seconds, 1e-9), stats.batches());
+            StringBuilder model = new StringBuilder();
+            for (Map.Entry<String, Scorer> e : engines.entrySet()) {
+                if (e.getValue() instanceof InferenceEngine engine) {
+                    EngineStats.Snapshot stats = engine.stats();
+                    model.append(String.format(Locale.ROOT, "; %s ran %d rows of %d tokens (%.0f tokens/s) in %d batches",
+                            e.getKey(), stats.rows(), stats.realTokens(),
+                            stats.realTokens() / Math.max(seconds, 1e-9), stats.batches()));
+                }
             }
             err.printf(Locale.ROOT, "score: %d documents of %d lines in %.2f s after the model loaded: %.2f documents/s, %d passage tokens"
                             + " read (%d cut) = %.0f passage tokens/s, %d rows%s%n", documents, lines, seconds, documents / Math.max(seconds, 1e-9),

@@ -1,5 +1,7 @@
 package dev.kafkareranker.gather;
 
+import dev.kafkareranker.tracing.QuerySpan;
+
 /**
  * A failure caused by one input record alone, which will fail the same way however often it is
  * processed: only these go to the dead-letter topic (the processing handler answers CONTINUE). Every
@@ -10,6 +12,8 @@ package dev.kafkareranker.gather;
 public abstract class BadRecordException extends RuntimeException {
 
     private final String reason;
+    /** The span of this record's dead letter, whose context its headers carry (QueryTraces); none with tracing off. */
+    private transient QuerySpan trace = QuerySpan.NONE;
 
     /** @param reason a short, stable code for the rerank.dlq.reason header and the metrics */
     protected BadRecordException(String reason, String message) {
@@ -21,5 +25,15 @@ public abstract class BadRecordException extends RuntimeException {
     /** The dead-letter reason code. */
     public String reason() {
         return reason;
+    }
+
+    BadRecordException traced(QuerySpan span) {
+        this.trace = span;
+        return this;
+    }
+
+    /** The span whose context this record's dead letter carries in its headers ({@link QuerySpan#NONE} without tracing). */
+    QuerySpan trace() {
+        return trace;
     }
 }

@@ -3,6 +3,7 @@ package dev.kafkareranker.gather;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.StoredCandidate;
+import dev.kafkareranker.tracing.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -55,6 +56,7 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
     private final Topics topics;
     private final Map<String, Integer> inputPartitions;
     private final ScoringBacklog backlog;
+    private final Tracing tracing;
     private ProcessorContext<String, Outcome> context;
     private QueryGatherer gatherer;
     private ScoringBacklog.Task counts;
@@ -63,6 +65,14 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
 
     GatherProcessor(GatherSettings settings, ScorerRouter scorers, RerankTopology.StoreNames stores, GatherListener listener,
                     CandidateReader reader, Codecs codecs, Topics topics, Map<String, Integer> inputPartitions, ScoringBacklog backlog) {
+        this(settings, scorers, stores, listener, reader, codecs, topics, inputPartitions, backlog, Tracing.off());
+    }
+
+    /** @param tracing where query spans go ({@link Tracing#off()}: nowhere, at no cost) */
+    GatherProcessor(GatherSettings settings, ScorerRouter scorers, RerankTopology.StoreNames stores, GatherListener listener,
+                    CandidateReader reader, Codecs codecs, Topics topics, Map<String, Integer> inputPartitions, ScoringBacklog backlog,
+                    Tracing tracing) {
+        this.tracing = tracing;
         this.settings = settings;
         this.scorers = scorers;
         this.stores = stores;
@@ -90,8 +100,10 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
         Outcomes outcomes = new Outcomes(settings, store, new Outcomes.Writers(r -> codecs.results().serialize(topics.results(), r),
                 c -> codecs.deadLetters().serialize(topics.deadLetters(), c)), topics.deadLetters(), deadLetterMaxBytes);
         counts = backlog.open(context.taskId().toString());
+        QueryTraces traces = tracing.enabled() ? new QueryTraces(tracing, String.valueOf(context.applicationId()),
+                RerankTopology.inputTopics(topics).get(0), topics.results()) : QueryTraces.OFF;
         gatherer = new QueryGatherer(settings, store, scorers, context::currentSystemTimeMs, listener, outcomes, counts,
-                upstream(inputPartitions));
+                upstream(inputPartitions), traces);
         commits = CommitPacer.schedule(context);
         forward(() -> gatherer.start());
         context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, now -> forward(() -> gatherer.expire()));
@@ -112,20 +124,33 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
     @Override
     public void process(Record<String, Arrival> record) {
         forward(() -> {
-            Arrival arrival = record.value();
-            if (arrival.decoded() != null) {
-                return gatherer.admit(arrival.decoded(), record.timestamp());
+            try {
+                return admit(record);
+            } catch (BadRecordException e) {
+                // The processing handler writes a bad record's dead letter from the record's headers (its context's, the
+                // same object): with tracing they carry the context of the dead letter's span, which links to the
+                // candidate's own context and to its query's span. Without tracing the span is NONE and writes nothing.
+                e.trace().injectInto(record.headers());
+                throw e;
             }
-            if (Watermark.KEY.equals(record.key()) && record.headers().lastHeader(Watermark.HEADER) != null) {
-                Watermark watermark = Watermark.decode(arrival.raw());
-                if (watermark == null) {
-                    LOG.warn("A watermark record of a later version was skipped: {}", new String(arrival.raw(), StandardCharsets.UTF_8));
-                    return List.of();
-                }
-                return gatherer.watermark(watermark);
-            }
-            return gatherer.admit(fromRepartitionTopic(record), record.timestamp());
         });
+    }
+
+    /** One record: a candidate, decoded at intake or read from the repartition topic, or an upstream watermark. */
+    private List<Outcome> admit(Record<String, Arrival> record) {
+        Arrival arrival = record.value();
+        if (arrival.decoded() != null) {
+            return gatherer.admit(arrival.decoded(), record.timestamp());
+        }
+        if (Watermark.KEY.equals(record.key()) && record.headers().lastHeader(Watermark.HEADER) != null) {
+            Watermark watermark = Watermark.decode(arrival.raw());
+            if (watermark == null) {
+                LOG.warn("A watermark record of a later version was skipped: {}", new String(arrival.raw(), StandardCharsets.UTF_8));
+                return List.of();
+            }
+            return gatherer.watermark(watermark);
+        }
+        return gatherer.admit(fromRepartitionTopic(record), record.timestamp());
     }
 
     /** The candidate as the intake read it, and its record as produced, from the repartition topic's record and headers (Origin). */
@@ -153,6 +178,7 @@ final class GatherProcessor implements Processor<String, GatherProcessor.Arrival
         }
         if (!out.isEmpty()) {
             commits.forwarded();
+            gatherer.forwarded();
         }
     }
 

@@ -38,6 +38,7 @@ final class QueryGatherer {
     private final ScoringQueue queue;
     private final Outcomes outcomes;
     private final UpstreamWatermarks watermarks;
+    private final QueryTraces traces;
     private int pending;
     /** Wall clock: when this task (re)started or the input resumed after a pause, and its last deadline check. */
     private long activeSinceMs;
@@ -47,13 +48,20 @@ final class QueryGatherer {
     /** @param upstream the input partitions ({@link Watermark#source}) that can feed this task */
     QueryGatherer(GatherSettings settings, GatherStore store, ScorerRouter scorers, LongSupplier clock, GatherListener listener,
                   Outcomes outcomes, ScoringBacklog.Task counts, Set<String> upstream) {
+        this(settings, store, scorers, clock, listener, outcomes, counts, upstream, QueryTraces.OFF);
+    }
+
+    /** @param traces this task's query spans ({@link QueryTraces#OFF} without tracing) */
+    QueryGatherer(GatherSettings settings, GatherStore store, ScorerRouter scorers, LongSupplier clock, GatherListener listener,
+                  Outcomes outcomes, ScoringBacklog.Task counts, Set<String> upstream, QueryTraces traces) {
         this.settings = settings;
+        this.traces = traces;
         this.store = store;
         this.scorers = scorers;
         this.clock = clock;
         this.listener = listener;
         this.outcomes = outcomes;
-        this.queue = new ScoringQueue(settings, store, scorers, clock, counts, listener);
+        this.queue = new ScoringQueue(settings, store, scorers, clock, counts, listener, traces);
         this.watermarks = new UpstreamWatermarks(upstream, settings.watermarkMaxHold().toMillis());
     }
 
@@ -80,20 +88,25 @@ final class QueryGatherer {
         long now = clock.getAsLong();
         QueryState query = store.query(queryId);
         if (query != null && query.getEmittedMillis() != null) {
-            throw new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
-                    + " arrived after the query was emitted at " + Instant.ofEpochMilli(query.getEmittedMillis()));
+            throw traces.rejected(new LateCandidateException("candidate " + candidate.getDocId() + " of query " + queryId
+                    + " arrived after the query was emitted at " + Instant.ofEpochMilli(query.getEmittedMillis())), queryId, stored);
         }
         if (query == null) {
-            scorers.forModel(candidate.getModel());  // an unknown model is this record's fault alone (UnknownModelException)
+            try {
+                scorers.forModel(candidate.getModel());
+            } catch (UnknownModelException e) {
+                throw traces.rejected(e, queryId, stored);  // this record's fault alone
+            }
         } else if (!sameModel(query.getModel(), candidate.getModel())) {
-            throw new ModelConflictException("candidate " + candidate.getDocId() + " of query " + queryId + " names model "
+            throw traces.rejected(new ModelConflictException("candidate " + candidate.getDocId() + " of query " + queryId + " names model "
                     + describe(candidate.getModel()) + " but the query's first candidate named " + describe(query.getModel())
-                    + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic");
+                    + "; a query is scored by one model, so this candidate alone goes to the dead-letter topic"), queryId, stored);
         }
         boolean duplicate = query != null && store.hasCandidate(queryId, candidate.getDocId());
 
         // From here on the stores change.
-        if (query == null) {
+        boolean first = query == null;
+        if (first) {
             if (pending >= settings.maxPendingQueries()) {
                 readyOldest(now);
             }
@@ -108,6 +121,7 @@ final class QueryGatherer {
             // difference in a repeated field would lose it; the count in the result lets a producer see it.
             query.setConflicts(query.getConflicts() + 1);
         }
+        traces.candidate(query, first, stored);
         if (duplicate) {
             query.setDuplicates(query.getDuplicates() + 1);
             store.putQuery(query);
@@ -220,6 +234,7 @@ final class QueryGatherer {
     private boolean write(ScoringQueue.InFlight done, List<Outcome> out) {
         String reason = null;
         List<Outcome> written;
+        long writeNanos = traces.writing();
         try {
             if (done.failure == null) {
                 written = outcomes.result(done);
@@ -240,6 +255,7 @@ final class QueryGatherer {
         store.unmarkReady(queryId);
         store.addExpiry(queryId, now + settings.emittedRetention().toMillis());
         queue.written(done);
+        traces.written(done, writeNanos, written, reason);
         out.addAll(written);
         if (reason != null) {
             DeadLetterLog.deadLetter(reason, "query " + queryId + " (" + done.gathered.size() + " candidates)", done.failure.getMessage(),
@@ -280,6 +296,7 @@ final class QueryGatherer {
         store.putQuery(query);
         GatherStore.Ready mark = new GatherStore.Ready(query.getQueryId(), complete, timestamp);
         store.markReady(mark);
+        traces.ready(query, complete);
         queue.add(query, mark);
     }
 
@@ -323,5 +340,11 @@ final class QueryGatherer {
         listener.pendingChanged(-pending);
         pending = 0;
         queue.close();
+        traces.close();
+    }
+
+    /** What this step wrote was forwarded: the spans of those queries end (see {@link QueryTraces#forwarded}). */
+    void forwarded() {
+        traces.forwarded();
     }
 }

@@ -3,11 +3,16 @@ package dev.kafkareranker.gather;
 import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.inference.Score;
+import dev.kafkareranker.inference.Stage;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** Orders scored candidates deterministically: finite scores first, score descending, then retrieval rank, then doc id. */
+/**
+ * Orders scored candidates deterministically: finite scores first; in a cascade, the model's entries above the
+ * first stage's alone (their scores are on different scales); then score descending, retrieval rank, doc id.
+ * Each entry carries what of its passage was read and, in a cascade, its stage.
+ */
 final class Ranking {
 
     private record Scored(RetrievalCandidate candidate, Score score) {}
@@ -15,6 +20,8 @@ final class Ranking {
     private static final Comparator<Scored> ORDER = Comparator
             // A NaN or infinite score is a model fault, never the best document: such rows rank last (false sorts first).
             .comparing((Scored s) -> !Double.isFinite(s.score().score()))
+            // Scored by a first stage alone: below every entry its model scored (false sorts first).
+            .thenComparing((Scored s) -> s.score().stage().map(stage -> !stage.finalStage()).orElse(false))
             .thenComparing(Comparator.comparingDouble((Scored s) -> s.score().score()).reversed())
             // A candidate without a retrieval rank sorts after those with one.
             .thenComparing(s -> s.candidate().getRetrievalRank(), Comparator.nullsLast(Comparator.naturalOrder()))
@@ -33,17 +40,23 @@ final class Ranking {
         int keep = topK > 0 ? Math.min(topK, scored.size()) : scored.size();
         List<RankedDocument> out = new ArrayList<>(keep);
         for (int i = 0; i < keep; i++) {
-            Scored s = scored.get(i);
-            out.add(RankedDocument.newBuilder()
-                    .setDocId(s.candidate().getDocId())
-                    .setScore(s.score().score())
-                    .setLogit(s.score().logit())
-                    .setRank(i + 1)
-                    .setRetrievalRank(s.candidate().getRetrievalRank())
-                    .setRetrievalScore(s.candidate().getRetrievalScore())
-                    .setMetadata(s.candidate().getMetadata())
-                    .build());
+            out.add(document(scored.get(i), i + 1));
         }
         return out;
+    }
+
+    private static RankedDocument document(Scored s, int rank) {
+        RankedDocument.Builder doc = RankedDocument.newBuilder()
+                .setDocId(s.candidate().getDocId())
+                .setScore(s.score().score())
+                .setLogit(s.score().logit())
+                .setRank(rank)
+                .setRetrievalRank(s.candidate().getRetrievalRank())
+                .setRetrievalScore(s.candidate().getRetrievalScore())
+                .setMetadata(s.candidate().getMetadata());
+        s.score().provenance().ifPresent(p -> doc.setTokensScored(p.tokensScored()).setTokensCut(p.tokensCut()).setChunks(p.chunks())
+                .setBestChunkStart(p.start()).setBestChunkEnd(p.end()));
+        s.score().stage().ifPresent((Stage stage) -> doc.setStage(stage.model()).setFirstStageScore(stage.firstStageScore()));
+        return doc.build();
     }
 }

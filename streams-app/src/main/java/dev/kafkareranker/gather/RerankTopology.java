@@ -3,6 +3,7 @@ package dev.kafkareranker.gather;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.avro.internal.QueryState;
+import dev.kafkareranker.tracing.Tracing;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.serialization.Serde;
@@ -60,12 +61,19 @@ public final class RerankTopology {
      * @param listener        told of emitted queries, dead letters, pending counts and transient faults
      * @param inputPartitions the partition count of each candidates topic (the app looks them up at start)
      * @param backlog         each gathering task's queries ahead of the model, for the input gate
+     * @param tracing         where query spans go ({@link Tracing#off()} when OpenTelemetry is not configured)
      */
     public record Wiring(Map<String, String> modelByTopic, GatherListener listener, Map<String, Integer> inputPartitions,
-                         ScoringBacklog backlog) {
+                         ScoringBacklog backlog, Tracing tracing) {
         public Wiring {
             modelByTopic = Map.copyOf(modelByTopic);
             inputPartitions = Map.copyOf(inputPartitions);
+        }
+
+        /** Without tracing. */
+        public Wiring(Map<String, String> modelByTopic, GatherListener listener, Map<String, Integer> inputPartitions,
+                      ScoringBacklog backlog) {
+            this(modelByTopic, listener, inputPartitions, backlog, Tracing.off());
         }
 
         /** For a topology on topics of one partition each (TopologyTestDriver's), with nothing listening. */
@@ -76,11 +84,15 @@ public final class RerankTopology {
         }
 
         public Wiring withModelByTopic(Map<String, String> models) {
-            return new Wiring(models, listener, inputPartitions, backlog);
+            return new Wiring(models, listener, inputPartitions, backlog, tracing);
         }
 
         public Wiring withListener(GatherListener newListener) {
-            return new Wiring(modelByTopic, newListener, inputPartitions, backlog);
+            return new Wiring(modelByTopic, newListener, inputPartitions, backlog, tracing);
+        }
+
+        public Wiring withTracing(Tracing newTracing) {
+            return new Wiring(modelByTopic, listener, inputPartitions, backlog, newTracing);
         }
     }
 
@@ -147,7 +159,7 @@ public final class RerankTopology {
         GatherProcessor.Codecs codecs = new GatherProcessor.Codecs(serdes.candidates().serializer(), serdes.results().serializer());
         KStream<String, Outcome> outcomes = keyed
                 .process(() -> new GatherProcessor(settings, scorers, STORES, wiring.listener(), reader, codecs, topics,
-                                wiring.inputPartitions(), wiring.backlog()),
+                                wiring.inputPartitions(), wiring.backlog(), wiring.tracing()),
                         Named.as("gather-score-rank"), STORES.queries(), STORES.candidates(), STORES.deadlines());
 
         // Serialized by the gatherer, which checks a result's size and serializer before its store changes.

@@ -15,9 +15,10 @@ import java.util.function.Function;
  */
 final class ResultSize {
 
-    /** Avro framing per map entry and per document beyond their strings' bytes: lengths as varints, a few bytes each. */
+    /** Avro framing per map entry beyond its strings' bytes: lengths as varints, a few bytes each. */
     private static final int ENTRY_OVERHEAD = 4;
-    private static final int DOCUMENT_OVERHEAD = 48;
+    /** What Avro's single-object encoding puts before a record's binary encoding: a 2-byte marker and the schema's 8-byte fingerprint. */
+    private static final int SINGLE_OBJECT_HEADER = 10;
 
     private ResultSize() {
     }
@@ -45,7 +46,7 @@ final class ResultSize {
             }
             while (excess > 0 && !docs.isEmpty() && docs.stream().allMatch(d -> d.getMetadata().isEmpty())) {
                 RankedDocument d = docs.remove(docs.size() - 1);
-                excess -= d.getDocId().length() * 3L + DOCUMENT_OVERHEAD;
+                excess -= documentBytes(d);
                 docsCut++;
                 cutSomething = true;
             }
@@ -57,6 +58,19 @@ final class ResultSize {
             bytes = serializer.apply(results);
         }
         return bytes;
+    }
+
+    /**
+     * A document's own bytes in the result, exactly, whatever optional fields it carries (provenance, stage): its binary
+     * encoding by Avro, without the single-object header. Exact rather than estimated, so a round cuts no document more
+     * than the excess needs.
+     */
+    static long documentBytes(RankedDocument d) {
+        try {
+            return d.toByteBuffer().remaining() - SINGLE_OBJECT_HEADER;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("Cannot encode ranked document " + d.getDocId(), e);
+        }
     }
 
     private static long metadataBytes(Map<String, String> metadata) {

@@ -79,13 +79,15 @@ final class ScoringQueue {
     private final ScoringBacklog.Task counts;
     /** Told of every query that enters or leaves {@link #inFlight}: the in-flight gauge. */
     private final GatherListener listener;
+    private final QueryTraces traces;
     private final TreeMap<Place, Waiting> waiting = new TreeMap<>();
     /** In the order they were handed over; results go out as soon as each is scored. */
     private final Map<String, InFlight> inFlight = new LinkedHashMap<>();
 
     ScoringQueue(GatherSettings settings, GatherStore store, ScorerRouter scorers, LongSupplier clock, ScoringBacklog.Task counts,
-                 GatherListener listener) {
+                 GatherListener listener, QueryTraces traces) {
         this.settings = settings;
+        this.traces = traces;
         this.listener = listener;
         this.store = store;
         this.scorers = scorers;
@@ -168,7 +170,7 @@ final class ScoringQueue {
             List<String> passages = new ArrayList<>(gathered.size());
             gathered.forEach(g -> passages.add(g.stored().getCandidate().getText()));
             try {
-                submitted = scorer.scoreQueryAsync(query.getQuery(), passages);
+                submitted = scorer.scoreQueryAsync(query.getQuery(), passages, traces.handingOver(query));
             } catch (RuntimeException e) {
                 submitted = CompletableFuture.failedFuture(e);
             }

@@ -173,7 +173,12 @@ final class DynamicBatcher implements AutoCloseable {
 
     /** Queues the rows of a request admitted as {@code admitted} rows. */
     CompletableFuture<float[][]> submit(List<Encoded> rows, int admitted) {
-        PendingRequest request = new PendingRequest(rows.size());
+        return submit(rows, admitted, null);
+    }
+
+    /** As {@link #submit(List, int)}, noting in {@code times} (when not null) when its rows were queued and which batches ran them. */
+    CompletableFuture<float[][]> submit(List<Encoded> rows, int admitted, StageTimes times) {
+        PendingRequest request = new PendingRequest(rows.size(), times);
         if (rows.isEmpty()) {
             queue.withdraw(admitted);
             request.future.complete(new float[0][]);

@@ -46,6 +46,7 @@ final class FaultTriage {
     /** A planned batch's outcome: its rows are answered, or the fault is found and the right requests fail. */
     void settle(List<QueuedRow> batch, Attempt attempt) throws Throwable {
         if (attempt.succeeded()) {
+            StageTimes.ran(batch, attempt.startNanos(), attempt.endNanos());
             int answered = completions.deliver(batch, attempt.outputs());
             if (answered > 0 || probeHealthy()) {
                 breaker.success();
@@ -83,6 +84,7 @@ final class FaultTriage {
         }
         Attempt attempt = caller.attempt(rowsOf(batch));
         if (attempt.succeeded()) {
+            StageTimes.ran(batch, attempt.startNanos(), attempt.endNanos());
             completions.deliver(batch, attempt.outputs());
             sizer.ran(batch.size(), width(batch));
             completions.failNonFinite(batch, attempt.outputs());

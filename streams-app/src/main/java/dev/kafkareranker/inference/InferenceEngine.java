@@ -49,6 +49,8 @@ public final class InferenceEngine implements Scorer {
     private final ExecutorService tokenizers;
     private final int tokenizerThreads;
     private final ModelReferences references;
+    /** What a traced request's stages are timed on ({@link StageTimes}): the batcher's clock. */
+    private final EngineClock clock;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
@@ -63,6 +65,7 @@ public final class InferenceEngine implements Scorer {
         this.executionProvider = loaded.executionProvider();
         this.requestTimeout = loaded.options().health().requestTimeout();
         this.tokenizerThreads = loaded.options().tokenizerPoolSize();
+        this.clock = clock;
         // A known-good request tells a broken model from bad rows, and tests an open circuit breaker.
         List<Encoded> probe = method.encode("probe query", List.of("probe passage")).rows();
         this.references = new ModelReferences(spec.name() + " " + spec.version(), () -> {
@@ -102,6 +105,12 @@ public final class InferenceEngine implements Scorer {
      */
     @Override
     public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
+        return scoreQueryAsync(query, passages, null);
+    }
+
+    /** As {@link #scoreQueryAsync(String, List)}, timing its stages into {@code times} when that is not null. */
+    @Override
+    public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages, StageTimes times) {
         if (passages.isEmpty()) {
             return CompletableFuture.completedFuture(new Scoring(List.of(), modelName(), modelVersion()));
         }
@@ -111,9 +120,12 @@ public final class InferenceEngine implements Scorer {
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
         }
+        if (times != null) {
+            times.submitted(clock.nanoTime(), executionProvider);
+        }
         CompletableFuture<Scoring> scoring = new CompletableFuture<>();
         AtomicReference<CompletableFuture<float[][]>> submittedRef = new AtomicReference<>();
-        encode(query, passages, scoring).whenComplete((request, encodeFailure) -> {
+        encode(query, passages, scoring, times).whenComplete((request, encodeFailure) -> {
             if (encodeFailure != null || scoring.isDone()) {
                 // Failed, or timed out or cancelled while tokenizing: nothing to run.
                 batcher.withdraw(admitted);
@@ -123,7 +135,7 @@ public final class InferenceEngine implements Scorer {
                 return;
             }
             // A passage scored in chunks is several rows: the queue's count is corrected to the rows made.
-            CompletableFuture<float[][]> submitted = batcher.submit(request.rows(), admitted);
+            CompletableFuture<float[][]> submitted = batcher.submit(request.rows(), admitted, times);
             submittedRef.set(submitted);
             submitted.whenComplete((outputs, failure) -> {
                 if (failure != null) {
@@ -178,16 +190,16 @@ public final class InferenceEngine implements Scorer {
      * The rows of a request, in order, tokenized in parts on the pool. A bi-encoder's first row is the
      * query's own, so its request is tokenized whole (on one pool thread) rather than split.
      */
-    private CompletableFuture<EncodedRequest> encode(String query, List<String> passages, CompletableFuture<?> request) {
+    private CompletableFuture<EncodedRequest> encode(String query, List<String> passages, CompletableFuture<?> request, StageTimes times) {
         int partCount = method instanceof BiEncoderMethod ? 1
                 : Math.max(1, Math.min(tokenizerThreads, passages.size() / MIN_PART));
         if (partCount == 1) {
-            return tokenize(query, passages, request);
+            return tokenize(query, passages, request, times);
         }
         List<CompletableFuture<EncodedRequest>> parts = new ArrayList<>(partCount);
         int size = (passages.size() + partCount - 1) / partCount;
         for (int from = 0; from < passages.size(); from += size) {
-            parts.add(tokenize(query, passages.subList(from, Math.min(passages.size(), from + size)), request));
+            parts.add(tokenize(query, passages.subList(from, Math.min(passages.size(), from + size)), request, times));
         }
         // Complete once every part is, failed or not: no part of this request is still tokenizing after it.
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
@@ -198,7 +210,7 @@ public final class InferenceEngine implements Scorer {
      * One tokenizer task. It holds a reference to the tokenizer until it returns, and skips the work when
      * its request has already ended (cancelled or timed out), so a revoked task's queries leave the pool fast.
      */
-    private CompletableFuture<EncodedRequest> tokenize(String query, List<String> passages, CompletableFuture<?> request) {
+    private CompletableFuture<EncodedRequest> tokenize(String query, List<String> passages, CompletableFuture<?> request, StageTimes times) {
         if (!references.retain()) {
             return CompletableFuture.failedFuture(closedException());
         }
@@ -208,7 +220,13 @@ public final class InferenceEngine implements Scorer {
                     if (request.isDone()) {
                         throw new CancellationException("the request ended before it was tokenized");
                     }
-                    return method.encode(query, passages);
+                    if (times == null) {
+                        return method.encode(query, passages);
+                    }
+                    long start = clock.nanoTime();
+                    EncodedRequest encoded = method.encode(query, passages);
+                    times.tokenized(start, clock.nanoTime(), encoded.rows());
+                    return encoded;
                 } finally {
                     references.release();
                 }

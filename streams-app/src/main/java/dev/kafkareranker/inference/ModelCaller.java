@@ -25,8 +25,15 @@ final class ModelCaller {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelCaller.class);
 
-    /** What one model call gave: outputs, or the failure and whether it was a timeout. */
-    record Attempt(float[][] outputs, Throwable failure, boolean timedOut) {
+    /**
+     * What one model call gave: outputs, or the failure and whether it was a timeout; for a call that ran, when it
+     * started and when its outputs were in (the engine's clock), which traced requests take over ({@link StageTimes}).
+     */
+    record Attempt(float[][] outputs, Throwable failure, boolean timedOut, long startNanos, long endNanos) {
+
+        Attempt(float[][] outputs, Throwable failure, boolean timedOut) {
+            this(outputs, failure, timedOut, 0, 0);
+        }
 
         static Attempt failed(Throwable failure) {
             return new Attempt(null, failure, false);
@@ -212,8 +219,9 @@ final class ModelCaller {
             real += row.length();
             width = Math.max(width, row.length());
         }
-        stats.recordBatch(rows.size(), real, (long) width * rows.size(), clock.nanoTime() - call.startNanos());
-        return new Attempt(outputs, null, false);
+        long end = clock.nanoTime();
+        stats.recordBatch(rows.size(), real, (long) width * rows.size(), end - call.startNanos());
+        return new Attempt(outputs, null, false, call.startNanos(), end);
     }
 
     /** Asks the hung call to stop, and moves later calls to a fresh thread whether or not it does. */

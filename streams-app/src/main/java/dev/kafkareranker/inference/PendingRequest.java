@@ -11,11 +11,18 @@ final class PendingRequest {
 
     final float[][] outputs;
     final CompletableFuture<float[][]> future = new CompletableFuture<>();
+    /** Where the request's time goes, for its caller's trace; null when nobody asked (no clock is read for it then). */
+    final StageTimes times;
     private int remaining;
 
     PendingRequest(int rows) {
+        this(rows, null);
+    }
+
+    PendingRequest(int rows, StageTimes times) {
         outputs = new float[rows][];
         remaining = rows;
+        this.times = times;
     }
 
     /** Stores one row's output; true when it was the last one missing. */

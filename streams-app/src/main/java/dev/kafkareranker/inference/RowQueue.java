@@ -97,6 +97,9 @@ final class RowQueue {
                 queuedMaxLength = Math.max(queuedMaxLength, encoded.get(i).length());
             }
             held.addAndGet(encoded.size() - admitted);
+            if (request.times != null) {
+                request.times.enqueued(now);
+            }
             arrived.signal();
             return true;
         } finally {

@@ -10,11 +10,22 @@ import java.util.Optional;
  * @param score      the score after the model's activation, pooled over the passage's chunks
  * @param provenance what of the passage was read and which part made the score; empty from a scorer that
  *                   does not know (a test's)
+ * @param stage      which stage of a cascade ranked the passage; empty when one model scored every passage
  */
-public record Score(double logit, double score, Optional<Provenance> provenance) {
+public record Score(double logit, double score, Optional<Provenance> provenance, Optional<Stage> stage) {
+
+    /** A score from one model, with what of the passage it read. */
+    public Score(double logit, double score, Optional<Provenance> provenance) {
+        this(logit, score, provenance, Optional.empty());
+    }
 
     /** A score without provenance. */
     public Score(double logit, double score) {
-        this(logit, score, Optional.empty());
+        this(logit, score, Optional.empty(), Optional.empty());
+    }
+
+    /** This score as ranked by a cascade's {@code stage}. */
+    public Score staged(Stage stage) {
+        return new Score(logit, score, provenance, Optional.of(stage));
     }
 }

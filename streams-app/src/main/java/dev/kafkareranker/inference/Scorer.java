@@ -33,6 +33,15 @@ public interface Scorer extends AutoCloseable {
     }
 
     /**
+     * As {@link #scoreQueryAsync(String, List)}, and, when {@code times} is not null, notes in it where the
+     * request's time went (tokenizing, queueing, the model batches that ran it) for the caller's trace. A scorer
+     * that wraps another passes {@code times} on; this default, for scorers without those stages, notes nothing.
+     */
+    default CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages, StageTimes times) {
+        return scoreQueryAsync(query, passages);
+    }
+
+    /**
      * Whether this scorer's model takes work now, and if not why: an open circuit breaker, a dead
      * worker. Scorers without such faults are always healthy.
      */

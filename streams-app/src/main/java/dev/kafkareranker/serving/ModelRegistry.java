@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -33,8 +34,14 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
      * @param dir     its model directory, re-read on every reload
      * @param options   its device, variant and batching
      * @param overrides the app's keys over its reranker.json (max length, long documents), applied on every load
+     * @param firstStage the served model that scores its queries' candidates first ({@link CascadeScorer}), if any
      */
-    public record Served(String name, Path dir, InferenceOptions options, ModelOverrides overrides) {
+    public record Served(String name, Path dir, InferenceOptions options, ModelOverrides overrides, Optional<FirstStage> firstStage) {
+
+        /** A model scoring every candidate of its queries itself. */
+        public Served(String name, Path dir, InferenceOptions options, ModelOverrides overrides) {
+            this(name, dir, options, overrides, Optional.empty());
+        }
 
         /** A model whose directory alone decides its lengths and long-document handling. */
         public Served(String name, Path dir, InferenceOptions options) {
@@ -42,7 +49,17 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
         }
     }
 
+    /**
+     * A cheap model before an expensive one.
+     *
+     * @param model the served model that scores every candidate
+     * @param topN  how many of a query's candidates, best by the first stage, the expensive model scores
+     */
+    public record FirstStage(String model, int topN) {}
+
     private final Map<String, ModelSlot> slots = new LinkedHashMap<>();
+    /** The models with a first stage, by name: what {@link #forModel} gives for them. */
+    private final Map<String, CascadeScorer> cascades = new LinkedHashMap<>();
     private final Map<String, Served> served = new LinkedHashMap<>();
     private final String defaultName;
     private final Function<Served, Scorer> loader;
@@ -82,14 +99,30 @@ public final class ModelRegistry implements ScorerRouter, AutoCloseable {
             close();
             throw new IllegalArgumentException("model.default '" + defaultName + "' is not one of the served models " + slots.keySet());
         }
+        for (Served m : models) {
+            m.firstStage().ifPresent(first -> {
+                ModelSlot stage = slots.get(first.model());
+                if (stage == null || first.model().equals(m.name()) || served.get(first.model()).firstStage().isPresent()) {
+                    close();
+                    throw new IllegalArgumentException("model " + m.name() + "'s first stage '" + first.model()
+                            + "' must be another served model without a first stage of its own (served: " + slots.keySet() + ")");
+                }
+                cascades.put(m.name(), new CascadeScorer(stage, slots.get(m.name()), first.topN()));
+                LOG.info("Model {} scores the top {} of each query's candidates, as ranked by its first stage {}", m.name(), first.topN(),
+                        first.model());
+            });
+        }
     }
 
+    /** The model's slot, or for a model with a first stage the cascade of the two slots. */
     @Override
     public Scorer forModel(String model) {
-        if (model == null) {
-            return slots.get(defaultName);
+        String name = model == null ? defaultName : model;
+        CascadeScorer cascade = cascades.get(name);
+        if (cascade != null) {
+            return cascade;
         }
-        ModelSlot slot = slots.get(model);
+        ModelSlot slot = slots.get(name);
         if (slot == null) {
             throw new UnknownModelException("model '" + model + "' is not served here (served: " + slots.keySet() + ")");
         }

@@ -2,6 +2,7 @@ package dev.kafkareranker.serving;
 
 import dev.kafkareranker.inference.Score;
 import dev.kafkareranker.inference.Scorer;
+import dev.kafkareranker.inference.StageTimes;
 import dev.kafkareranker.model.ModelLoadException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -103,10 +104,15 @@ public final class ModelSlot implements Scorer {
     /** The lease lasts until the scores are in, so a swap never closes a version a query is still using. */
     @Override
     public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages) {
+        return scoreQueryAsync(query, passages, null);
+    }
+
+    @Override
+    public CompletableFuture<Scoring> scoreQueryAsync(String query, List<String> passages, StageTimes times) {
         Leased leased = acquire();
         CompletableFuture<Scoring> scoring;
         try {
-            scoring = leased.scorer.scoreQueryAsync(query, passages);
+            scoring = leased.scorer.scoreQueryAsync(query, passages, times);
         } catch (RuntimeException e) {
             release(leased);
             throw e;

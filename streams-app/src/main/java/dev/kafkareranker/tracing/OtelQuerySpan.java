@@ -29,6 +29,8 @@ final class OtelQuerySpan implements QuerySpan {
     static final AttributeKey<String> MODEL = AttributeKey.stringKey("rerank.model.name");
     static final AttributeKey<String> MODEL_VERSION = AttributeKey.stringKey("rerank.model.version");
     static final AttributeKey<String> DEAD_LETTER_REASON = AttributeKey.stringKey("rerank.dead_letter.reason");
+    static final AttributeKey<Boolean> RESUMED = AttributeKey.booleanKey("rerank.resumed");
+    static final AttributeKey<String> UNFINISHED = AttributeKey.stringKey("rerank.unfinished");
 
     private final Tracer tracer;
     private final TextMapPropagator propagator;
@@ -51,6 +53,19 @@ final class OtelQuerySpan implements QuerySpan {
             span.addLink(linked);
             links++;
         }
+    }
+
+    @Override
+    public void link(SpanContext other) {
+        if (other.isValid()) {
+            span.addLink(other);
+            links++;
+        }
+    }
+
+    @Override
+    public void resumed() {
+        span.setAttribute(RESUMED, true);
     }
 
     @Override
@@ -104,6 +119,17 @@ final class OtelQuerySpan implements QuerySpan {
         span.setAttribute(DEAD_LETTER_REASON, reason);
         span.setStatus(StatusCode.ERROR, "dead-lettered: " + reason);
         span.end(endNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void endUnfinished(long endNanos, String why) {
+        span.setAttribute(UNFINISHED, why);
+        span.end(endNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public SpanContext context() {
+        return span.getSpanContext();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.kafkareranker.tracing;
 
+import io.opentelemetry.api.trace.SpanContext;
 import org.apache.kafka.common.header.Headers;
 
 /**
@@ -24,6 +25,20 @@ public interface QuerySpan {
      * candidate too.
      */
     default void candidateArrived(Headers candidateHeaders) {
+    }
+
+    /**
+     * A link to another span this one relates to without being its child: the query span a late candidate missed,
+     * for the span of that candidate's dead letter. An invalid context is ignored.
+     */
+    default void link(SpanContext other) {
+    }
+
+    /**
+     * This task took the query over from one that stopped before writing its result (a rebalance, a restart): the
+     * span starts here, not at the first candidate, and the earlier task's span, if it was ended, is another trace.
+     */
+    default void resumed() {
     }
 
     /** Gathering: from the first candidate to the query being ready ({@code complete}: every expected candidate came). */
@@ -59,6 +74,18 @@ public interface QuerySpan {
 
     /** Ends the query span as failed: its candidates became dead letters for {@code reason}. */
     default void endDeadLettered(long endNanos, String reason) {
+    }
+
+    /**
+     * Ends the query span without its result: its task stopped first ({@code why}), and whoever runs the task next
+     * scores the query again under a span of its own. Not an error of the query.
+     */
+    default void endUnfinished(long endNanos, String why) {
+    }
+
+    /** The query span's own context (invalid for {@link #NONE}), for a later span to link to. */
+    default SpanContext context() {
+        return SpanContext.getInvalid();
     }
 
     /** Whether this span records anything (false for {@link #NONE}). */
