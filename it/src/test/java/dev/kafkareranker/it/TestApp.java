@@ -2,6 +2,7 @@ package dev.kafkareranker.it;
 
 import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
+import dev.kafkareranker.tracing.Tracing;
 import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.serving.ModelRegistry;
@@ -66,6 +67,7 @@ final class TestApp {
         private int outputPartitions = -1;
         private boolean topicsMade;
         private Function<ModelRegistry.Served, Scorer> loader;
+        private Tracing tracing;
 
         private Builder(String bootstrap, String registryUrl, String prefix) {
             this.bootstrap = bootstrap;
@@ -110,6 +112,12 @@ final class TestApp {
             return set(RerankerConfig.ADMIN_PORT, "0");
         }
 
+        /** One of the settings above left out: model.dir where {@code models} names several, each with its own dir. */
+        Builder unset(String key) {
+            settings.remove(key);
+            return this;
+        }
+
         /** Any setting the app reads, as a user would write it. */
         Builder set(String key, Object value) {
             settings.put(key, value.toString());
@@ -119,6 +127,12 @@ final class TestApp {
         /** The models opened by {@code loader} rather than from model.dir as is (in this JVM only). */
         Builder loader(Function<ModelRegistry.Served, Scorer> loader) {
             this.loader = loader;
+            return this;
+        }
+
+        /** Query spans exported by {@code tracing} (in this JVM only; the test closes it, which flushes its spans). */
+        Builder tracing(Tracing tracing) {
+            this.tracing = tracing;
             return this;
         }
 
@@ -154,7 +168,10 @@ final class TestApp {
         /** The app in this JVM, made but not started: for a test that adds a state listener or starts it later. */
         RerankerApp create(RerankerConfig config) {
             makeTopics();
-            return loader == null ? RerankerApp.create(config) : RerankerApp.create(config, loader);
+            if (loader != null && tracing != null) {
+                throw new IllegalArgumentException("RerankerApp.create takes a model loader or a Tracing, not both");
+            }
+            return loader == null ? RerankerApp.create(config, tracing) : RerankerApp.create(config, loader);
         }
 
         /** The app in this JVM, started and RUNNING; closed again if it does not get there. */

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.gather.DeadLetters;
 import dev.kafkareranker.serde.AvroDeserializer;
@@ -99,8 +98,6 @@ class TracedPipelineJaegerTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start();
              DevSchemaRegistryServer registry = DevSchemaRegistryServer.start(new InetSocketAddress("127.0.0.1", 0));
              JaegerBackend jaeger = JaegerBackend.start()) {
-            kafka.createTopics(2, CANDIDATES_TOPIC);
-            kafka.createTopics(1, RESULTS_TOPIC, PREFIX + ".dlq");
             String python = venvPython();
             Map<String, List<String>> produced = new TreeMap<>();
             Map<String, ConsumerRecord<byte[], byte[]>> results = new TreeMap<>();
@@ -112,9 +109,9 @@ class TracedPipelineJaegerTest {
                     "otel.bsp.schedule.delay", "100"), false);
             try (tracing) {
                 assertTrue(tracing.enabled());
-                try (RerankerApp app = RerankerApp.create(new RerankerConfig(
-                        AppSettings.biEncoder(kafka.bootstrapServers(), registry.url(), "traced-e2e", PREFIX, "-1")), tracing)) {
-                    app.start();
+                TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(2, 1).applicationId("traced-e2e")
+                        .model(TestApp.BI_ENCODER).tracing(tracing);
+                try (RerankerApp app = setup.start()) {
                     produced.putAll(produce(python, kafka, registry, null));
                     AvroDeserializer<RankedResults> reader = new AvroDeserializer<>();
                     reader.configure(Map.of("schema.registry.url", registry.url(), "specific.avro.value.type", RankedResults.class), false);
