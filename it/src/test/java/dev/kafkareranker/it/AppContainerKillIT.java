@@ -8,14 +8,13 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Ports;
 import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.gather.Topics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -37,7 +36,10 @@ class AppContainerKillIT {
     private static final int QUERIES = 60;
     private static final int CANDIDATES = 8;
     private static final int KILLS = 3;
+    /** The feed's burst (TestProducers.produceSteadily). */
+    private static final int BURST = 20;
     private static final String PREFIX = "kill";
+    private static final String APPLICATION_ID = "kill-container-test";
 
     @Test
     void theAppContainerKilledThreeTimesMidStreamLosesAndDuplicatesNothing() throws Exception {
@@ -45,16 +47,11 @@ class AppContainerKillIT {
             System.out.println("kill-container: " + cluster.describe() + "; app image " + APP_IMAGE);
             cluster.createTopics(4, PREFIX + ".candidates");
             cluster.createTopics(2, PREFIX + ".results", PREFIX + ".dlq");
+            Pipeline pipeline = new Pipeline(cluster.bootstrapServers(), cluster.registryUrl(), APPLICATION_ID,
+                    new Topics(PREFIX + ".candidates", PREFIX + ".results", PREFIX + ".dlq"));
 
             Random random = new Random(23);
-            List<RetrievalCandidate> candidates = new ArrayList<>();
-            for (int d = 0; d < CANDIDATES; d++) {
-                for (int q = 0; q < QUERIES; q++) {
-                    candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
-                            .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
-                            .setRetrievalRank(d + 1).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build());
-                }
-            }
+            List<RetrievalCandidate> candidates = TestProducers.interleaved(QUERIES, CANDIDATES, random);
 
             try (GenericContainer<?> app = appContainer(cluster)) {
                 app.start();
@@ -62,21 +59,26 @@ class AppContainerKillIT {
                 String id = app.getContainerId();
                 System.out.println("kill-container: app container " + id.substring(0, 12) + " ports " + ports(docker, id));
                 AtomicInteger sent = new AtomicInteger();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), cluster.registryUrl(), PREFIX + ".candidates", candidates, sent), "kill-producer");
+                // Each kill at a count of candidates sent, not after a time: mid-stream however slowly a loaded machine restarts.
+                int[] killAt = TestProducers.killPoints(candidates.size(), KILLS, random);
+                // The feed runs a burst past each kill point, through the kill, and waits there until the restart is ready.
+                AtomicInteger allowed = new AtomicInteger(killAt[0] + BURST);
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(pipeline, candidates, sent, allowed), "kill-producer");
                 producer.start();
                 for (int kill = 1; kill <= KILLS; kill++) {
-                    Thread.sleep(2_000 + random.nextInt(4_000));
+                    int at = killAt[kill - 1];
+                    Await.until(at + " candidates sent", Duration.ofMinutes(3), () -> sent.get() >= at, () -> sent.get() + " sent");
                     // docker kill: SIGKILL to the JVM (PID 1), no shutdown hook, no commit.
                     docker.killContainerCmd(id).exec();
                     System.out.printf("kill-container: docker kill %d after %d of %d candidates sent%n", kill, sent.get(),
                             candidates.size());
                     docker.startContainerCmd(id).exec();
                     awaitReady(docker, id, app);
+                    allowed.set(kill < KILLS ? killAt[kill] + BURST : candidates.size());
                 }
                 producer.join();
 
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), cluster.registryUrl(), PREFIX + ".results", PREFIX + ".dlq",
-                        QUERIES, Duration.ofSeconds(5), Duration.ofMinutes(4));
+                Ledger ledger = Ledger.read(pipeline, QUERIES, Duration.ofMinutes(4));
                 System.out.printf("kill-container: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
                                 + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
                         KILLS, candidates.size(), ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),
@@ -106,7 +108,7 @@ class AppContainerKillIT {
                 // The image's own config file, with the wiring as RERANKER_* variables, as compose and the chart do.
                 .withEnv("RERANKER_BOOTSTRAP_SERVERS", cluster.internalBootstrapServers())
                 .withEnv("RERANKER_SCHEMA_REGISTRY_URL", cluster.internalRegistryUrl())
-                .withEnv("RERANKER_APPLICATION_ID", "kill-container-test")
+                .withEnv("RERANKER_APPLICATION_ID", APPLICATION_ID)
                 .withEnv("RERANKER_TOPIC_CANDIDATES", PREFIX + ".candidates")
                 .withEnv("RERANKER_TOPIC_RESULTS", PREFIX + ".results")
                 .withEnv("RERANKER_TOPIC_DEAD_LETTERS", PREFIX + ".dlq")

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,16 +31,13 @@ class BoundedMemoryTest {
     void twoHundredThousandCandidatesRunUnderTheHeapBound() throws Exception {
         try (FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start();
              TestCluster cluster = TestCluster.start("memory")) {
-            String registry = ChildSettings.registryUrl(cluster, fake);
-            Map<String, String> settings = ChildSettings.create(cluster, registry, "mem", "memory-test", dir);
-            settings.put("gather.max.wait.ms", "300000");
+            TestApp.Builder setup = TestApp.childOn(cluster, fake, "mem").topics(4, 2).applicationId("memory-test")
+                    .set("gather.max.wait.ms", 300_000);
             long start = System.nanoTime();
-            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx" + HEAP_MB + "m", "-XX:+ExitOnOutOfMemoryError"))) {
-                app.start();
-                AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-                serializer.configure(Map.of("schema.registry.url", registry), false);
-                try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                        Map.of("bootstrap.servers", cluster.bootstrapServers(), "linger.ms", 20), new StringSerializer(), serializer)) {
+            try (ChildApp app = setup.child(dir, List.of("-Xmx" + HEAP_MB + "m", "-XX:+ExitOnOutOfMemoryError"))) {
+                app.startAndAwaitRunning();
+                try (KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline().bootstrap(),
+                        setup.pipeline().registryUrl(), Map.of("linger.ms", 20))) {
                     // Queries interleaved in waves, so thousands are pending at once.
                     for (int wave = 0; wave < QUERIES / 1000; wave++) {
                         for (int d = 0; d < CANDIDATES; d++) {
@@ -56,8 +51,7 @@ class BoundedMemoryTest {
                         }
                     }
                 }
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "mem.results", "mem.dlq", QUERIES,
-                        Duration.ofSeconds(5), Duration.ofMinutes(8));
+                Ledger ledger = Ledger.read(setup.pipeline(), QUERIES, Duration.ofMinutes(8));
                 System.out.printf("memory: %d candidates, -Xmx%dm, results=%d, dead letters=%d, %.0f s, app alive=%s%n",
                         QUERIES * CANDIDATES, HEAP_MB, ledger.results(), ledger.deadLetters(),
                         (System.nanoTime() - start) / 1e9, app.alive());

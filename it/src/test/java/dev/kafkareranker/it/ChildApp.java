@@ -13,6 +13,9 @@ import java.util.concurrent.TimeUnit;
 /** The reranker as a separate JVM ({@code Main run --config FILE}), so that a test can SIGKILL it. */
 final class ChildApp implements AutoCloseable {
 
+    /** What the app's state listener (Startup) logs when Kafka Streams goes RUNNING: "Kafka Streams REBALANCING -> RUNNING". */
+    static final String RUNNING_LINE = "-> RUNNING";
+
     private final Path config;
     private final Path log;
     private final List<String> jvmOptions;
@@ -38,17 +41,6 @@ final class ChildApp implements AutoCloseable {
         }
     }
 
-    /**
-     * Settings for a child app on {@code kafka}: topics PREFIX.candidates (4 partitions), PREFIX.results and
-     * PREFIX.dlq are created; the tiny BERT fixture scores on the CPU with two stream threads.
-     */
-    static Map<String, String> settings(dev.kafkareranker.app.EmbeddedKafka kafka, String registryUrl, String prefix,
-                                        String applicationId, Path dir) throws IOException {
-        kafka.createTopics(4, prefix + ".candidates");
-        kafka.createTopics(2, prefix + ".results", prefix + ".dlq");
-        return ChildSettings.settings(kafka.bootstrapServers(), registryUrl, prefix, applicationId, dir);
-    }
-
     void start() throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -68,6 +60,50 @@ final class ChildApp implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
+    }
+
+    /**
+     * Starts the child and returns once its Kafka Streams is RUNNING (the line its state listener logs), or fails
+     * saying so: at once, with the end of its log, if the process exits first; else after {@link Running#PATIENCE}.
+     */
+    void startAndAwaitRunning() throws IOException, InterruptedException {
+        start();
+        awaitRunning();
+    }
+
+    /** Waits until the current run has logged Kafka Streams' change to RUNNING; see {@link #startAndAwaitRunning()}. */
+    void awaitRunning() throws InterruptedException {
+        Await.until("the child app's Kafka Streams to go RUNNING (its log: " + log + ")", Running.PATIENCE, () -> {
+            try {
+                if (firstLogged(RUNNING_LINE) >= 0) {
+                    return true;
+                }
+                if (!process.isAlive()) {
+                    throw new AssertionError("the child app exited (" + process.exitValue() + ") before RUNNING; its log ends:\n" + tail());
+                }
+                return false;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, () -> {
+            try {
+                return "its log ends:\n" + tail();
+            } catch (IOException e) {
+                return "its log cannot be read: " + e;
+            }
+        });
+    }
+
+    /** The current run's last 40 lines. */
+    private String tail() throws IOException {
+        List<String> lines = currentRun().lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+
+    private String currentRun() throws IOException {
+        byte[] all = Files.readAllBytes(log);
+        return new String(all, (int) Math.min(logOffset, all.length), (int) Math.max(0, all.length - logOffset),
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** SIGKILL: no shutdown hook, no flush, no commit: the crash exactly-once must survive. */
@@ -102,10 +138,7 @@ final class ChildApp implements AutoCloseable {
      * from the log's HH:mm:ss.SSS and today's date; the run is seconds long), or -1 if it has not.
      */
     long firstLogged(String text) throws IOException {
-        byte[] all = Files.readAllBytes(log);
-        String run = new String(all, (int) Math.min(logOffset, all.length), (int) Math.max(0, all.length - logOffset),
-                java.nio.charset.StandardCharsets.UTF_8);
-        for (String line : run.split("\n")) {
+        for (String line : currentRun().split("\n")) {
             if (line.contains(text) && line.length() > 12 && line.charAt(2) == ':' && line.charAt(8) == '.') {
                 java.time.ZonedDateTime now = java.time.ZonedDateTime.now();
                 java.time.ZonedDateTime at = now.with(java.time.LocalTime.parse(line.substring(0, 12)));

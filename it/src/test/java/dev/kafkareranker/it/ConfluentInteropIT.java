@@ -1,13 +1,10 @@
 package dev.kafkareranker.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -63,12 +59,10 @@ class ConfluentInteropIT {
     @Test
     void confluentsSerializerInConfluentsDeserializerOutEveryQueryRankedOnceIncludingAnEvolvedSchema() throws Exception {
         String prefix = "interop";
-        cluster.createTopics(3, prefix + ".candidates");
-        cluster.createTopics(2, prefix + ".results", prefix + ".dlq");
+        TestApp.Builder setup = appSettings(prefix).topics(3, 2);
         assertEquals("BACKWARD", registryCompatibility(), "the registry's global compatibility (deploy/images/apicurio/Dockerfile)");
 
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(appSettings(prefix)))) {
-            app.start();
+        try (RerankerApp app = setup.start()) {
             JsonNode v1 = python("produce", "--topic", prefix + ".candidates", "--schema", CANDIDATE_SCHEMA.toString(),
                     "--prefix", "v1-q", "--queries", String.valueOf(QUERIES), "--candidates", String.valueOf(CANDIDATES));
             JsonNode v2 = python("produce", "--topic", prefix + ".candidates", "--schema", CANDIDATE_SCHEMA.toString(),
@@ -105,10 +99,8 @@ class ConfluentInteropIT {
     @Test
     void confluentsLookupOfTheResultsContractAsWrittenFindsTheSchemaTheAppRegistered() throws Exception {
         String prefix = "lookup";
-        cluster.createTopics(1, prefix + ".candidates");
-        cluster.createTopics(1, prefix + ".results", prefix + ".dlq");
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(appSettings(prefix)))) {
-            app.start();
+        TestApp.Builder setup = appSettings(prefix).topics(1, 1);
+        try (RerankerApp app = setup.start()) {
             python("produce", "--topic", prefix + ".candidates", "--schema", CANDIDATE_SCHEMA.toString(),
                     "--prefix", "lk-q", "--queries", "2", "--candidates", "3");
             JsonNode read = python("consume", "--topic", prefix + ".results", "--expect", "2");
@@ -128,10 +120,9 @@ class ConfluentInteropIT {
         }
     }
 
-    private static Map<String, Object> appSettings(String prefix) throws IOException {
-        Map<String, Object> props = AppSettings.biEncoder(cluster.bootstrapServers(), cluster.registryUrl(), "interop-" + prefix, prefix, "0");
-        props.put("num.stream.threads", "2");
-        return props;
+    private static TestApp.Builder appSettings(String prefix) {
+        return TestApp.on(cluster.bootstrapServers(), cluster.registryUrl(), prefix).applicationId("interop-" + prefix)
+                .model(TestApp.BI_ENCODER).adminEndpoint().set("num.stream.threads", 2);
     }
 
     private static String registryCompatibility() throws Exception {

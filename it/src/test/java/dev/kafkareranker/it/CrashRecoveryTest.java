@@ -7,17 +7,16 @@ import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Exactly-once through crashes: the app runs as a child JVM and is SIGKILLed at random moments while
- * candidates stream in, then restarted on the same state directory. A read_committed consumer must
+ * Exactly-once through crashes: the app runs as a child JVM and is SIGKILLed while candidates stream in, each
+ * time at a (seeded, random) count of candidates sent, then restarted on the same state directory and awaited
+ * until it runs before the stream goes on to the next kill. A read_committed consumer must
  * then see each query's result exactly once, and every candidate in a result or as a dead letter.
  */
 class CrashRecoveryTest {
@@ -25,6 +24,8 @@ class CrashRecoveryTest {
     private static final int QUERIES = 60;
     private static final int CANDIDATES = 8;
     private static final int KILLS = 5;
+    /** The feed's burst (TestProducers.produceSteadily). */
+    private static final int BURST = 20;
 
     @TempDir
     Path dir;
@@ -33,42 +34,39 @@ class CrashRecoveryTest {
     void killedFiveTimesMidStreamNothingIsLostAndNothingDuplicated() throws Exception {
         try (FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start();
              TestCluster cluster = TestCluster.start("crash")) {
-            String registry = ChildSettings.registryUrl(cluster, fake);
-            Map<String, String> settings = ChildSettings.create(cluster, registry, "crash", "crash-test", dir);
-            settings.put("gather.max.wait.ms", "120000");
-            // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
-            settings.put("session.timeout.ms", "6000");
-            settings.put("heartbeat.interval.ms", "1000");
-            settings.put("commit.interval.ms", "200");
-            // Overlapping keeps state between records (queries marked as being scored), the harder case for
-            // a kill; the waiting mode (the CPU default) runs in the other tests on a real broker.
-            settings.put("gather.scoring.overlap", "on");
+            TestApp.Builder setup = TestApp.childOn(cluster, fake, "crash").topics(4, 2).applicationId("crash-test")
+                    .set("gather.max.wait.ms", 120_000)
+                    // A killed member is noticed after the session timeout; the broker's minimum keeps restarts quick.
+                    .set("session.timeout.ms", 6_000)
+                    .set("heartbeat.interval.ms", 1_000)
+                    .set("commit.interval.ms", 200)
+                    // Overlapping keeps state between records (queries marked as being scored), the harder case for
+                    // a kill; the waiting mode (the CPU default) runs in the other tests on a real broker.
+                    .set("gather.scoring.overlap", "on");
 
             Random random = new Random(11);
-            List<RetrievalCandidate> candidates = new ArrayList<>();
-            for (int d = 0; d < CANDIDATES; d++) {
-                for (int q = 0; q < QUERIES; q++) {
-                    candidates.add(RetrievalCandidate.newBuilder().setQueryId("q" + q).setQuery("query number " + q)
-                            .setDocId("q" + q + "-d" + d).setText("passage " + d + " about " + random.nextInt(1000))
-                            .setRetrievalRank(d + 1).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build());
-                }
-            }
+            List<RetrievalCandidate> candidates = TestProducers.interleaved(QUERIES, CANDIDATES, random);
 
             AtomicInteger sent = new AtomicInteger();
-            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
-                app.start();
-                Thread producer = new Thread(() -> TestProducers.produceSteadily(cluster.bootstrapServers(), registry, "crash.candidates", candidates, sent), "crash-producer");
+            // Each kill at a count of candidates sent, not after a time: mid-stream however slowly a loaded machine restarts.
+            int[] killAt = TestProducers.killPoints(candidates.size(), KILLS, random);
+            // The feed runs a burst past each kill point, through the kill, and waits there until the restart runs.
+            AtomicInteger allowed = new AtomicInteger(killAt[0] + BURST);
+            try (ChildApp app = setup.child(dir, List.of("-Xmx512m"))) {
+                app.startAndAwaitRunning();
+                Thread producer = new Thread(() -> TestProducers.produceSteadily(setup.pipeline(), candidates, sent, allowed), "crash-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
-                    Thread.sleep(2_000 + random.nextInt(3_000));
+                    int at = killAt[kill];
+                    Await.until(at + " candidates sent", Running.PATIENCE, () -> sent.get() >= at, () -> sent.get() + " sent");
                     app.kill();
                     System.out.printf("crash: SIGKILL %d after %d of %d candidates sent%n", kill + 1, sent.get(), candidates.size());
-                    app.start();
+                    app.startAndAwaitRunning();
+                    allowed.set(kill + 1 < KILLS ? killAt[kill + 1] + BURST : candidates.size());
                 }
                 producer.join();
 
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "crash.results", "crash.dlq", QUERIES,
-                        Duration.ofSeconds(5), Duration.ofMinutes(4));
+                Ledger ledger = Ledger.read(setup.pipeline(), QUERIES, Duration.ofMinutes(4));
                 System.out.printf("crash: %d kills; candidates in=%d, results=%d (queries %d), candidates in results=%d,"
                                 + " dead letters=%d, queries with duplicate results=%d, reported duplicate candidates=%d%n",
                         KILLS, candidates.size(), ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),

@@ -17,11 +17,9 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.gather.Topics;
-import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,15 +30,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,7 +53,7 @@ class EndToEndTest {
             + " larynx gpu latency batching half precision").split(" ");
 
     /** fp32, so scores are exact whatever the batching; see checkScoresAgainstTheModelDirectly. */
-    private static final Path BI_ENCODER = Path.of("..", "tools", "fixtures", "bi-encoder").toAbsolutePath();
+    private static final Path BI_ENCODER = TestApp.BI_ENCODER;
 
     private static TestCluster kafka;
 
@@ -76,9 +70,12 @@ class EndToEndTest {
     @Test
     void everyCandidateLeavesInExactlyOneResultPerQueryOrAsADeadLetter() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        Topics topics = new Topics("candidates-" + run, "results-" + run, "dlq-" + run);
-        kafka.createTopics(3, topics.candidates(), topics.results(), topics.deadLetters());
         String registry = kafka.registryUrl();
+        TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry, "e2e-" + run).topics(3, 3).applicationId("it-" + run)
+                .model(TestApp.BI_ENCODER).adminEndpoint()
+                .set(RerankerConfig.GATHER_MAX_WAIT_MS, 20_000)
+                .set("num.stream.threads", 2);
+        Topics topics = setup.topics();
 
         Random random = new Random(7);
         List<RetrievalCandidate> candidates = new ArrayList<>();
@@ -104,28 +101,19 @@ class EndToEndTest {
             c.setQuery(queryText.get(c.getQueryId()));
         }
 
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", registry);
-        props.put("application.id", "it-" + run);
-        props.put(RerankerConfig.ADMIN_PORT, "0");
-        props.put("state.dir", Files.createTempDirectory("it-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, topics.candidates());
-        props.put(RerankerConfig.TOPIC_RESULTS, topics.results());
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, topics.deadLetters());
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "20000");
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put(RerankerConfig.MODEL_DIR, BI_ENCODER.toString());
-        props.put("num.stream.threads", "2");
-
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(props))) {
-            app.start();
+        try (RerankerApp app = setup.start();
+             ResultWatcher watcher = new ResultWatcher(setup.pipeline())) {
             produce(topics, registry, candidates);
             produceCorrupt(topics);
 
-            Map<String, RankedResults> results = new HashMap<>();
-            int resultRecords = readResults(topics, registry, results);
-            List<ConsumerRecord<byte[], byte[]>> deadLetters = readAll(topics.deadLetters(), 1);
+            // Every query's result and the corrupt record's dead letter, then to the end of both topics once the app has
+            // processed all it was sent: a second result or another dead letter would be read there.
+            watcher.awaitQueries(QUERIES, Duration.ofMinutes(2));
+            watcher.awaitDeadLetters(1, Duration.ofMinutes(2));
+            Ledger.toTheEnd(watcher, setup.pipeline(), Duration.ofMinutes(2));
+            Map<String, RankedResults> results = watcher.results;
+            int resultRecords = watcher.count();
+            List<ConsumerRecord<byte[], byte[]>> deadLetters = watcher.deadLetterRecords();
 
             assertEquals(QUERIES, resultRecords, "exactly one result record per query");
             assertEquals(QUERIES, results.size());
@@ -289,52 +277,5 @@ class EndToEndTest {
             producer.send(new ProducerRecord<>(topics.candidates(), "q0".getBytes(StandardCharsets.UTF_8),
                     "garbage".getBytes(StandardCharsets.UTF_8)));
         }
-    }
-
-    private static int readResults(Topics topics, String registry, Map<String, RankedResults> results) {
-        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", registry, "specific.avro.reader", true), false);
-        int records = 0;
-        try (KafkaConsumer<String, RankedResults> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(), deserializer)) {
-            consumer.subscribe(List.of(topics.results()));
-            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            long quietUntil = Long.MAX_VALUE;
-            // Read until every query is in, then a little longer: a duplicate would show up in that time.
-            while (System.nanoTime() < Math.min(deadline, quietUntil)) {
-                for (ConsumerRecord<String, RankedResults> r : consumer.poll(Duration.ofMillis(200))) {
-                    records++;
-                    results.put(r.key(), r.value());
-                }
-                if (results.size() >= QUERIES && quietUntil == Long.MAX_VALUE) {
-                    quietUntil = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-                }
-            }
-        }
-        return records;
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int atLeast) {
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            long quietUntil = Long.MAX_VALUE;
-            while (System.nanoTime() < Math.min(deadline, quietUntil)) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-                if (out.size() >= atLeast && quietUntil == Long.MAX_VALUE) {
-                    quietUntil = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-                }
-            }
-        }
-        return out;
-    }
-
-    private static Map<String, Object> consumerProps() {
-        Map<String, Object> props = new HashMap<>();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        return props;
     }
 }

@@ -8,15 +8,14 @@ import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.MockSchemaRegistry;
 import dev.kafkareranker.serde.SpecificAvroSerde;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +29,6 @@ import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
-import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,13 +42,13 @@ class FaultsTest {
 
     private static final String REGISTRY_SCOPE = "faults";
     private static final String REGISTRY = "mock://" + REGISTRY_SCOPE;
-    private static final Topics TOPICS = new Topics("faults.candidates", "faults.results", "faults.dlq");
     private static final int PARTITIONS = 4;
     /** Results whose serialization fails before the serializer recovers: each fails the task once. */
     private static final int INJECTED_FAILURES = 3;
     private static final Duration PATIENCE = Duration.ofSeconds(120);
 
     private static EmbeddedKafka kafka;
+    private static TestApp.Builder setup;
     private static RerankerApp app;
     private static AvroSerializer<RetrievalCandidate> serializer;
 
@@ -95,35 +93,21 @@ class FaultsTest {
     static void start() throws Exception {
         MockSchemaRegistry.drop(REGISTRY_SCOPE);
         kafka = EmbeddedKafka.start();
-        kafka.createTopics(PARTITIONS, TOPICS.candidates(), TOPICS.results(), TOPICS.deadLetters());
         FlakyResultsSerde.FAILURES_LEFT.set(INJECTED_FAILURES);
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", kafka.bootstrapServers());
-        props.put("schema.registry.url", REGISTRY);
-        props.put("application.id", "faults-test");
-        props.put(RerankerConfig.ADMIN_PORT, "-1");
-        props.put("state.dir", Files.createTempDirectory("faults-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, TOPICS.candidates());
-        props.put(RerankerConfig.TOPIC_RESULTS, TOPICS.results());
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, TOPICS.deadLetters());
-        // Long enough that no query is flushed incomplete while its task recovers from an injected failure.
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "60000");
-        props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put(RerankerConfig.VALUE_SERDE_CLASS, FlakyResultsSerde.class.getName());
-        app = RerankerApp.create(new RerankerConfig(props));
-        app.start();
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (app.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
+        setup = TestApp.on(kafka.bootstrapServers(), REGISTRY, "faults").topics(PARTITIONS, PARTITIONS).applicationId("faults-test")
+                // Long enough that no query is flushed incomplete while its task recovers from an injected failure.
+                .set(RerankerConfig.GATHER_MAX_WAIT_MS, 60_000)
+                .set(RerankerConfig.VALUE_SERDE_CLASS, FlakyResultsSerde.class.getName());
+        app = setup.start();
         serializer = new AvroSerializer<>();
         serializer.configure(Map.of("schema.registry.url", REGISTRY), false);
     }
 
     @AfterAll
     static void stop() {
-        app.close();
+        if (app != null) {
+            app.close();
+        }
         kafka.close();
         MockSchemaRegistry.drop(REGISTRY_SCOPE);
     }
@@ -142,17 +126,20 @@ class FaultsTest {
                 String docId = queryId + "-d" + d;
                 docs.add(docId);
                 String key = mixedKeys && d % 2 == 1 ? docId : queryId;
-                producer.send(new ProducerRecord<>(TOPICS.candidates(), key.getBytes(StandardCharsets.UTF_8),
-                        serializer.serialize(TOPICS.candidates(), candidate(queryId, docId, perQuery))));
+                producer.send(new ProducerRecord<>(setup.topics().candidates(), key.getBytes(StandardCharsets.UTF_8),
+                        serializer.serialize(setup.topics().candidates(), candidate(queryId, docId, perQuery))));
             }
         }
         producer.flush();
         return docs;
     }
 
-    private static void assertEachQueryOnceWithAllItsCandidates(String prefix, int queries, Set<String> sent) {
-        Ledger ledger = Ledger.read(kafka.bootstrapServers(), REGISTRY, TOPICS.results(), TOPICS.deadLetters(), queries,
-                Duration.ofSeconds(3), PATIENCE);
+    private static void assertEachQueryOnceWithAllItsCandidates(String prefix, int queries, Set<String> sent) throws InterruptedException {
+        List<String> ids = new ArrayList<>();
+        for (int q = 0; q < queries; q++) {
+            ids.add(prefix + q);
+        }
+        Ledger ledger = Ledger.read(setup.pipeline(), ids, PATIENCE);
         Map<String, Integer> ours = new HashMap<>();
         ledger.resultsPerQuery().forEach((q, n) -> {
             if (q.startsWith(prefix)) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
@@ -20,19 +19,15 @@ import dev.kafkareranker.serde.WireFormat;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,7 +98,7 @@ class HeaderSchemaIdInteropTest {
         Map<String, RetrievalCandidate> byHeader = new HashMap<>();
         Map<String, RetrievalCandidate> byPrefix = new HashMap<>();
         List<SerializationException> refused = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> record : readAll(topic, 2 * QUERIES * CANDIDATES + 1)) {
+        for (ConsumerRecord<byte[], byte[]> record : RawRecords.first(kafka.bootstrapServers(), topic, 2 * QUERIES * CANDIDATES + 1)) {
             Header id = record.headers().lastHeader(WireFormat.VALUE_SCHEMA_ID_HEADER);
             try {
                 RetrievalCandidate candidate = reader.deserialize(topic, record.headers(), record.value());
@@ -138,17 +133,16 @@ class HeaderSchemaIdInteropTest {
     @Test
     void headerIdCandidatesAreRankedLikePrefixIdOnesAndAnUnknownGuidIsADeadLetter() throws Exception {
         String prefix = "hdr";
-        createTopics(2, prefix + ".candidates");
-        createTopics(1, prefix + ".results", prefix + ".dlq");
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(appSettings(prefix)))) {
-            app.start();
+        TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), prefix).topics(2, 1)
+                .applicationId("header-ids-" + prefix).model(TestApp.BI_ENCODER);
+        try (RerankerApp app = setup.start()) {
             produce(prefix + ".candidates", "h", true, 1);
             produce(prefix + ".candidates", "p", false, 0);
 
             AvroDeserializer<RankedResults> results = new AvroDeserializer<>();
             results.configure(Map.of("schema.registry.url", registry.url(), "specific.avro.value.type", RankedResults.class), false);
             Map<String, RankedResults> byQuery = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> record : readAll(prefix + ".results", 2 * QUERIES)) {
+            for (ConsumerRecord<byte[], byte[]> record : RawRecords.first(kafka.bootstrapServers(), prefix + ".results", 2 * QUERIES)) {
                 RankedResults result = results.deserialize(record.topic(), record.headers(), record.value());
                 assertEquals(null, byQuery.put(result.getQueryId(), result), "one result per query");
             }
@@ -159,7 +153,7 @@ class HeaderSchemaIdInteropTest {
                 assertEquals(CANDIDATES, header.getCandidatesReceived());
                 assertEquals(ranking(control), ranking(header), "query " + q + " ranked alike");
             }
-            ConsumerRecord<byte[], byte[]> dead = readAll(prefix + ".dlq", 1).get(0);
+            ConsumerRecord<byte[], byte[]> dead = RawRecords.first(kafka.bootstrapServers(), prefix + ".dlq", 1).get(0);
             assertEquals("deserialization", text(dead, DeadLetters.HEADER_REASON));
             assertTrue(text(dead, DeadLetters.HEADER_MESSAGE).contains("Unknown schema guid"), text(dead, DeadLetters.HEADER_MESSAGE));
             assertNotNull(dead.headers().lastHeader(WireFormat.VALUE_SCHEMA_ID_HEADER), "the producer's headers kept");
@@ -178,26 +172,5 @@ class HeaderSchemaIdInteropTest {
     private static String text(ConsumerRecord<byte[], byte[]> record, String header) {
         Header h = record.headers().lastHeader(header);
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected) {
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(500)).forEach(out::add);
-            }
-        }
-        assertEquals(expected, out.size(), "records on " + topic);
-        return out;
-    }
-
-    private static Map<String, Object> appSettings(String prefix) throws Exception {
-        return AppSettings.biEncoder(kafka.bootstrapServers(), registry.url(), "header-ids-" + prefix, prefix, "-1");
     }
 }

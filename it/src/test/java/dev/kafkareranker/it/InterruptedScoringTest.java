@@ -22,7 +22,6 @@ import dev.kafkareranker.serde.SpecificAvroSerde;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,12 +29,9 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
@@ -100,20 +96,30 @@ class InterruptedScoringTest {
         kafka.createTopics(1, topics.candidates(), topics.results(), topics.deadLetters());
         String applicationId = "it-interrupted-" + run;
 
+        Pipeline pipeline = new Pipeline(kafka.bootstrapServers(), kafka.registryUrl(), applicationId, topics);
+
         NeverAnswers stuck = new NeverAnswers();
         try (KafkaStreams first = streams(topics, applicationId, ScorerRouter.single(stuck))) {
             first.start();
+            Running.await(first);
             produce(topics);
             assertTrue(stuck.handedOver.await(60, TimeUnit.SECONDS), "the query reached the model");
         }
-        assertTrue(readResults(topics, Duration.ofSeconds(3)).isEmpty(), "nothing was scored before the stop");
+        // The first instance is closed: what it committed is all it will, and a reader of the whole topic sees it.
+        try (ResultWatcher watcher = new ResultWatcher(pipeline)) {
+            watcher.readToEnd(Duration.ofMinutes(1));
+            assertEquals(0, watcher.count(), "nothing was scored before the stop");
+        }
 
         try (Scorer bert = Scorers.open(ModelDirectory.load(BERT), InferenceOptions.defaults().withDevice(Device.parse("cpu")));
-             KafkaStreams second = streams(topics, applicationId, ScorerRouter.single(bert))) {
+             KafkaStreams second = streams(topics, applicationId, ScorerRouter.single(bert));
+             ResultWatcher watcher = new ResultWatcher(pipeline)) {
             second.start();
-            List<RankedResults> results = readResults(topics, Duration.ofSeconds(60));
-            assertEquals(1, results.size(), "exactly one result");
-            RankedResults r = results.get(0);
+            Running.await(second);
+            watcher.awaitQueries(1, Duration.ofSeconds(60));
+            Ledger.toTheEnd(watcher, pipeline, Duration.ofSeconds(60));
+            assertEquals(1, watcher.count(), "exactly one result");
+            RankedResults r = watcher.results.get("q1");
             assertEquals("q1", r.getQueryId());
             assertTrue(r.getComplete());
             assertEquals(List.of("a", "b", "c"), r.getResults().stream().map(RankedDocument::getDocId).sorted().toList());
@@ -158,25 +164,5 @@ class InterruptedScoringTest {
                         .setMetadata(Map.of()).build()));
             }
         }
-    }
-
-    private static List<RankedResults> readResults(Topics topics, Duration quietAfterFirst) {
-        dev.kafkareranker.serde.AvroDeserializer<RankedResults> deserializer = new dev.kafkareranker.serde.AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", kafka.registryUrl(), "specific.avro.reader", true), false);
-        List<RankedResults> out = new ArrayList<>();
-        try (KafkaConsumer<String, RankedResults> consumer = new KafkaConsumer<>(Map.of(
-                "bootstrap.servers", kafka.bootstrapServers(), "group.id", "reader-" + UUID.randomUUID(),
-                "auto.offset.reset", "earliest", "isolation.level", "read_committed"), new StringDeserializer(), deserializer)) {
-            consumer.subscribe(List.of(topics.results()));
-            long deadline = System.nanoTime() + quietAfterFirst.toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, RankedResults> r : consumer.poll(Duration.ofMillis(200))) {
-                    out.add(r.value());
-                    // Once one is here, look a little longer for a second that must not come.
-                    deadline = Math.min(deadline, System.nanoTime() + Duration.ofSeconds(3).toNanos());
-                }
-            }
-        }
-        return out;
     }
 }

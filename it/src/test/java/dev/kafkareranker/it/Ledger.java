@@ -1,24 +1,17 @@
 package dev.kafkareranker.it;
 
-import dev.kafkareranker.avro.RankedDocument;
-import dev.kafkareranker.avro.RankedResults;
-import dev.kafkareranker.serde.AvroDeserializer;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * What left the pipeline, as a read_committed consumer sees it: results per query, the candidates
  * they hold, dead letters, and the duplicates the results report. Tests compare it with what went in.
  */
-record Ledger(Map<String, Integer> resultsPerQuery, Set<String> candidatesInResults, int deadLetters, int reportedDuplicates) {
+record Ledger(Map<String, Integer> resultsPerQuery, Set<String> candidatesInResults, int deadLetters, int reportedDuplicates,
+              List<String> deadLetterReasons) {
 
     int results() {
         return resultsPerQuery.values().stream().mapToInt(Integer::intValue).sum();
@@ -28,46 +21,37 @@ record Ledger(Map<String, Integer> resultsPerQuery, Set<String> candidatesInResu
         return resultsPerQuery.values().stream().filter(c -> c > 1).count();
     }
 
-    /** Reads until every expected query has a result and nothing more arrived for {@code quiet}. */
-    static Ledger read(String bootstrap, String registryUrl, String resultsTopic, String dlqTopic, int expectedQueries,
-                       Duration quiet, Duration timeout) {
-        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", registryUrl, "specific.avro.reader", true), false);
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", bootstrap);
-        props.put("group.id", "ledger-" + resultsTopic);
-        props.put("auto.offset.reset", "earliest");
-        props.put("isolation.level", "read_committed");
-        Map<String, Integer> perQuery = new HashMap<>();
-        Set<String> inResults = new HashSet<>();
-        int deadLetters = 0;
-        int duplicates = 0;
-        try (KafkaConsumer<String, RankedResults> results = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
-             KafkaConsumer<byte[], byte[]> dlq = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            results.subscribe(List.of(resultsTopic));
-            dlq.subscribe(List.of(dlqTopic));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            long lastNews = System.nanoTime();
-            while (System.nanoTime() < deadline) {
-                boolean news = false;
-                for (ConsumerRecord<String, RankedResults> r : results.poll(Duration.ofMillis(100))) {
-                    news = true;
-                    perQuery.merge(r.key(), 1, Integer::sum);
-                    duplicates += r.value().getDuplicates();
-                    for (RankedDocument d : r.value().getResults()) {
-                        inResults.add(d.getDocId());
-                    }
-                }
-                int dead = dlq.poll(Duration.ofMillis(10)).count();
-                deadLetters += dead;
-                if (news || dead > 0) {
-                    lastNews = System.nanoTime();
-                }
-                if (perQuery.size() >= expectedQueries && System.nanoTime() - lastNews > quiet.toNanos()) {
-                    break;
-                }
-            }
+    /**
+     * Reads from the beginning until every one of {@code expectedQueries} has a result, then to the end: once the
+     * app has processed every candidate sent ({@link Drained}), the results and dead letters up to the output topics'
+     * committed end are all there will be for that input, so a second result or an extra dead letter is counted
+     * here rather than hoped absent after a quiet spell. {@code deadline} bounds each wait, only against a hang.
+     */
+    static Ledger read(Pipeline pipeline, int expectedQueries, Duration deadline) throws InterruptedException {
+        try (ResultWatcher watcher = new ResultWatcher(pipeline)) {
+            watcher.awaitQueries(expectedQueries, deadline);
+            return toTheEnd(watcher, pipeline, deadline);
         }
-        return new Ledger(perQuery, inResults, deadLetters, duplicates);
+    }
+
+    /** {@link #read(Pipeline, int, Duration)} for these queries, on topics that other queries share. */
+    static Ledger read(Pipeline pipeline, Collection<String> queryIds, Duration deadline) throws InterruptedException {
+        try (ResultWatcher watcher = new ResultWatcher(pipeline)) {
+            watcher.awaitResultsFor(queryIds, deadline);
+            return toTheEnd(watcher, pipeline, deadline);
+        }
+    }
+
+    /** Once the expected results are in: what {@code watcher} has read when the app has processed its input and the watcher read to the end. */
+    static Ledger toTheEnd(ResultWatcher watcher, Pipeline pipeline, Duration deadline) throws InterruptedException {
+        Drained.await(pipeline, deadline);
+        watcher.readToEnd(deadline);
+        return of(watcher);
+    }
+
+    /** What {@code watcher} has read so far. */
+    static Ledger of(ResultWatcher watcher) {
+        return new Ledger(Map.copyOf(watcher.perQuery), Set.copyOf(watcher.inResults), watcher.deadLetters.size(),
+                (int) watcher.reportedDuplicates(), List.copyOf(watcher.deadLetters));
     }
 }

@@ -12,8 +12,6 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.inference.InferenceEngine;
-import dev.kafkareranker.serde.AvroDeserializer;
-import dev.kafkareranker.serde.AvroSerializer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,14 +23,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,7 +66,6 @@ class LongDocumentsCascadeTest {
     void chunkedPassagesCarryTheirProvenanceAndCascadeEntriesTheirStageWithNothingLostOrDuplicated() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
         String prefix = "long-cascade-" + run;
-        kafka.createTopics(2, prefix + ".candidates", prefix + ".results", prefix + ".dlq");
         Random random = new Random(23);
         List<RetrievalCandidate> candidates = new ArrayList<>();
         try (HuggingFaceTokenizer tokenizer = bertTokenizer()) {
@@ -94,26 +86,33 @@ class LongDocumentsCascadeTest {
         Set<String> queries = new HashSet<>();
         candidates.forEach(c -> queries.add(c.getQueryId()));
 
-        Map<String, Object> props = AppSettings.biEncoder(kafka.bootstrapServers(), kafka.registryUrl(), "it-" + prefix, prefix, "-1");
-        props.remove(RerankerConfig.MODEL_DIR);
-        props.put("models", "ce,llm");
-        props.put("model.default", "ce");
-        props.put("model.ce.dir", FIXTURES.resolve("bert-cross-encoder").toString());
-        props.put("model.ce.long.documents", "chunk");
-        props.put("model.ce.max.chunks", String.valueOf(MAX_CHUNKS));
-        props.put("model.llm.dir", FIXTURES.resolve("llama-causal-lm").toString());
-        props.put("model.llm.first.stage", "ce");
-        props.put("model.llm.first.stage.top.n", String.valueOf(TOP_N));
+        TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), kafka.registryUrl(), prefix).topics(2, 2).applicationId("it-" + prefix)
+                .unset(RerankerConfig.MODEL_DIR)
+                .set("models", "ce,llm")
+                .set("model.default", "ce")
+                .set("model.ce.dir", FIXTURES.resolve("bert-cross-encoder"))
+                .set("model.ce.long.documents", "chunk")
+                .set("model.ce.max.chunks", MAX_CHUNKS)
+                .set("model.llm.dir", FIXTURES.resolve("llama-causal-lm"))
+                .set("model.llm.first.stage", "ce")
+                .set("model.llm.first.stage.top.n", TOP_N);
 
-        Map<String, RankedResults> results = new HashMap<>();
+        Map<String, RankedResults> results;
         int records;
         List<ConsumerRecord<byte[], byte[]>> deadLetters;
         long expensiveRows;
-        try (RerankerApp app = RerankerApp.create(new RerankerConfig(props))) {
-            app.start();
-            produce(prefix + ".candidates", candidates);
-            records = readResults(prefix + ".results", queries.size(), results);
-            deadLetters = readDeadLetters(prefix + ".dlq");
+        try (RerankerApp app = setup.start();
+             ResultWatcher watcher = new ResultWatcher(setup.pipeline());
+             KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline())) {
+            candidates.forEach(c -> producer.send(new ProducerRecord<>(setup.topics().candidates(), c.getQueryId(), c)));
+            producer.flush();
+            // Every query's result, then everything the app made of these candidates: a second result or a dead letter
+            // is read here, not hoped absent after a quiet spell.
+            watcher.awaitQueries(queries.size(), Duration.ofMinutes(3));
+            Ledger.toTheEnd(watcher, setup.pipeline(), Duration.ofMinutes(3));
+            results = Map.copyOf(watcher.results);
+            records = watcher.count();
+            deadLetters = watcher.deadLetterRecords();
             expensiveRows = ((InferenceEngine) app.models().slot("llm").currentScorer()).stats().rows();
         }
 
@@ -244,58 +243,5 @@ class LongDocumentsCascadeTest {
 
     private static int tokens(HuggingFaceTokenizer tokenizer, String text) {
         return tokenizer.encode(text).getIds().length;
-    }
-
-    private static void produce(String topic, List<RetrievalCandidate> candidates) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", kafka.registryUrl()), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer)) {
-            candidates.forEach(c -> producer.send(new ProducerRecord<>(topic, c.getQueryId(), c)));
-        }
-    }
-
-    /** Reads until every query has a result, then 3 s more, where a duplicate would show; a 3-minute deadline bounds a hang. */
-    private static int readResults(String topic, int queries, Map<String, RankedResults> results) {
-        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", kafka.registryUrl(), "specific.avro.reader", true), false);
-        int records = 0;
-        try (KafkaConsumer<String, RankedResults> consumer = new KafkaConsumer<>(consumerProps(), new StringDeserializer(), deserializer)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-            long quietUntil = Long.MAX_VALUE;
-            while (System.nanoTime() < Math.min(deadline, quietUntil)) {
-                for (ConsumerRecord<String, RankedResults> r : consumer.poll(Duration.ofMillis(200))) {
-                    records++;
-                    results.put(r.key(), r.value());
-                }
-                if (results.size() >= queries && quietUntil == Long.MAX_VALUE) {
-                    quietUntil = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-                }
-            }
-        }
-        return records;
-    }
-
-    /** What the dead-letter topic holds once the results are in (a query's dead letters go out with its result or before). */
-    private static List<ConsumerRecord<byte[], byte[]>> readDeadLetters(String topic) {
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-            while (System.nanoTime() < until) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
-    }
-
-    private static Map<String, Object> consumerProps() {
-        Map<String, Object> props = new HashMap<>();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        return props;
     }
 }

@@ -8,23 +8,16 @@ import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.inference.FaultyModels;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.IntPredicate;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,40 +39,33 @@ class ModelFailureTest {
         FaultyModels.Faults faults = new FaultyModels.Faults();
         try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(4, PREFIX + ".candidates", PREFIX + ".results", PREFIX + ".dlq");
-            Map<String, Object> props = new HashMap<>();
-            props.put("bootstrap.servers", kafka.bootstrapServers());
-            props.put("schema.registry.url", registry.url());
-            props.put("application.id", "model-failure-test");
-            props.put(RerankerConfig.ADMIN_PORT, "0");
-            props.put("state.dir", Files.createTempDirectory("model-failure-state").toString());
-            props.put(RerankerConfig.TOPIC_CANDIDATES, PREFIX + ".candidates");
-            props.put(RerankerConfig.TOPIC_RESULTS, PREFIX + ".results");
-            props.put(RerankerConfig.TOPIC_DEAD_LETTERS, PREFIX + ".dlq");
-            // Long: no query may go out incomplete while the model is down; this test is about the model.
-            props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "120000");
-            props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-            props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-            props.put(RerankerConfig.INFERENCE_BATCH_MAX_ROWS, Integer.toString(BATCH_MAX_ROWS));
-            // A hung call is given up after 3 s (default 30 s, which would only make this test slower).
-            props.put(RerankerConfig.INFERENCE_BATCH_TIMEOUT_MS, "3000");
-            props.put(RerankerConfig.INFERENCE_BREAKER_BACKOFF_MS, "1000");
+            TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(4, 4)
+                    .applicationId("model-failure-test").adminEndpoint().loader(FaultyModels.loader(faults))
+                    // Long: no query may go out incomplete while the model is down; this test is about the model.
+                    .set(RerankerConfig.GATHER_MAX_WAIT_MS, 120_000)
+                    .set(RerankerConfig.INFERENCE_BATCH_MAX_ROWS, BATCH_MAX_ROWS)
+                    // A hung call is given up after 3 s (default 30 s, which would only make this test slower).
+                    .set(RerankerConfig.INFERENCE_BATCH_TIMEOUT_MS, 3_000)
+                    .set(RerankerConfig.INFERENCE_BREAKER_BACKOFF_MS, 1_000);
 
-            try (RerankerApp app = RerankerApp.create(new RerankerConfig(props), FaultyModels.loader(faults));
-                 KafkaProducer<String, RetrievalCandidate> producer = producer(kafka, registry)) {
-                app.start();
-                awaitState(app);
-                Set<String> sent = new HashSet<>(TestProducers.sendQueries(producer, PREFIX + ".candidates", "ok-", 4, 3));
-                ResultCount.await(kafka.bootstrapServers(), PREFIX + ".results", 4, PATIENCE);
+            try (RerankerApp app = setup.start();
+                 KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline());
+                 ResultWatcher watcher = new ResultWatcher(setup.pipeline())) {
+                Set<String> sent = new HashSet<>(TestProducers.sendQueries(producer, setup.topics().candidates(), "ok-", 4, 3));
+                watcher.awaitQueries(4, PATIENCE);
                 awaitReadiness(app, code -> code == 200, "ready before any fault");
 
                 faults.failing = true;
                 long faultAt = System.nanoTime();
-                sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "down-", 10, 3));
+                sent.addAll(TestProducers.sendQueries(producer, setup.topics().candidates(), "down-", 10, 3));
                 awaitReadiness(app, code -> code == 503, "red while every model call fails");
                 long redMs = (System.nanoTime() - faultAt) / 1_000_000;
-                // Let the fault last: the input is paused meanwhile, so queries do not churn.
-                Thread.sleep(5_000);
+                // The fault lasts through three more failed calls (the breaker's probes, 1 s apart) once the input is
+                // paused: what is checked is that it stays paused while the model refuses work, and queries do not churn.
+                Await.until("the input to be paused while the model fails", PATIENCE, () -> app.streams().isPaused());
+                int failedAtPause = faults.failed.get();
+                Await.until("three more failed model calls with the input paused", PATIENCE,
+                        () -> faults.failed.get() >= failedAtPause + 3, () -> (faults.failed.get() - failedAtPause) + " failed");
                 int failedWhileDown = faults.failed.get();
                 assertTrue(app.streams().isPaused(), "input is paused while the model refuses work");
 
@@ -89,11 +75,14 @@ class ModelFailureTest {
                 long backMs = (System.nanoTime() - clearedAt) / 1_000_000;
 
                 faults.hangNext = true;
-                sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "hung-", 2, 3));
+                sent.addAll(TestProducers.sendQueries(producer, setup.topics().candidates(), "hung-", 2, 3));
 
                 int queries = 4 + 10 + 2;
-                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq", queries,
-                        Duration.ofSeconds(3), PATIENCE);
+                watcher.awaitQueries(queries, PATIENCE);
+                Ledger ledger = Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
+                // The hung call's thread records how long it hung once it is released, which may come after its query's
+                // retry has been answered.
+                Await.until("the hung call to end", PATIENCE, () -> !faults.hangMillis.isEmpty());
                 System.out.printf("model-failure: candidates in=%d, in results=%d, dead letters=%d, queries with duplicate results=%d;"
                                 + " readiness red after %d ms, ready again %d ms after the fault cleared; failed model calls %d;"
                                 + " hung calls %d, ended after ms %s (cancelled %d)%n",
@@ -115,34 +104,22 @@ class ModelFailureTest {
         }
     }
 
-    private static KafkaProducer<String, RetrievalCandidate> producer(EmbeddedKafka kafka, FakeSchemaRegistryServer registry) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
-        return new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer);
-    }
-
-
-    private static void awaitState(RerankerApp app) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (app.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-    }
-
-    /** Polls GET /health/ready until {@code wanted} holds for its status; generous, as a loaded machine is slow. */
+    /** Asks GET /health/ready until {@code wanted} holds for its status; generous, as a loaded machine is slow. */
     private static void awaitReadiness(RerankerApp app, IntPredicate wanted, String what) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.adminPort() + "/health/ready"))
                 .timeout(Duration.ofSeconds(10)).build();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        int last = -1;
-        while (System.nanoTime() < deadline) {
-            last = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
-            if (wanted.test(last)) {
-                return;
+        int[] last = {-1};
+        Await.until("readiness: " + what, Duration.ofSeconds(60), () -> {
+            try {
+                last[0] = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("readiness: " + what + ", but GET /health/ready still answered " + last + " after 60 s");
+            return wanted.test(last[0]);
+        }, () -> "GET /health/ready still answers " + last[0]);
     }
 }

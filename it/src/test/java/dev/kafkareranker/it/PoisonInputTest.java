@@ -11,105 +11,75 @@ import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.gather.DeadLetters;
-import dev.kafkareranker.gather.Topics;
-import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaBuilder;
-import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Poison input on a real broker, one kind per test: each ends in a result or in a dead letter whose
  * headers give the reason, every candidate is accounted for, and the pipeline keeps running.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PoisonInputTest {
 
     private static final String REGISTRY_SCOPE = "poison";
-    private static final Topics TOPICS = new Topics("poison.candidates", "poison.results", "poison.dlq");
     private static final Duration MAX_WAIT = Duration.ofSeconds(3);
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
     private static TestCluster cluster;
     private static String registry;
+    private static TestApp.Builder setup;
     private static RerankerApp app;
     private static KafkaProducer<byte[], byte[]> producer;
     private static AvroSerializer<RetrievalCandidate> serializer;
-    private static final Map<String, RankedResults> results = new ConcurrentHashMap<>();
-    private static final List<ConsumerRecord<byte[], byte[]>> deadLetters = new CopyOnWriteArrayList<>();
-    private static final AtomicBoolean reading = new AtomicBoolean(true);
-    private static Thread reader;
+    private static ResultWatcher watcher;
 
     @BeforeAll
     static void start() throws Exception {
         cluster = TestCluster.start(REGISTRY_SCOPE);
         registry = cluster.registryUrl();
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                Map.of("bootstrap.servers", cluster.bootstrapServers()))) {
-            // Room for the 1 MB passage and 5 MB of garbage: the broker's default record limit is 1 MB.
-            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(TOPICS.candidates(), 2, (short) 1)
-                    .configs(Map.of("max.message.bytes", "8388608")))).all().get();
-        }
-        cluster.createTopics(2, TOPICS.results(), TOPICS.deadLetters());
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", cluster.bootstrapServers());
-        props.put("schema.registry.url", registry);
-        props.put("application.id", "poison-test");
-        props.put(RerankerConfig.ADMIN_PORT, "0");
-        props.put("state.dir", Files.createTempDirectory("poison-state").toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, TOPICS.candidates());
-        props.put(RerankerConfig.TOPIC_RESULTS, TOPICS.results());
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, TOPICS.deadLetters());
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, Long.toString(MAX_WAIT.toMillis()));
-        props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put("max.request.size", "4194304");
-        app = RerankerApp.create(new RerankerConfig(props));
-        app.start();
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (app.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-
+        setup = TestApp.on(cluster.bootstrapServers(), registry, "poison").topics(2, 2).applicationId("poison-test")
+                // Room for the 1 MB passage and 5 MB of garbage: the broker's default record limit is 1 MB.
+                .candidatesTopicConfig("max.message.bytes", "8388608")
+                .set(RerankerConfig.GATHER_MAX_WAIT_MS, MAX_WAIT.toMillis())
+                .set("max.request.size", 4_194_304);
+        app = setup.start();
         producer = new KafkaProducer<>(Map.of("bootstrap.servers", cluster.bootstrapServers(), "max.request.size", 8388608),
                 new ByteArraySerializer(), new ByteArraySerializer());
         serializer = new AvroSerializer<>();
         serializer.configure(Map.of("schema.registry.url", registry), false);
-        reader = new Thread(PoisonInputTest::read, "poison-reader");
-        reader.start();
+        watcher = new ResultWatcher(setup.pipeline());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        reading.set(false);
-        reader.join();
-        producer.close();
-        app.close();
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+        if (app != null) {
+            app.close();
+        }
         cluster.close();
     }
 
@@ -118,68 +88,43 @@ class PoisonInputTest {
         assertTrue(app.state().isRunningOrRebalancing(), "state " + app.state());
     }
 
-    private static void read() {
-        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", registry, "specific.avro.reader", true), false);
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", cluster.bootstrapServers());
-        props.put("group.id", "poison-reader");
-        props.put("auto.offset.reset", "earliest");
-        props.put("isolation.level", "read_committed");
-        try (KafkaConsumer<String, RankedResults> resultConsumer = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
-             KafkaConsumer<byte[], byte[]> dlqConsumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            resultConsumer.subscribe(List.of(TOPICS.results()));
-            dlqConsumer.subscribe(List.of(TOPICS.deadLetters()));
-            while (reading.get()) {
-                for (ConsumerRecord<String, RankedResults> r : resultConsumer.poll(Duration.ofMillis(50))) {
-                    RankedResults previous = results.put(r.key(), r.value());
-                    if (previous != null) {
-                        results.put("DUPLICATE:" + r.key(), r.value());
-                    }
-                }
-                dlqConsumer.poll(Duration.ofMillis(50)).forEach(deadLetters::add);
-            }
-        }
-    }
-
     private static RetrievalCandidate candidate(String queryId, String docId, String text, Integer count) {
         return RetrievalCandidate.newBuilder().setQueryId(queryId).setQuery("what is kafka " + queryId).setDocId(docId)
                 .setText(text).setCandidateCount(count).setMetadata(Map.of()).build();
     }
 
     private static void send(String key, RetrievalCandidate c) {
-        send(key, serializer.serialize(TOPICS.candidates(), c));
+        send(key, serializer.serialize(setup.topics().candidates(), c));
     }
 
     private static void send(String key, byte[] value) {
-        producer.send(new ProducerRecord<>(TOPICS.candidates(), key == null ? null : key.getBytes(StandardCharsets.UTF_8), value));
+        producer.send(new ProducerRecord<>(setup.topics().candidates(), key == null ? null : key.getBytes(StandardCharsets.UTF_8), value));
         producer.flush();
     }
 
     private static RankedResults awaitResult(String queryId) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!results.containsKey(queryId)) {
-            assertTrue(System.nanoTime() < deadline, "no result for " + queryId);
-            Thread.sleep(20);
-        }
-        return results.get(queryId);
+        watcher.awaitResultsFor(List.of(queryId), PATIENCE);
+        return watcher.results.get(queryId);
     }
 
     private static ConsumerRecord<byte[], byte[]> awaitDeadLetter(Predicate<String> message) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (true) {
-            for (ConsumerRecord<byte[], byte[]> d : deadLetters) {
-                if (message.test(header(d, DeadLetters.HEADER_MESSAGE))) {
-                    return d;
-                }
-            }
-            assertTrue(System.nanoTime() < deadline, "no such dead letter among " + deadLetters.size());
-            Thread.sleep(20);
-        }
+        List<ConsumerRecord<byte[], byte[]>> found = new ArrayList<>();
+        Await.until("such a dead letter", PATIENCE, () -> {
+            watcher.deadLetterRecords.stream().filter(d -> message.test(header(d, DeadLetters.HEADER_MESSAGE))).findFirst()
+                    .ifPresent(found::add);
+            return !found.isEmpty();
+        }, () -> "not among " + watcher.deadLetterRecords.size() + " dead letters");
+        return found.get(0);
     }
 
-    private static long deadLettersFor(String queryId) {
-        return deadLetters.stream().filter(d -> d.key() != null && new String(d.key(), StandardCharsets.UTF_8).equals(queryId)).count();
+    /**
+     * The dead letters keyed {@code queryId}, counted once the app has processed every candidate sent so far and the
+     * watcher has read its output to the end ({@link Ledger#toTheEnd}): a count of all there are, not of what came soon.
+     */
+    private static long deadLettersFor(String queryId) throws InterruptedException {
+        Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
+        return watcher.deadLetterRecords.stream()
+                .filter(d -> d.key() != null && new String(d.key(), StandardCharsets.UTF_8).equals(queryId)).count();
     }
 
     private static String header(ConsumerRecord<?, ?> record, String name) {
@@ -198,13 +143,13 @@ class PoisonInputTest {
         send("x1", "this is not avro".getBytes(StandardCharsets.UTF_8));
         ConsumerRecord<byte[], byte[]> dead = awaitDeadLetter(m -> m.contains("magic byte 0x74"));
         assertEquals("this is not avro", new String(dead.value(), StandardCharsets.UTF_8));
-        assertEquals(TOPICS.candidates(), header(dead, DeadLetters.HEADER_TOPIC));
+        assertEquals(setup.topics().candidates(), header(dead, DeadLetters.HEADER_TOPIC));
         canary("not-avro");
     }
 
     @Test
     void aWrongMagicByte() throws Exception {
-        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x2", "d", "text", 1));
+        byte[] bytes = serializer.serialize(setup.topics().candidates(), candidate("x2", "d", "text", 1));
         bytes[0] = 2; // 1 would name a schema GUID (Confluent 8.0's wire format)
         send("x2", bytes);
         awaitDeadLetter(m -> m.contains("magic byte 0x02"));
@@ -213,7 +158,7 @@ class PoisonInputTest {
 
     @Test
     void anUnknownSchemaId() throws Exception {
-        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x3", "d", "text", 1));
+        byte[] bytes = serializer.serialize(setup.topics().candidates(), candidate("x3", "d", "text", 1));
         ByteBuffer.wrap(bytes).putInt(1, 99_999);
         send("x3", bytes);
         awaitDeadLetter(m -> m.contains("Unknown schema id 99999"));
@@ -222,12 +167,7 @@ class PoisonInputTest {
 
     @Test
     void aRecordMissingARequiredField() throws Exception {
-        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
-                .requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
-        GenericRecord record = new GenericData.Record(withoutText);
-        record.put("query_id", "x4");
-        record.put("query", "q");
-        record.put("doc_id", "d");
+        GenericRecord record = TestProducers.candidateWithoutText("x4");
         AvroSerializer<GenericRecord> generic = new AvroSerializer<>();
         generic.configure(Map.of("schema.registry.url", registry), false);
         // A subject of its own: a real registry (BACKWARD) refuses this schema under the candidates' subject.
@@ -262,7 +202,7 @@ class PoisonInputTest {
 
     @Test
     void invalidUtf8() throws Exception {
-        byte[] bytes = serializer.serialize(TOPICS.candidates(), candidate("x7", "d", "ZZZZ", 1));
+        byte[] bytes = serializer.serialize(setup.topics().candidates(), candidate("x7", "d", "ZZZZ", 1));
         int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("ZZZZ");
         bytes[at] = (byte) 0xC3;
         bytes[at + 1] = (byte) 0x28;
@@ -442,10 +382,17 @@ class PoisonInputTest {
         canary("invisible");
     }
 
+    /**
+     * Last: with every other test's input processed ({@link Drained}) and the outputs read to their end, no query
+     * has two results, whatever a test before it sent.
+     */
     @Test
+    @Order(Integer.MAX_VALUE)
     void noQueryHasTwoResults() throws Exception {
         canary("final");
-        assertTrue(results.keySet().stream().noneMatch(k -> k.startsWith("DUPLICATE:")), results.keySet().toString());
+        Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
+        assertEquals(Map.of(), watcher.perQuery.entrySet().stream().filter(e -> e.getValue() > 1)
+                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)), "queries with more than one result");
         assertNotNull(app.scorer());
     }
 }

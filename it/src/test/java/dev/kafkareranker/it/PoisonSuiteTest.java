@@ -9,7 +9,6 @@ import dev.kafkareranker.avro.internal.QueryState;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.gather.DeadLetters;
-import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.io.ByteArrayOutputStream;
@@ -28,23 +27,16 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,8 +56,6 @@ class PoisonSuiteTest {
 
     private static final String PREFIX = "suite";
     private static final String CANDIDATES = PREFIX + ".candidates";
-    private static final String RESULTS = PREFIX + ".results";
-    private static final String DLQ = PREFIX + ".dlq";
     private static final int PARTITIONS = 2;
     private static final int GOOD_CANDIDATES = 3;
     /** issue 14 item 5: one query with this many candidates; gather.max.candidates.per.query (1,000) are scored. */
@@ -108,10 +98,10 @@ class PoisonSuiteTest {
     private final Kind goodKind = new Kind("good", 0);
     /** "partition@offset" and query ids -> the kind that wrote them. */
     private final Map<String, Kind> owner = new ConcurrentHashMap<>();
-    private final Map<String, RankedResults> results = new ConcurrentHashMap<>();
-    private final Map<String, Integer> resultCount = new ConcurrentHashMap<>();
-    private final List<ConsumerRecord<byte[], byte[]>> deadLetters = new CopyOnWriteArrayList<>();
-    private final AtomicBoolean reading = new AtomicBoolean(true);
+    /** The watcher's: the last result of each query, results per query. */
+    private Map<String, RankedResults> results;
+    private Map<String, Integer> resultCount;
+    private ResultWatcher watcher;
     private KafkaProducer<byte[], byte[]> producer;
     private AvroSerializer<RetrievalCandidate> serializer;
     private String registryUrl;
@@ -124,48 +114,46 @@ class PoisonSuiteTest {
              FakeSchemaRegistryServer fake = FakeSchemaRegistryServer.start()) {
             // A child JVM cannot see the in-process mock:// registry: on the in-JVM path it gets an HTTP one.
             registryUrl = cluster.registryUrl().startsWith("mock:") ? fake.url() : cluster.registryUrl();
-            try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrapServers()))) {
-                // Room for 5 MB records in: the broker's default record limit (1 MB) applies everywhere else,
-                // the app's own topics included, as a user's broker would have it.
-                admin.createTopics(List.of(new NewTopic(CANDIDATES, PARTITIONS, (short) 1).configs(Map.of("max.message.bytes", "8388608")),
-                        new NewTopic(RESULTS, PARTITIONS, (short) 1), new NewTopic(DLQ, PARTITIONS, (short) 1))).all().get();
-            }
-            Map<String, String> settings = new HashMap<>();
-            settings.put("bootstrap.servers", cluster.bootstrapServers());
-            settings.put("schema.registry.url", registryUrl);
-            settings.put("application.id", "poison-suite");
-            settings.put("admin.port", "0");
-            settings.put("state.dir", Files.createDirectories(dir.resolve("state")).toString());
-            settings.put("topic.candidates", CANDIDATES);
-            settings.put("topic.results", RESULTS);
-            settings.put("topic.dead.letters", DLQ);
-            settings.put("model.dir", Path.of("..", "tools", "fixtures", "bert-cross-encoder").toAbsolutePath().toString());
-            settings.put("inference.device", "cpu");
-            settings.put("gather.max.wait.ms", Long.toString(MAX_WAIT.toMillis()));
-            settings.put("commit.interval.ms", "200");
+            TestApp.Builder setup = TestApp.on(cluster.bootstrapServers(), registryUrl, PREFIX).topics(PARTITIONS, PARTITIONS)
+                    .applicationId("poison-suite")
+                    // Room for 5 MB records in: the broker's default record limit (1 MB) applies everywhere else,
+                    // the app's own topics included, as a user's broker would have it.
+                    .candidatesTopicConfig("max.message.bytes", "8388608")
+                    .set("num.stream.threads", 1)
+                    .set("gather.max.wait.ms", MAX_WAIT.toMillis())
+                    .set("commit.interval.ms", 200);
 
             serializer = new AvroSerializer<>();
             serializer.configure(Map.of("schema.registry.url", registryUrl), false);
             producer = new KafkaProducer<>(Map.of("bootstrap.servers", cluster.bootstrapServers(), "max.request.size", 8388608,
                     "enable.idempotence", true), new ByteArraySerializer(), new ByteArraySerializer());
-            Thread reader = new Thread(() -> read(cluster.bootstrapServers()), "suite-reader");
-            reader.start();
-            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
-                app.start();
-                good(); // the first result says the app is up; the log counted from here on is the poison's
-                awaitResults(Duration.ofMinutes(3));
+            try (ChildApp app = setup.child(dir, List.of("-Xmx512m"));
+                 ResultWatcher watching = new ResultWatcher(setup.pipeline())) {
+                watcher = watching;
+                results = watcher.results;
+                resultCount = watcher.perQuery;
+                app.startAndAwaitRunning();
+                good(); // the first result says the app answers; the log counted from here on is the poison's
+                watcher.awaitResultsFor(List.of("good-0"), Duration.ofMinutes(3));
                 long logStart = Files.size(app.log());
                 long start = System.nanoTime();
 
                 sendAll();
 
-                awaitResults(PATIENCE);
+                // Read to a known end: every result and dead letter the kinds must make, then, once the app has processed
+                // every candidate, the output topics to their end. A second result or an extra dead letter is read there.
+                List<String> expectedResults = kinds.stream().flatMap(k -> k.results.keySet().stream()).toList();
                 int expectedDead = kinds.stream().mapToInt(k -> k.deadLetters).sum();
-                long deadline = System.nanoTime() + PATIENCE.toNanos();
-                while (deadLetters.size() < expectedDead && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
+                AssertionError unfinished = null;
+                try {
+                    watcher.awaitResultsFor(expectedResults, PATIENCE);
+                    watcher.awaitResultsFor(goodKind.results.keySet(), PATIENCE);
+                    watcher.awaitDeadLetters(expectedDead, PATIENCE);
+                    Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
+                } catch (AssertionError e) {
+                    // The table below says which kind fell short; this says what was still awaited.
+                    unfinished = e;
                 }
-                Thread.sleep(5_000); // anything more (a second result, an extra dead letter) would show now
                 double seconds = (System.nanoTime() - start) / 1e9;
                 boolean alive = app.alive();
                 List<String> log = logSince(app.log(), logStart);
@@ -174,12 +162,12 @@ class PoisonSuiteTest {
                 // WARN at every start misled users; the app has no global thread, so the line must not be there.
                 assertEquals(List.of(), whole.stream().filter(l -> l.contains("exception handler is not enabled")).toList(),
                         "misleading start-up WARN in " + app.log());
-                reading.set(false);
-                reader.join();
 
-                report(log, seconds, alive, app.log());
+                report(log, watcher.deadLetterRecords(), seconds, alive, app.log());
+                if (unfinished != null) {
+                    throw unfinished;
+                }
             } finally {
-                reading.set(false);
                 producer.close();
             }
         }
@@ -236,12 +224,7 @@ class PoisonSuiteTest {
         GenericRecord inv = new GenericData.Record(invoice);
         inv.put("amount", 12L);
         raw(new Kind("writer schema of another app's record", 1, "deserialization", "wrong-type"), other("invoice", inv));
-        Schema withoutText = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
-                .requiredString("query_id").requiredString("query").requiredString("doc_id").endRecord();
-        GenericRecord missing = new GenericData.Record(withoutText);
-        missing.put("query_id", "w4");
-        missing.put("query", "q");
-        missing.put("doc_id", "d");
+        GenericRecord missing = TestProducers.candidateWithoutText("w4");
         raw(new Kind("a required field missing (text)", 1, "deserialization"), other("missing", missing));
         Schema newer = SchemaBuilder.record("RetrievalCandidate").namespace("dev.kafkareranker.avro").fields()
                 .requiredString("query_id").requiredString("query").requiredString("doc_id").requiredString("text")
@@ -353,11 +336,8 @@ class PoisonSuiteTest {
     private void late() throws Exception {
         Kind kind = cand(new Kind("a candidate after its query was emitted", 1, "late-candidate").result("g17", 1), "g17",
                 candidate("g17", "g17-a", "kafka", 1));
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!results.containsKey("g17") && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertTrue(results.containsKey("g17"), "g17 emitted before its late candidate is sent");
+        // g17 emitted before its late candidate is sent.
+        watcher.awaitResultsFor(List.of("g17"), PATIENCE);
         send(kind, "g17", candidate("g17", "g17-late", "late", 1));
     }
 
@@ -466,39 +446,6 @@ class PoisonSuiteTest {
 
     // ---- reading and the ledger ---------------------------------------------------------------------
 
-    private void read(String bootstrap) {
-        AvroDeserializer<RankedResults> deserializer = new AvroDeserializer<>();
-        deserializer.configure(Map.of("schema.registry.url", registryUrl, "specific.avro.reader", true), false);
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", bootstrap);
-        props.put("group.id", "suite-reader");
-        props.put("auto.offset.reset", "earliest");
-        props.put("isolation.level", "read_committed");
-        try (KafkaConsumer<String, RankedResults> rc = new KafkaConsumer<>(props, new StringDeserializer(), deserializer);
-             KafkaConsumer<byte[], byte[]> dc = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            rc.subscribe(List.of(RESULTS));
-            dc.subscribe(List.of(DLQ));
-            while (reading.get()) {
-                for (ConsumerRecord<String, RankedResults> r : rc.poll(Duration.ofMillis(50))) {
-                    results.put(r.key(), r.value());
-                    resultCount.merge(r.key(), 1, Integer::sum);
-                }
-                dc.poll(Duration.ofMillis(50)).forEach(deadLetters::add);
-            }
-        }
-    }
-
-    private void awaitResults(Duration patience) throws InterruptedException {
-        long deadline = System.nanoTime() + patience.toNanos();
-        while (System.nanoTime() < deadline) {
-            boolean all = owner.values().stream().distinct().allMatch(k -> results.keySet().containsAll(k.results.keySet()));
-            if (all) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-    }
-
     private Kind ownerOf(ConsumerRecord<byte[], byte[]> dead) {
         Kind k = null;
         if (CANDIDATES.equals(header(dead, DeadLetters.HEADER_TOPIC))) {
@@ -510,7 +457,7 @@ class PoisonSuiteTest {
         return k;
     }
 
-    private void report(List<String> log, double seconds, boolean alive, Path logFile) {
+    private void report(List<String> log, List<ConsumerRecord<byte[], byte[]>> deadLetters, double seconds, boolean alive, Path logFile) {
         Map<Kind, List<ConsumerRecord<byte[], byte[]>>> deadByKind = new HashMap<>();
         List<ConsumerRecord<byte[], byte[]>> unowned = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> d : deadLetters) {

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.MockSchemaRegistry;
@@ -24,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,10 +68,8 @@ class PrometheusDashboardTest {
                     + " package (apt-get install prometheus; .ci/run does) or pass -Dit.prometheus=PATH");
         }
         kafka = EmbeddedKafka.start();
-        kafka.createTopics(2, PREFIX + ".candidates");
-        kafka.createTopics(1, PREFIX + ".results", PREFIX + ".dlq");
-        app = RerankerApp.create(new RerankerConfig(appSettings()));
-        app.start();
+        app = TestApp.on(kafka.bootstrapServers(), "mock://" + SCOPE, PREFIX).topics(2, 1).applicationId("dashboard-" + UUID.randomUUID())
+                .model(TestApp.BI_ENCODER).adminEndpoint().start();
 
         Path dir = Files.createTempDirectory("prometheus");
         int port = freePort();
@@ -207,10 +203,6 @@ class PrometheusDashboardTest {
             TestProducers.sendQueries(producer, PREFIX + ".candidates", "q", QUERIES, CANDIDATES);
             raw.send(new ProducerRecord<>(PREFIX + ".candidates", "poison", "not avro".getBytes(StandardCharsets.UTF_8))).get();
         }
-    }
-
-    private static Map<String, Object> appSettings() throws IOException {
-        return AppSettings.biEncoder(kafka.bootstrapServers(), "mock://" + SCOPE, "dashboard-" + UUID.randomUUID(), PREFIX, "0");
     }
 
     private static double value(String promql) throws Exception {

@@ -1,29 +1,29 @@
 package dev.kafkareranker.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.ThreadMetadata;
+import org.apache.kafka.streams.processor.TaskId;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two instances share the work; one stops mid-stream, once both are RUNNING with tasks of their own and
- * half of every query is gathered somewhere; the other takes over its partitions and state through a
- * rebalance it is seen to go through. Nothing is lost, duplicated or dead-lettered.
+ * Two instances share the work; one stops mid-stream and the other takes over its partitions and state
+ * through a rebalance it is seen to go through. Mid-stream by construction, not by timing: both instances
+ * are RUNNING with tasks of their own, the first half of every query's candidates is sent and processed (the
+ * app's own committed offsets say so) with no query complete, then the first instance stops and the second
+ * half is sent at once. Every query thus spans the stop, and half of them had their first half in the
+ * stopped instance's stores. Nothing is lost, duplicated or dead-lettered.
  */
 class RebalanceTest {
 
@@ -34,88 +34,95 @@ class RebalanceTest {
     @Test
     void stoppingOneOfTwoInstancesMidStreamLosesAndDuplicatesNothing() throws Exception {
         try (TestCluster cluster = TestCluster.start("rebalance")) {
-            cluster.createTopics(4, "rb.candidates");
-            cluster.createTopics(2, "rb.results", "rb.dlq");
-            String registry = cluster.registryUrl();
-            RerankerApp first = RerankerApp.create(config(cluster, "a"));
-            try (RerankerApp second = RerankerApp.create(config(cluster, "b"))) {
+            TestApp.Builder setup = TestApp.on(cluster.bootstrapServers(), cluster.registryUrl(), "rb").topics(4, 2)
+                    .applicationId("rebalance-test")
+                    // Long: every query completes by its count, half before the stop and half after it.
+                    .set(RerankerConfig.GATHER_MAX_WAIT_MS, 120_000)
+                    .set("commit.interval.ms", 200);
+            // Two instances: each its own state.dir.
+            RerankerApp first = setup.create(setup.config());
+            try (RerankerApp second = setup.create(setup.config());
+                 ResultWatcher watcher = new ResultWatcher(setup.pipeline());
+                 KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline())) {
                 List<String> secondStates = new CopyOnWriteArrayList<>();
                 second.addStateListener((now, before) -> secondStates.add(before + "->" + now));
-                first.start();
-                second.start();
-                awaitBothRunningWithTasks(first, second);
-                int statesBeforeTheStop = secondStates.size();
-                AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-                serializer.configure(Map.of("schema.registry.url", registry), false);
-                try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                        Map.of("bootstrap.servers", cluster.bootstrapServers()), new StringSerializer(), serializer)) {
-                    int sent = 0;
-                    for (int d = 0; d < CANDIDATES; d++) {
-                        for (int q = 0; q < QUERIES; q++) {
-                            producer.send(new ProducerRecord<>("rb.candidates", "q" + q, RetrievalCandidate.newBuilder()
-                                    .setQueryId("q" + q).setQuery("query " + q).setDocId("q" + q + "-d" + d)
-                                    .setText("passage " + d).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build()));
-                            if (++sent % 20 == 0) {
-                                producer.flush();
-                                Thread.sleep(150);
-                            }
-                            if (sent == QUERIES * CANDIDATES / 2) {
-                                // Mid-stream, with half of every query gathered somewhere: one instance leaves.
-                                first.close();
-                                System.out.println("rebalance: instance a stopped after " + sent + " candidates");
-                            }
-                        }
+                boolean firstClosed = false;
+                try {
+                    first.start();
+                    second.start();
+                    awaitBothRunningWithTasks(first, second);
+                    Set<TaskId> firstTasks = activeTasks(first);
+                    send(producer, setup, 0, CANDIDATES / 2);
+                    // Gathered: every candidate of the first half processed and committed, in both instances' stores.
+                    Drained.await(setup.pipeline(), PATIENCE);
+                    watcher.readToEnd(PATIENCE);
+                    assertEquals(0, watcher.count(), "no query is complete with half its candidates");
+                    int statesBeforeTheStop = secondStates.size();
+                    first.close();
+                    firstClosed = true;
+                    System.out.println("rebalance: instance a stopped with tasks " + firstTasks + " and half of every query gathered");
+                    send(producer, setup, CANDIDATES / 2, CANDIDATES);
+
+                    Await.until("the remaining instance to rebalance and run every task", PATIENCE, () -> {
+                        List<String> after = secondStates.subList(statesBeforeTheStop, secondStates.size());
+                        return after.contains("RUNNING->REBALANCING") && second.state() == KafkaStreams.State.RUNNING
+                                && activeTasks(second).containsAll(firstTasks);
+                    }, () -> "its state changes since the stop " + secondStates.subList(statesBeforeTheStop, secondStates.size())
+                            + ", tasks " + activeTasks(second) + " (the stopped instance's: " + firstTasks + ")");
+                    List<String> afterStop = List.copyOf(secondStates.subList(statesBeforeTheStop, secondStates.size()));
+
+                    watcher.awaitQueries(QUERIES, PATIENCE);
+                    Ledger ledger = Ledger.toTheEnd(watcher, setup.pipeline(), PATIENCE);
+                    System.out.printf("rebalance: candidates in=%d, results=%d (queries %d), candidates in results=%d, dead letters=%d,"
+                                    + " queries with duplicate results=%d; the remaining instance's state changes after the stop: %s%n",
+                            QUERIES * CANDIDATES, ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),
+                            ledger.deadLetters(), ledger.queriesWithMoreThanOneResult(), afterStop);
+                    assertEquals(QUERIES, ledger.resultsPerQuery().size());
+                    assertEquals(0, ledger.queriesWithMoreThanOneResult());
+                    assertEquals(QUERIES * CANDIDATES, ledger.candidatesInResults().size() + ledger.deadLetters());
+                    assertEquals(0, ledger.deadLetters());
+                    assertEquals(Set.of(), Set.copyOf(watcher.incomplete), "every query complete");
+                } finally {
+                    if (!firstClosed) {
+                        first.close();
                     }
                 }
-                Ledger ledger = Ledger.read(cluster.bootstrapServers(), registry, "rb.results", "rb.dlq", QUERIES,
-                        Duration.ofSeconds(4), PATIENCE);
-                List<String> afterStop = secondStates.subList(statesBeforeTheStop, secondStates.size());
-                System.out.printf("rebalance: candidates in=%d, results=%d (queries %d), candidates in results=%d, dead letters=%d,"
-                                + " queries with duplicate results=%d; the remaining instance's state changes after the stop: %s%n",
-                        QUERIES * CANDIDATES, ledger.results(), ledger.resultsPerQuery().size(), ledger.candidatesInResults().size(),
-                        ledger.deadLetters(), ledger.queriesWithMoreThanOneResult(), afterStop);
-                assertTrue(afterStop.contains("RUNNING->REBALANCING"), "the remaining instance rebalanced mid-stream: " + afterStop);
-                assertEquals(QUERIES, ledger.resultsPerQuery().size());
-                assertEquals(0, ledger.queriesWithMoreThanOneResult());
-                assertEquals(QUERIES * CANDIDATES, ledger.candidatesInResults().size() + ledger.deadLetters());
-                assertEquals(0, ledger.deadLetters());
             }
         }
+    }
+
+    /** Candidates {@code from} (inclusive) to {@code to} of every query, keyed by query_id, acknowledged. */
+    private static void send(KafkaProducer<String, RetrievalCandidate> producer, TestApp.Builder setup, int from, int to) {
+        for (int d = from; d < to; d++) {
+            for (int q = 0; q < QUERIES; q++) {
+                producer.send(new ProducerRecord<>(setup.topics().candidates(), "q" + q, RetrievalCandidate.newBuilder()
+                        .setQueryId("q" + q).setQuery("query " + q).setDocId("q" + q + "-d" + d)
+                        .setText("passage " + d).setCandidateCount(CANDIDATES).setTopK(0).setMetadata(java.util.Map.of()).build()));
+            }
+        }
+        producer.flush();
+    }
+
+    private static Set<TaskId> activeTasks(RerankerApp app) {
+        Set<TaskId> tasks = new HashSet<>();
+        for (ThreadMetadata thread : app.streams().metadataForLocalThreads()) {
+            thread.activeTasks().forEach(t -> tasks.add(t.taskId()));
+        }
+        return tasks;
     }
 
     /** Both instances RUNNING, each with active tasks: the stop then moves work, not an idle member. */
     private static void awaitBothRunningWithTasks(RerankerApp... apps) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (true) {
-            boolean ready = true;
-            for (RerankerApp app : apps) {
-                ready &= app.state() == KafkaStreams.State.RUNNING
-                        && app.streams().metadataForLocalThreads().stream().anyMatch(t -> !t.activeTasks().isEmpty());
-            }
-            if (ready) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the two instances never both ran with tasks of their own: " + apps[0].state() + ", " + apps[1].state());
-            }
-            Thread.sleep(50);
+        for (RerankerApp app : apps) {
+            Running.await(app);
         }
-    }
-
-    private static RerankerConfig config(TestCluster cluster, String instance) throws Exception {
-        Map<String, Object> props = new HashMap<>();
-        props.put("bootstrap.servers", cluster.bootstrapServers());
-        props.put("schema.registry.url", cluster.registryUrl());
-        props.put("application.id", "rebalance-test");
-        props.put(RerankerConfig.ADMIN_PORT, "0");
-        props.put("state.dir", Files.createTempDirectory("rebalance-" + instance).toString());
-        props.put(RerankerConfig.TOPIC_CANDIDATES, "rb.candidates");
-        props.put(RerankerConfig.TOPIC_RESULTS, "rb.results");
-        props.put(RerankerConfig.TOPIC_DEAD_LETTERS, "rb.dlq");
-        props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "120000");
-        props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-        props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-        props.put("commit.interval.ms", "200");
-        return new RerankerConfig(props);
+        Await.until("the two instances to run with tasks of their own", PATIENCE, () -> {
+            for (RerankerApp app : apps) {
+                if (app.state() != KafkaStreams.State.RUNNING || activeTasks(app).isEmpty()) {
+                    return false;
+                }
+            }
+            return true;
+        }, () -> apps[0].state() + " " + activeTasks(apps[0]) + ", " + apps[1].state() + " " + activeTasks(apps[1]));
     }
 }

@@ -7,21 +7,15 @@ import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,68 +34,52 @@ class RegistryOutageTest {
     void aSixtySecondOutageWithARestartInsideItLosesNothingAndDeadLettersNothing() throws Exception {
         try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(4, PREFIX + ".candidates", PREFIX + ".results", PREFIX + ".dlq");
-            Map<String, Object> props = new HashMap<>();
-            props.put("bootstrap.servers", kafka.bootstrapServers());
-            props.put("schema.registry.url", registry.url());
-            props.put("application.id", "registry-outage-test");
-            props.put(RerankerConfig.ADMIN_PORT, "0");
-            props.put("state.dir", Files.createTempDirectory("registry-outage-state").toString());
-            props.put(RerankerConfig.TOPIC_CANDIDATES, PREFIX + ".candidates");
-            props.put(RerankerConfig.TOPIC_RESULTS, PREFIX + ".results");
-            props.put(RerankerConfig.TOPIC_DEAD_LETTERS, PREFIX + ".dlq");
-            // Longer than the outage: what is checked is that the registry's fault loses nothing, not the max wait.
-            props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "300000");
-            props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-            props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-            RerankerConfig config = new RerankerConfig(props);
+            TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(4, 4)
+                    .applicationId("registry-outage-test").adminEndpoint()
+                    // Longer than the outage: what is checked is that the registry's fault loses nothing, not the max wait.
+                    .set(RerankerConfig.GATHER_MAX_WAIT_MS, 300_000);
+            // One state.dir for both starts: the second is a restart in place.
+            RerankerConfig config = setup.config();
+            String candidates = setup.topics().candidates();
 
-            AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-            serializer.configure(Map.of("schema.registry.url", registry.url()), false);
             Set<String> sent = new HashSet<>();
             int queries = 0;
             String redBefore;
             String redAfterRestart;
-            try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                    Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer)) {
-                RerankerApp app = RerankerApp.create(config);
-                try {
-                    app.start();
-                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "before-", 4, 3));
+            try (KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline());
+                 ResultWatcher watcher = new ResultWatcher(setup.pipeline())) {
+                try (RerankerApp app = setup.start(config)) {
+                    sent.addAll(TestProducers.sendQueries(producer, candidates, "before-", 4, 3));
                     queries += 4;
                     // Running and warm (schemas cached) before the outage.
-                    ResultCount.await(kafka.bootstrapServers(), PREFIX + ".results", queries, Duration.ofMinutes(3));
+                    watcher.awaitQueries(queries, Duration.ofMinutes(3));
 
                     registry.refuseConnections();
                     // A query half sent before the outage, finished during it; and whole queries during it.
-                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "refused-", 4, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, candidates, "refused-", 4, 3));
                     queries += 4;
                     redBefore = awaitRed(app);
+                    // The outage's length is the scenario (not a synchronisation): candidates keep coming through it.
                     Thread.sleep(PHASE.toMillis() / 2);
-                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "refused-late-", 2, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, candidates, "refused-late-", 2, 3));
                     queries += 2;
                     Thread.sleep(PHASE.toMillis() / 2);
 
                     registry.acceptConnections();
                     registry.answerAllWith(503);
-                    app.close();
-                } catch (Exception | Error e) {
-                    app.close();
-                    throw e;
                 }
                 // Restarted while the registry answers 503: its schema cache is empty.
-                try (RerankerApp restarted = RerankerApp.create(config)) {
-                    restarted.start();
-                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "unavailable-", 4, 3));
+                try (RerankerApp restarted = setup.start(config)) {
+                    sent.addAll(TestProducers.sendQueries(producer, candidates, "unavailable-", 4, 3));
                     queries += 4;
                     redAfterRestart = awaitRed(restarted);
                     Thread.sleep(PHASE.toMillis());
                     registry.answerNormally();
-                    sent.addAll(TestProducers.sendQueries(producer, PREFIX + ".candidates", "after-", 2, 3));
+                    sent.addAll(TestProducers.sendQueries(producer, candidates, "after-", 2, 3));
                     queries += 2;
 
-                    Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq", queries,
-                            Duration.ofSeconds(3), Duration.ofMinutes(4));
+                    watcher.awaitQueries(queries, Duration.ofMinutes(4));
+                    Ledger ledger = Ledger.toTheEnd(watcher, setup.pipeline(), Duration.ofMinutes(4));
                     System.out.printf("registry-outage: candidates in=%d, in results=%d, dead letters=%d, queries %d of %d,"
                                     + " queries with duplicate results=%d; readiness while down: '%s' / after the restart: '%s'%n",
                             sent.size(), ledger.candidatesInResults().size(), ledger.deadLetters(), ledger.resultsPerQuery().size(), queries,
@@ -124,16 +102,19 @@ class RegistryOutageTest {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + app.adminPort() + "/health/ready"))
                 .timeout(Duration.ofSeconds(10)).build();
-        long deadline = System.nanoTime() + PHASE.toNanos();
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-            last = response.statusCode() + " " + response.body();
-            if (response.statusCode() == 503 && response.body().contains("schema registry unavailable")) {
-                return response.body().strip();
+        String[] last = {""};
+        Await.until("readiness to name the unavailable registry", PHASE, () -> {
+            try {
+                HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                last[0] = response.statusCode() + " " + response.body();
+                return response.statusCode() == 503 && response.body().contains("schema registry unavailable");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("readiness did not name the unavailable registry within " + PHASE + "; last answer: " + last);
+        }, () -> "last answer: " + last[0]);
+        return last[0].substring(last[0].indexOf(' ') + 1).strip();
     }
 }

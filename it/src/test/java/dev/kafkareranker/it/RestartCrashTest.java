@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +17,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,14 +35,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RestartCrashTest {
 
-    /** An upper bound: the stream stops starting queries 5 s after the last kill's recovery. */
-    private static final int QUERIES = 400;
+    /**
+     * An upper bound that only stops a hang (a query a second: over an hour of stream, where 20 kills with their
+     * restarts take minutes even on a loaded machine): the stream stops starting queries once the last restart
+     * has answered a few more.
+     */
+    private static final int QUERIES = 5_000;
     private static final int CANDIDATES = 5;
     private static final int KILLS = 20;
     private static final long MAX_WAIT_MS = 3_000;
     /** A new query starts this often; its candidates follow at {@link #CANDIDATE_GAP_MS}. */
     private static final long QUERY_GAP_MS = 1_000;
-    /** 4 gaps of 400 ms: a query's candidates span 1.6 s, well within the 3 s max wait. */
+    /**
+     * 4 gaps of 400 ms: a query's candidates span 1.6 s, well within the 3 s max wait. In event time, exactly: each
+     * record carries its planned timestamp, so a producer held up by a loaded machine does not stretch a query.
+     */
     private static final long CANDIDATE_GAP_MS = 400;
     /** Down for longer than the max wait before the restart even begins. */
     private static final long DOWN_MS = MAX_WAIT_MS + 1_000;
@@ -58,11 +63,11 @@ class RestartCrashTest {
     void twentyKillsWithRestartsSlowerThanMaxWaitLeaveEveryQueryCompleteOnceWithNoDeadLetters() throws Exception {
         try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            Map<String, String> settings = ChildApp.settings(kafka, registry.url(), "restart", "restart-test", dir);
-            settings.put("gather.max.wait.ms", Long.toString(MAX_WAIT_MS));
+            TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), "restart").topics(4, 2)
+                    .applicationId("restart-test").set("gather.max.wait.ms", MAX_WAIT_MS);
             // A plain run config: no instance.id. The app derives a static-membership name kept in state.dir, so the
             // restarted instance (same state.dir) takes its tasks back at once, as one with instance.id set does.
-            assertTrue(!settings.containsKey("instance.id") && !settings.containsKey("group.instance.id"));
+            assertTrue(!setup.has("instance.id") && !setup.has("group.instance.id"));
 
             List<Send> plan = new ArrayList<>();
             for (int q = 0; q < QUERIES; q++) {
@@ -75,29 +80,33 @@ class RestartCrashTest {
             }
             plan.sort((a, b) -> Long.compare(a.atMs(), b.atMs()));
 
-            ResultWatcher watcher = new ResultWatcher(kafka.bootstrapServers(), registry.url(), "restart.results", "restart.dlq");
+            ResultWatcher watcher = new ResultWatcher(setup.pipeline());
             AtomicInteger sent = new AtomicInteger();
+            // The highest query index the producer has begun sending.
+            AtomicInteger begun = new AtomicInteger(-1);
             AtomicBoolean producing = new AtomicBoolean(true);
-            // Queries from this index on are not sent: set once the kills are over, so the run ends soon after.
-            AtomicInteger cutoff = new AtomicInteger(QUERIES);
+            // Set once the kills are over: the producer begins no new query, so the run ends soon after.
+            AtomicBoolean beginNoMore = new AtomicBoolean();
             List<Long> recoveryMs = new ArrayList<>();
             // Each restart's milestones, ms after its start (the child's log lines, Startup and RerankerApp).
             Map<String, List<Long>> phases = new java.util.LinkedHashMap<>();
             Random random = new Random(12);
-            try (ChildApp app = new ChildApp(dir, settings, List.of("-Xmx512m"))) {
-                app.start();
+            try (ChildApp app = setup.child(dir, List.of("-Xmx512m"))) {
+                app.startAndAwaitRunning();
                 Thread producer = new Thread(() -> {
-                    produce(kafka, registry, plan, sent, cutoff);
+                    produce(setup.pipeline(), plan, sent, begun, beginNoMore);
                     producing.set(false);
                 }, "restart-producer");
                 producer.start();
                 for (int kill = 0; kill < KILLS; kill++) {
-                    // A random moment of the instance's running time (after its first result, from the 2nd on).
+                    // A random moment of the instance's running time (after RUNNING, and from the 2nd on after its first
+                    // result): the scenario's randomness, not a synchronisation.
                     Thread.sleep(500 + random.nextInt(2_500));
                     app.kill();
                     int before = watcher.count();
                     System.out.printf("restart: SIGKILL %d after %d of %d candidates sent, %d results%n",
                             kill + 1, sent.get(), plan.size(), before);
+                    // Down for longer than the max wait: the scenario.
                     Thread.sleep(DOWN_MS);
                     long startWallMs = System.currentTimeMillis();
                     long start = System.nanoTime();
@@ -107,12 +116,8 @@ class RestartCrashTest {
                     recoveryMs.add(total);
                     // Kafka Streams goes RUNNING when its last thread does: a thread that restored first can have
                     // committed a result before that, so the line may still be to come.
-                    long runningAt = app.firstLogged("-> RUNNING");
-                    for (int i = 0; i < 150 && runningAt < 0; i++) {
-                        Thread.sleep(100);
-                        runningAt = app.firstLogged("-> RUNNING");
-                    }
-                    long running = phase(phases, "to RUNNING", runningAt, startWallMs);
+                    app.awaitRunning();
+                    long running = phase(phases, "to RUNNING", app.firstLogged(ChildApp.RUNNING_LINE), startWallMs);
                     phase(phases, "to models loaded", app.firstLogged("Start-up: models loaded"), startWallMs);
                     phase(phases, "to Kafka Streams set up", app.firstLogged("Start-up: Kafka Streams set up"), startWallMs);
                     phase(phases, "to started", app.firstLogged("Reranker started"), startWallMs);
@@ -128,16 +133,18 @@ class RestartCrashTest {
                         phases.computeIfAbsent("RUNNING to first result", k -> new ArrayList<>()).add(total - running);
                     }
                 }
-                Thread.sleep(5_000);
+                // The last restart answers five more queries before the stream ends.
+                watcher.awaitMoreThan(watcher.count() + 4, Duration.ofMinutes(2));
                 assertTrue(producing.get(), "the stream ended before the last kill; raise QUERIES so every kill meets a steady input");
-                // Queries already started are finished; no new one starts.
-                cutoff.set((int) Math.min(QUERIES, (System.nanoTime() - watcher.startNanos) / 1_000_000 / QUERY_GAP_MS + 2));
+                // Queries already begun are finished; no new one begins.
+                beginNoMore.set(true);
                 producer.join();
-                int queries = Math.min(QUERIES, cutoff.get());
+                int queries = begun.get() + 1;
                 int candidatesIn = sent.get();
                 System.out.printf("restart: the stream stopped after %d queries (%d candidates)%n", queries, candidatesIn);
 
-                watcher.awaitQuiet(queries, Duration.ofSeconds(5), Duration.ofMinutes(3));
+                watcher.awaitQueries(queries, Duration.ofMinutes(3));
+                Ledger.toTheEnd(watcher, setup.pipeline(), Duration.ofMinutes(3));
                 watcher.close();
                 List<Long> sorted = new ArrayList<>(recoveryMs);
                 Collections.sort(sorted);
@@ -188,23 +195,32 @@ class RestartCrashTest {
         return after;
     }
 
-    private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, List<Send> plan, AtomicInteger sent,
-                                AtomicInteger cutoff) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.idempotence", true, "linger.ms", 0),
-                new StringSerializer(), serializer)) {
+    /**
+     * Sends the plan at its pace, each record with its planned time as its timestamp (the stream's start plus its
+     * offset): the max wait follows record timestamps, so a query spans 1.6 s of its 3 s however late a loaded
+     * machine lets this thread send. Once {@code beginNoMore} is set, a query not yet begun is left out; those begun are
+     * sent whole. {@code begun} is the highest query begun.
+     */
+    private static void produce(Pipeline pipeline, List<Send> plan, AtomicInteger sent, AtomicInteger begun, AtomicBoolean beginNoMore) {
+        try (KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(pipeline.bootstrap(), pipeline.registryUrl(),
+                Map.of("enable.idempotence", true, "linger.ms", 0))) {
             long t0 = System.nanoTime();
+            long t0Wall = System.currentTimeMillis();
             for (Send s : plan) {
-                if (Integer.parseInt(s.candidate().getQueryId().substring(1)) >= cutoff.get()) {
-                    continue;
+                int query = Integer.parseInt(s.candidate().getQueryId().substring(1));
+                if (query > begun.get()) {
+                    if (beginNoMore.get()) {
+                        continue;
+                    }
+                    begun.set(query);
                 }
                 long wait = s.atMs() - (System.nanoTime() - t0) / 1_000_000;
                 if (wait > 0) {
+                    // Pacing to the plan, not a synchronisation.
                     Thread.sleep(wait);
                 }
-                producer.send(new ProducerRecord<>("restart.candidates", s.candidate().getQueryId(), s.candidate()));
+                producer.send(new ProducerRecord<>(pipeline.topics().candidates(), null, t0Wall + s.atMs(), s.candidate().getQueryId(),
+                        s.candidate()));
                 sent.incrementAndGet();
             }
             producer.flush();

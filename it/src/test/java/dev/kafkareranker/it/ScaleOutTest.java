@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.avro.RetrievalCandidate;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +20,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,15 +58,13 @@ class ScaleOutTest {
                 new Producer("u", c -> null));
         try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(PARTITIONS, PREFIX + ".candidates");
-            kafka.createTopics(2, PREFIX + ".results", PREFIX + ".dlq");
+            TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(PARTITIONS, 2)
+                    .applicationId("scale-test")
+                    .set("gather.max.wait.ms", 5_000)
+                    .set("gather.watermark.max.hold.ms", 60_000);
             List<ChildApp> apps = new ArrayList<>();
             for (String name : List.of("a", "b", "c")) {
-                Path home = Files.createDirectories(dir.resolve(name));
-                Map<String, String> settings = ChildSettings.settings(kafka.bootstrapServers(), registry.url(), PREFIX, "scale-test", home);
-                settings.put("gather.max.wait.ms", "5000");
-                settings.put("gather.watermark.max.hold.ms", "60000");
-                apps.add(new ChildApp(home, settings, List.of("-Xmx384m")));
+                apps.add(setup.child(Files.createDirectories(dir.resolve(name)), List.of("-Xmx384m")));
             }
             ChildApp a = apps.get(0);
             ChildApp b = apps.get(1);
@@ -78,11 +74,11 @@ class ScaleOutTest {
             AtomicBoolean producing = new AtomicBoolean(true);
             List<Thread> threads = new ArrayList<>();
             RepartitionCounter counter = new RepartitionCounter(kafka.bootstrapServers(), "scale-test-by-query-id-repartition");
-            try (ResultWatcher watcher = new ResultWatcher(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq");
+            try (ResultWatcher watcher = new ResultWatcher(setup.pipeline());
                  counter) {
-                a.start();
+                a.startAndAwaitRunning();
                 for (Producer p : producers) {
-                    Thread t = new Thread(() -> produce(kafka, registry, p, producing, sent, lastAcked), "producer-" + p.name());
+                    Thread t = new Thread(() -> produce(setup.pipeline(), p, producing, sent, lastAcked), "producer-" + p.name());
                     t.start();
                     threads.add(t);
                 }
@@ -99,6 +95,7 @@ class ScaleOutTest {
                     () -> start(a, changes, "a restarts"),
                 };
                 for (Runnable step : steps) {
+                    // The gap between membership changes is the scenario, not a synchronisation.
                     Thread.sleep(CHANGE_GAP_MS);
                     step.run();
                     System.out.printf("scale: %s; %d results so far%n", changes.get(changes.size() - 1), watcher.count());
@@ -109,7 +106,8 @@ class ScaleOutTest {
                     t.join();
                 }
                 int queries = (int) sent.stream().map(d -> d.substring(0, d.lastIndexOf('-'))).distinct().count();
-                watcher.awaitQuiet(queries, Duration.ofSeconds(8), Duration.ofMinutes(4));
+                watcher.awaitQueries(queries, Duration.ofMinutes(4));
+                Ledger.toTheEnd(watcher, setup.pipeline(), Duration.ofMinutes(4));
 
                 List<Long> delays = new ArrayList<>();
                 lastAcked.forEach((query, acked) -> {
@@ -180,26 +178,27 @@ class ScaleOutTest {
     }
 
     /** Queries NAME0, NAME1, ... of {@value #CANDIDATES} candidates each, keyed by {@code p.key}, until told to stop. */
-    private static void produce(EmbeddedKafka kafka, FakeSchemaRegistryServer registry, Producer p, AtomicBoolean producing,
-                                Set<String> sent, Map<String, Long> lastAcked) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
-        try (KafkaProducer<String, RetrievalCandidate> producer = new KafkaProducer<>(
-                Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.idempotence", true, "linger.ms", 0),
-                new StringSerializer(), serializer)) {
+    private static void produce(Pipeline pipeline, Producer p, AtomicBoolean producing, Set<String> sent, Map<String, Long> lastAcked) {
+        try (KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(pipeline.bootstrap(), pipeline.registryUrl(),
+                Map.of("enable.idempotence", true, "linger.ms", 0))) {
             for (int q = 0; producing.get(); q++) {
                 String queryId = p.name() + q;
+                // Each candidate's timestamp is planned, 100 ms after the one before: the max wait follows record
+                // timestamps, so a query spans 300 ms of its 5 s however long a loaded machine holds this thread up.
+                long queryStartMs = System.currentTimeMillis();
                 for (int d = 0; d < CANDIDATES; d++) {
                     RetrievalCandidate c = RetrievalCandidate.newBuilder().setQueryId(queryId).setQuery("query " + queryId)
                             .setDocId(queryId + "-" + d).setText("passage " + d + " of " + queryId).setRetrievalRank(d + 1)
                             .setCandidateCount(CANDIDATES).setTopK(0).setMetadata(Map.of()).build();
                     boolean last = d == CANDIDATES - 1;
-                    producer.send(new ProducerRecord<>(PREFIX + ".candidates", p.key().apply(c), c), (meta, e) -> {
+                    producer.send(new ProducerRecord<>(pipeline.topics().candidates(), null, queryStartMs + 100L * d, p.key().apply(c), c),
+                            (meta, e) -> {
                         if (e == null && last) {
                             lastAcked.put(queryId, System.nanoTime());
                         }
                     });
                     sent.add(c.getDocId());
+                    // Pacing: the stream's shape, not a synchronisation.
                     Thread.sleep(100);
                 }
                 Thread.sleep(QUERY_GAP_MS - 100L * CANDIDATES);

@@ -9,23 +9,17 @@ import dev.kafkareranker.app.RerankerApp;
 import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RetrievalCandidate;
 import dev.kafkareranker.inference.SlowModels;
-import dev.kafkareranker.serde.AvroSerializer;
 import dev.kafkareranker.serde.FakeSchemaRegistryServer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.ThreadMetadata;
 import org.junit.jupiter.api.Test;
@@ -54,34 +48,23 @@ class SlowModelTest {
         SlowModels.Stats stats = new SlowModels.Stats();
         try (FakeSchemaRegistryServer registry = FakeSchemaRegistryServer.start();
              EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(4, PREFIX + ".candidates");
-            kafka.createTopics(2, PREFIX + ".results", PREFIX + ".dlq");
-            Map<String, Object> props = new HashMap<>();
-            props.put("bootstrap.servers", kafka.bootstrapServers());
-            props.put("schema.registry.url", registry.url());
-            props.put("application.id", "slow-model-test");
-            props.put(RerankerConfig.ADMIN_PORT, "-1");
-            props.put("state.dir", Files.createTempDirectory("slow-model-state").toString());
-            props.put(RerankerConfig.TOPIC_CANDIDATES, PREFIX + ".candidates");
-            props.put(RerankerConfig.TOPIC_RESULTS, PREFIX + ".results");
-            props.put(RerankerConfig.TOPIC_DEAD_LETTERS, PREFIX + ".dlq");
-            props.put(RerankerConfig.MODEL_DIR, Path.of("..", "tools", "fixtures", "bert-cross-encoder").toString());
-            props.put(RerankerConfig.INFERENCE_DEVICE, "cpu");
-            props.put("producer.transaction.timeout.ms", Long.toString(TRANSACTION_TIMEOUT_MS));
-            // The slow batches must not be abandoned as hung: this test is about slowness, not faults.
-            props.put(RerankerConfig.INFERENCE_BATCH_TIMEOUT_MS, "60000");
-            props.put(RerankerConfig.INFERENCE_REQUEST_TIMEOUT_MS, "300000");
-            // Long: every query is complete by its count; none may time out while the model is slow.
-            props.put(RerankerConfig.GATHER_MAX_WAIT_MS, "300000");
+            TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(4, 2)
+                    .applicationId("slow-model-test").loader(SlowModels.loader(BATCH_DELAY_MS, MODEL_ROOM, stats))
+                    .set("producer.transaction.timeout.ms", TRANSACTION_TIMEOUT_MS)
+                    // The slow batches must not be abandoned as hung: this test is about slowness, not faults.
+                    .set(RerankerConfig.INFERENCE_BATCH_TIMEOUT_MS, 60_000)
+                    .set(RerankerConfig.INFERENCE_REQUEST_TIMEOUT_MS, 300_000)
+                    // Long: every query is complete by its count; none may time out while the model is slow.
+                    .set(RerankerConfig.GATHER_MAX_WAIT_MS, 300_000);
 
             List<String> transitions = new CopyOnWriteArrayList<>();
             AtomicBoolean sawPaused = new AtomicBoolean();
             AtomicInteger pausedWhileFull = new AtomicInteger();
-            try (RerankerApp app = RerankerApp.create(new RerankerConfig(props), SlowModels.loader(BATCH_DELAY_MS, MODEL_ROOM, stats));
-                 KafkaProducer<String, RetrievalCandidate> producer = producer(kafka, registry)) {
+            try (RerankerApp app = setup.create(setup.config());
+                 KafkaProducer<String, RetrievalCandidate> producer = TestProducers.candidates(setup.pipeline())) {
                 app.addStateListener((now, before) -> transitions.add(before + "->" + now));
                 app.start();
-                awaitRunning(app);
+                Running.await(app);
                 Set<String> threadsBefore = threadNames(app.streams());
                 List<String> runningSince = List.copyOf(transitions);
 
@@ -95,6 +78,7 @@ class SlowModelTest {
                             }
                         }
                         try {
+                            // A sampling period, not a synchronisation: how often the input's state is looked at.
                             Thread.sleep(20);
                         } catch (InterruptedException e) {
                             return;
@@ -103,16 +87,13 @@ class SlowModelTest {
                 }, "slow-model-watcher");
                 watcher.start();
                 long start = System.nanoTime();
-                Set<String> sent = new HashSet<>(TestProducers.sendQueries(producer, PREFIX + ".candidates", "q", QUERIES, CANDIDATES));
-                Ledger ledger = Ledger.read(kafka.bootstrapServers(), registry.url(), PREFIX + ".results", PREFIX + ".dlq", QUERIES,
-                        Duration.ofSeconds(3), Duration.ofMinutes(6));
+                Set<String> sent = new HashSet<>(TestProducers.sendQueries(producer, setup.topics().candidates(), "q", QUERIES, CANDIDATES));
+                Ledger ledger = Ledger.read(setup.pipeline(), QUERIES, Duration.ofMinutes(6));
                 long seconds = (System.nanoTime() - start) / 1_000_000_000;
                 watching.set(false);
                 watcher.join();
                 // The last look of the gate (every 200 ms, two clear looks) resumes the input once the model has room.
-                for (int i = 0; i < 100 && app.streams().isPaused(); i++) {
-                    Thread.sleep(50);
-                }
+                Await.until("the input to be resumed", Duration.ofSeconds(30), () -> !app.streams().isPaused());
 
                 List<Long> perQuery = new ArrayList<>(stats.queryMillis);
                 Collections.sort(perQuery);
@@ -146,21 +127,5 @@ class SlowModelTest {
             names.add(t.threadName());
         }
         return names;
-    }
-
-    private static void awaitRunning(RerankerApp app) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (app.state() != KafkaStreams.State.RUNNING) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("Kafka Streams never went RUNNING: " + app.state());
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    private static KafkaProducer<String, RetrievalCandidate> producer(EmbeddedKafka kafka, FakeSchemaRegistryServer registry) {
-        AvroSerializer<RetrievalCandidate> serializer = new AvroSerializer<>();
-        serializer.configure(Map.of("schema.registry.url", registry.url()), false);
-        return new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(), serializer);
     }
 }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kafkareranker.app.EmbeddedKafka;
 import dev.kafkareranker.app.RerankerApp;
-import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.gather.DeadLetters;
 import dev.kafkareranker.serde.AvroDeserializer;
@@ -18,7 +17,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,13 +24,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -99,8 +93,6 @@ class TracedPipelineJaegerTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start();
              DevSchemaRegistryServer registry = DevSchemaRegistryServer.start(new InetSocketAddress("127.0.0.1", 0));
              JaegerBackend jaeger = JaegerBackend.start()) {
-            kafka.createTopics(2, CANDIDATES_TOPIC);
-            kafka.createTopics(1, RESULTS_TOPIC, PREFIX + ".dlq");
             String python = venvPython();
             Map<String, List<String>> produced = new TreeMap<>();
             Map<String, ConsumerRecord<byte[], byte[]>> results = new TreeMap<>();
@@ -112,17 +104,17 @@ class TracedPipelineJaegerTest {
                     "otel.bsp.schedule.delay", "100"), false);
             try (tracing) {
                 assertTrue(tracing.enabled());
-                try (RerankerApp app = RerankerApp.create(new RerankerConfig(
-                        AppSettings.biEncoder(kafka.bootstrapServers(), registry.url(), "traced-e2e", PREFIX, "-1")), tracing)) {
-                    app.start();
+                TestApp.Builder setup = TestApp.on(kafka.bootstrapServers(), registry.url(), PREFIX).topics(2, 1).applicationId("traced-e2e")
+                        .model(TestApp.BI_ENCODER).tracing(tracing);
+                try (RerankerApp app = setup.start()) {
                     produced.putAll(produce(python, kafka, registry, null));
                     AvroDeserializer<RankedResults> reader = new AvroDeserializer<>();
                     reader.configure(Map.of("schema.registry.url", registry.url(), "specific.avro.value.type", RankedResults.class), false);
-                    for (ConsumerRecord<byte[], byte[]> record : readAll(kafka, RESULTS_TOPIC, QUERIES)) {
+                    for (ConsumerRecord<byte[], byte[]> record : RawRecords.first(kafka.bootstrapServers(), RESULTS_TOPIC, QUERIES)) {
                         results.put(reader.deserialize(record.topic(), record.headers(), record.value()).getQueryId().toString(), record);
                     }
                     lateTraceparent = produce(python, kafka, registry, "tq0").get("tq0").get(0);
-                    dead = readAll(kafka, PREFIX + ".dlq", 1).get(0);
+                    dead = RawRecords.first(kafka.bootstrapServers(), PREFIX + ".dlq", 1).get(0);
                 }
             } // closing the Tracing flushes its batch span processor
 
@@ -260,23 +252,5 @@ class TracedPipelineJaegerTest {
             throw new AssertionError(command.get(0) + " exited " + process.exitValue() + ":\n" + String.join("\n", lines));
         }
         return lines.get(lines.size() - 1).trim();
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> readAll(EmbeddedKafka kafka, String topic, int expected) {
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            // The deadline only bounds a hang (a first model load and a busy machine).
-            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(500)).forEach(out::add);
-            }
-        }
-        assertEquals(expected, out.size(), "records on " + topic);
-        return out;
     }
 }

@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.inference.Device;
 import dev.kafkareranker.inference.InferenceOptions;
+import dev.kafkareranker.inference.FakeHealthScorer;
 import dev.kafkareranker.inference.ModelHealth;
-import dev.kafkareranker.inference.Score;
-import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.serving.ModelRegistry;
@@ -28,45 +27,10 @@ class AdminServerTest {
     private static final Path FIXTURE = Path.of("..", "tools", "fixtures", "bert-cross-encoder");
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    /** A real engine whose reported health the test sets: an open breaker on demand (its logic is tested in ModelHealthTest). */
-    private static final class FakeBreakerScorer implements Scorer {
-        final Scorer real;
-        volatile ModelHealth health = ModelHealth.HEALTHY;
-
-        FakeBreakerScorer(Scorer real) {
-            this.real = real;
-        }
-
-        @Override
-        public List<Score> score(String query, List<String> passages) {
-            return real.score(query, passages);
-        }
-
-        @Override
-        public ModelHealth health() {
-            return health;
-        }
-
-        @Override
-        public String modelName() {
-            return real.modelName();
-        }
-
-        @Override
-        public String modelVersion() {
-            return real.modelVersion();
-        }
-
-        @Override
-        public void close() {
-            real.close();
-        }
-    }
-
-    private static ModelRegistry registry(FakeBreakerScorer[] last) {
+    private static ModelRegistry registry(FakeHealthScorer[] last) {
         return ModelRegistry.withLoader(List.of(new ModelRegistry.Served("ranker", FIXTURE,
                 InferenceOptions.defaults().withDevice(Device.parse("cpu")))), "ranker",
-                m -> last[0] = new FakeBreakerScorer(Scorers.open(ModelDirectory.load(m.dir()), m.options())));
+                m -> last[0] = new FakeHealthScorer(Scorers.open(ModelDirectory.load(m.dir()), m.options())));
     }
 
     private static AdminServer.Settings settings(Map<String, String> props) {
@@ -85,7 +49,7 @@ class AdminServerTest {
 
     @Test
     void listensOnLoopbackByDefaultAndRefusesReloadUnlessEnabled() throws Exception {
-        FakeBreakerScorer[] scorer = new FakeBreakerScorer[1];
+        FakeHealthScorer[] scorer = new FakeHealthScorer[1];
         try (ModelRegistry models = registry(scorer);
              RerankerMetrics metrics = new RerankerMetrics(models);
              AdminServer server = new AdminServer(settings(Map.of("admin.port", "0")), metrics, models, () -> KafkaStreams.State.RUNNING)) {
@@ -100,7 +64,7 @@ class AdminServerTest {
 
     @Test
     void reloadsWhenEnabledAndBindsWhereTold() throws Exception {
-        FakeBreakerScorer[] scorer = new FakeBreakerScorer[1];
+        FakeHealthScorer[] scorer = new FakeHealthScorer[1];
         try (ModelRegistry models = registry(scorer);
              RerankerMetrics metrics = new RerankerMetrics(models);
              AdminServer server = new AdminServer(settings(Map.of("admin.port", "0", "admin.bind.address", "0.0.0.0",
@@ -114,20 +78,20 @@ class AdminServerTest {
 
     @Test
     void readinessIsDownWhileAModelRefusesWorkAndLivenessWhenItsWorkerDied() throws Exception {
-        FakeBreakerScorer[] scorer = new FakeBreakerScorer[1];
+        FakeHealthScorer[] scorer = new FakeHealthScorer[1];
         try (ModelRegistry models = registry(scorer);
              RerankerMetrics metrics = new RerankerMetrics(models);
              AdminServer server = new AdminServer(settings(Map.of("admin.port", "0")), metrics, models, () -> KafkaStreams.State.RUNNING)) {
             assertEquals(200, get(server, "/health/ready").statusCode());
-            scorer[0].health = new ModelHealth(ModelHealth.State.UNAVAILABLE, 3, "injected: CUDA error");
+            scorer[0].report(new ModelHealth(ModelHealth.State.UNAVAILABLE, 3, "injected: CUDA error"));
             assertFalse(models.accepting());
             HttpResponse<String> ready = get(server, "/health/ready");
             assertEquals(503, ready.statusCode());
             assertTrue(ready.body().contains("model ranker UNAVAILABLE: injected: CUDA error"), ready.body());
             assertEquals(200, get(server, "/health/live").statusCode(), "an open breaker recovers by itself: no restart");
-            scorer[0].health = new ModelHealth(ModelHealth.State.DEAD, 0, "the inference worker died");
+            scorer[0].report(new ModelHealth(ModelHealth.State.DEAD, 0, "the inference worker died"));
             assertEquals(503, get(server, "/health/live").statusCode(), "a dead worker needs a restart");
-            scorer[0].health = ModelHealth.HEALTHY;
+            scorer[0].report(ModelHealth.HEALTHY);
             assertEquals(200, get(server, "/health/ready").statusCode());
         }
     }

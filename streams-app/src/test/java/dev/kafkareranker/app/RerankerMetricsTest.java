@@ -3,10 +3,9 @@ package dev.kafkareranker.app;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kafkareranker.inference.Device;
+import dev.kafkareranker.inference.FakeHealthScorer;
 import dev.kafkareranker.inference.InferenceOptions;
 import dev.kafkareranker.inference.ModelHealth;
-import dev.kafkareranker.inference.Score;
-import dev.kafkareranker.inference.Scorer;
 import dev.kafkareranker.inference.Scorers;
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.serving.ModelRegistry;
@@ -19,44 +18,16 @@ class RerankerMetricsTest {
 
     private static final Path FIXTURE = Path.of("..", "tools", "fixtures", "bert-cross-encoder");
 
-    /** The real model with a health the test sets, as an open breaker would report (the breaker's logic: ModelHealthTest). */
-    private record SetHealth(Scorer real, ModelHealth[] current) implements Scorer {
-        @Override
-        public List<Score> score(String query, List<String> passages) {
-            return real.score(query, passages);
-        }
-
-        @Override
-        public ModelHealth health() {
-            return current[0];
-        }
-
-        @Override
-        public String modelName() {
-            return real.modelName();
-        }
-
-        @Override
-        public String modelVersion() {
-            return real.modelVersion();
-        }
-
-        @Override
-        public void close() {
-            real.close();
-        }
-    }
-
     private static void assertLine(String scrape, String line) {
         assertTrue(scrape.lines().anyMatch(l -> l.equals(line)), "no line '" + line + "' in:\n" + scrape);
     }
 
     @Test
     void theScrapeHoldsWhatTheDashboardAndTheAlertsRead() throws Exception {
-        ModelHealth[] health = {ModelHealth.HEALTHY};
+        FakeHealthScorer[] scorer = new FakeHealthScorer[1];
         try (ModelRegistry models = ModelRegistry.withLoader(List.of(new ModelRegistry.Served("ranker", FIXTURE,
                         InferenceOptions.defaults().withDevice(Device.parse("cpu")))), "ranker",
-                m -> new SetHealth(Scorers.open(ModelDirectory.load(m.dir()), m.options()), health));
+                m -> scorer[0] = new FakeHealthScorer(Scorers.open(ModelDirectory.load(m.dir()), m.options())));
              RerankerMetrics metrics = new RerankerMetrics(models)) {
             String before = metrics.scrape();
             // Counters exist at zero before anything happened, so the first increment shows in rate().
@@ -66,7 +37,7 @@ class RerankerMetricsTest {
             assertLine(before, "rerank_model_state{model=\"ranker\",state=\"healthy\"} 1.0");
             assertLine(before, "rerank_model_state{model=\"ranker\",state=\"unavailable\"} 0.0");
 
-            health[0] = new ModelHealth(ModelHealth.State.UNAVAILABLE, 3, "injected");
+            scorer[0].report(new ModelHealth(ModelHealth.State.UNAVAILABLE, 3, "injected"));
             metrics.inFlightChanged(2);
             metrics.inFlightChanged(-1);
             metrics.queryEmitted("ranker", 8, 30, 1_200, true);

@@ -12,10 +12,16 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +32,7 @@ import org.junit.jupiter.api.Test;
 class BenchExternalBrokerTest {
 
     private static final Path FIXTURE = Path.of("..", "tools", "fixtures", "bert-cross-encoder");
+    private static final int LATENCY_QUERIES = 60;
 
     @Test
     void aSmallBenchAgainstAnExternalBrokerReportsEveryPhaseAndTheNamedRatios() throws Exception {
@@ -34,14 +41,19 @@ class BenchExternalBrokerTest {
         try (EmbeddedKafka broker = EmbeddedKafka.start()) {
             BenchCommand.Settings settings = new BenchCommand.Settings(3, 4, 2, 7, Optional.of(report),
                     Map.of("model.dir", FIXTURE.toString(), "inference.device", "cpu"), Optional.of(broker.bootstrapServers()),
-                    Optional.empty(), Optional.empty(), 60);
+                    Optional.empty(), Optional.empty(), LATENCY_QUERIES);
             assertEquals(0, new BenchCommand(new PrintStream(printed, true, StandardCharsets.UTF_8)).run(settings));
             assertEquals(broker.bootstrapServers(), new ObjectMapper().readTree(report.toFile()).get("broker").asText());
             try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
                 Set<String> topics = admin.listTopics().names().get();
                 assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-pipeline-") && t.endsWith("-candidates")), topics.toString());
                 assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-feed-") && t.endsWith("-results")), topics.toString());
-                assertTrue(topics.stream().anyMatch(t -> t.startsWith("bench-pipeline-") && t.endsWith("-hop-sink")), topics.toString());
+                String hopSink = topics.stream().filter(t -> t.startsWith("bench-pipeline-") && t.endsWith("-hop-sink")).findFirst()
+                        .orElseThrow(() -> new AssertionError("no hop sink among " + topics));
+                // The hop ran for real: one committed transaction per hop, the untimed first tenth (at least 5) and then one
+                // per latency query, each record readable by a read_committed reader, none twice.
+                assertEquals(hopValues(LATENCY_QUERIES + Math.max(5, LATENCY_QUERIES / 10)), committedValues(broker, hopSink),
+                        "the exactly-once hop's records in " + hopSink);
             }
         }
         JsonNode json = new ObjectMapper().readTree(report.toFile());
@@ -52,7 +64,7 @@ class BenchExternalBrokerTest {
         for (String ratio : new String[] {"pipeline_over_raw", "feed_over_tokenizer", "feed_engine_over_tokenizer"}) {
             assertTrue(json.get(ratio).asDouble() > 0, ratio + " in " + json);
         }
-        assertEquals(60, json.get("latency").get("queries").asInt(), "--latency-queries sets how many queries (d) sends: " + json.get("latency"));
+        assertEquals(LATENCY_QUERIES, json.get("latency").get("queries").asInt(), "--latency-queries sets how many queries (d) sends: " + json.get("latency"));
         // The floor under (d) was measured: a failed hop is reported as NaN (a string in the JSON) and said so in the
         // output, and a hop through a transaction and a read_committed reader takes some time, never none.
         String output = printed.toString(StandardCharsets.UTF_8);
@@ -65,5 +77,31 @@ class BenchExternalBrokerTest {
         }
         assertTrue(json.get("latency").get("exactly_once_hop_ms").get("p50").asDouble() > 0, json.get("latency").toString());
         assertTrue(output.contains("feed_over_tokenizer"), output);
+    }
+
+    private static List<String> hopValues(int hops) {
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < hops; i++) {
+            values.add(Integer.toString(i));
+        }
+        return values;
+    }
+
+    /** Every committed record's value on {@code topic}'s one partition, read to its end (the last stable offset). */
+    private static List<String> committedValues(EmbeddedKafka broker, String topic) {
+        List<String> values = new ArrayList<>();
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (KafkaConsumer<String, String> reader = new KafkaConsumer<>(Map.of("bootstrap.servers", broker.bootstrapServers(),
+                "isolation.level", "read_committed"), new StringDeserializer(), new StringDeserializer())) {
+            reader.assign(List.of(partition));
+            reader.seekToBeginning(List.of(partition));
+            long end = reader.endOffsets(List.of(partition)).get(partition);
+            // Bounded only against a hang: the hop's transactions committed before the bench returned.
+            long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+            while (reader.position(partition) < end && System.nanoTime() < deadline) {
+                reader.poll(Duration.ofMillis(200)).forEach(r -> values.add(r.value()));
+            }
+        }
+        return values;
     }
 }

@@ -41,7 +41,8 @@ class GatherProcessorReinitTest {
         return serde;
     }
 
-    private static <V> KeyValueStore<String, V> store(MockProcessorContext<?, ?> context, String name, Serde<V> values) {
+    /** An in-memory store of {@code name}, without a changelog, registered with {@code context} (GatherProcessorUpgradeTest's too). */
+    static <V> KeyValueStore<String, V> store(MockProcessorContext<?, ?> context, String name, Serde<V> values) {
         KeyValueStore<String, V> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(), values)
                 .withLoggingDisabled().build();
         store.init(context.getStateStoreContext(), store);
@@ -64,11 +65,7 @@ class GatherProcessorReinitTest {
                 Duration.ofMinutes(10), 4);
         GatherProcessor processor = processor(settings, ScorerRouter.single(new StatedScoreScorer("stated")), listener, candidates, results);
         MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
-        store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
-        store(context, RerankTopology.STORES.deadlines(), Serdes.String());
-        context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
-        context.setCurrentSystemTimeMs(0);
+        storesAtWallClockZero(context);
 
         processor.init(context);
         for (String q : new String[] {"q1", "q2", "q3"}) {
@@ -84,6 +81,15 @@ class GatherProcessorReinitTest {
         assertEquals(3, gauge.get(), "three queries pending, not 3 + 3");
         processor.init(context);
         assertEquals(3, gauge.get(), "an init without a close in between recounts too");
+    }
+
+    /** The gatherer's three stores, in memory, and the context at the default candidates topic's offset 0, wall clock 0. */
+    private static void storesAtWallClockZero(MockProcessorContext<String, Outcome> context) {
+        store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
+        store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
+        context.setCurrentSystemTimeMs(0);
     }
 
     /** A processor reading candidates of the default topic (one partition), as from the repartition topic. */
@@ -102,11 +108,7 @@ class GatherProcessorReinitTest {
         GatherSettings settings = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
                 Duration.ofMinutes(10), 16);
         GatherProcessor processor = processor(settings, ScorerRouter.single(scorer), GatherListener.NONE, candidates, results);
-        store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        store(context, RerankTopology.STORES.candidates(), new CandidateStoreSerde(null));
-        store(context, RerankTopology.STORES.deadlines(), Serdes.String());
-        context.setRecordMetadata(Topics.DEFAULT_CANDIDATES, 0, 0);
-        context.setCurrentSystemTimeMs(0);
+        storesAtWallClockZero(context);
         processor.init(context);
         return processor;
     }

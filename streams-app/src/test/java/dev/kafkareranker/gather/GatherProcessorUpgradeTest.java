@@ -30,7 +30,6 @@ import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -73,14 +72,6 @@ class GatherProcessorUpgradeTest {
         return Serdes.serdeFrom(writer, reader);
     }
 
-    private static <V> KeyValueStore<String, V> store(MockProcessorContext<?, ?> context, String name, Serde<V> values) {
-        KeyValueStore<String, V> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(), values)
-                .withLoggingDisabled().build();
-        store.init(context.getStateStoreContext(), store);
-        context.addStateStore(store);
-        return store;
-    }
-
     private static final GatherSettings SETTINGS = new GatherSettings(Duration.ofSeconds(5), Duration.ofMillis(100), 3, 50, 4, 200,
             Duration.ofMinutes(10), 4);
 
@@ -98,9 +89,9 @@ class GatherProcessorUpgradeTest {
         GatherProcessor processor = GatherProcessorReinitTest.processor(SETTINGS, ScorerRouter.single(scorer), GatherListener.NONE, registry,
                 results);
         MockProcessorContext<String, Outcome> context = new MockProcessorContext<>();
-        KeyValueStore<String, QueryState> queries = store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
-        KeyValueStore<String, StoredCandidate> candidates = store(context, RerankTopology.STORES.candidates(), candidateStore);
-        KeyValueStore<String, String> deadlines = store(context, RerankTopology.STORES.deadlines(), Serdes.String());
+        KeyValueStore<String, QueryState> queries = GatherProcessorReinitTest.store(context, RerankTopology.STORES.queries(), new StoreSerde<>(QueryState.class, null));
+        KeyValueStore<String, StoredCandidate> candidates = GatherProcessorReinitTest.store(context, RerankTopology.STORES.candidates(), candidateStore);
+        KeyValueStore<String, String> deadlines = GatherProcessorReinitTest.store(context, RerankTopology.STORES.deadlines(), Serdes.String());
         queries.put("q1", QueryState.newBuilder().setQueryId("q1").setQuery("query q1").setFirstSeenMillis(0).setReceived(1).setExpected(2).build());
         candidates.put(GatherStore.candidateKey("q1", "a"), new StoredCandidate(candidate("a"), null));
         deadlines.put(GatherStore.waitKey(5_000, "q1"), "q1");
