@@ -69,20 +69,25 @@ public final class CountingExceptionHandlers {
     }
 
     /**
-     * Deserialization failures: bytes that are not the wire format, unknown schema ids and bad Avro are
-     * dead letters; a registry that cannot answer now (not reached, 429, 5xx) fails the task instead,
-     * or a registry outage would turn all valid input into dead letters.
+     * What the two record handlers share, read from the Kafka Streams config (as Kafka's own handlers share
+     * theirs in CommonExceptionHandler): the dead-letter topic, or none, and the most bytes a dead letter may take.
      */
-    public static final class Deserialization implements DeserializationExceptionHandler {
-        private String dlqTopic;
-        private int maxBytes = DEFAULT_MAX_BYTES;
+    abstract static class DeadLetterTarget {
+        String dlqTopic;
+        int maxBytes = DEFAULT_MAX_BYTES;
 
-        @Override
         public void configure(Map<String, ?> configs) {
             dlqTopic = dlqTopic(configs);
             maxBytes = maxBytes(configs);
         }
+    }
 
+    /**
+     * Deserialization failures: bytes that are not the wire format, unknown schema ids and bad Avro are
+     * dead letters; a registry that cannot answer now (not reached, 429, 5xx) fails the task instead,
+     * or a registry outage would turn all valid input into dead letters.
+     */
+    public static final class Deserialization extends DeadLetterTarget implements DeserializationExceptionHandler {
         @Override
         public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record, Exception exception) {
             if (Failures.registryUnavailable(exception)) {
@@ -101,16 +106,7 @@ public final class CountingExceptionHandlers {
     }
 
     /** Processing failures: a {@link BadRecordException} is a dead letter; anything else fails the task. */
-    public static final class Processing implements ProcessingExceptionHandler {
-        private String dlqTopic;
-        private int maxBytes = DEFAULT_MAX_BYTES;
-
-        @Override
-        public void configure(Map<String, ?> configs) {
-            dlqTopic = dlqTopic(configs);
-            maxBytes = maxBytes(configs);
-        }
-
+    public static final class Processing extends DeadLetterTarget implements ProcessingExceptionHandler {
         @Override
         public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
             BadRecordException bad = Failures.badRecord(exception);
