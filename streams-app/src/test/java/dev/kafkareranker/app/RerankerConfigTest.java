@@ -56,7 +56,7 @@ class RerankerConfigTest {
     @Test
     void anIdleStreamThreadWakesEvery10msSoPacedCommitsAreNotLeftToKafkasPollTime() {
         // Kafka's own 100 ms would hold a commit requested while the thread waits for input (CommitPacer).
-        assertEquals("10", new RerankerConfig(Map.of()).streamsProperties().get(StreamsConfig.POLL_MS_CONFIG));
+        assertEquals("2", new RerankerConfig(Map.of()).streamsProperties().get(StreamsConfig.POLL_MS_CONFIG));
         assertEquals("250", new RerankerConfig(Map.of("poll.ms", "250")).streamsProperties().get(StreamsConfig.POLL_MS_CONFIG),
                 "a user's own poll.ms wins");
     }
