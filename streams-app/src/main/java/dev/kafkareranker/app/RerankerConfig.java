@@ -68,6 +68,7 @@ public final class RerankerConfig extends AbstractConfig {
     public static final String INFERENCE_MODEL_VARIANT = "inference.model.variant";
     public static final String INFERENCE_INTRA_OP_THREADS = "inference.intra.op.threads";
     public static final String INFERENCE_INTER_OP_THREADS = "inference.inter.op.threads";
+    public static final String INFERENCE_OP_SPINNING = "inference.op.spinning";
     public static final String INFERENCE_BATCH_MAX_ROWS = "inference.batch.max.rows";
     public static final String INFERENCE_BATCH_MAX_TOKENS = "inference.batch.max.tokens";
     public static final String INFERENCE_BATCH_MAX_DELAY_MS = "inference.batch.max.delay.ms";
@@ -159,6 +160,8 @@ public final class RerankerConfig extends AbstractConfig {
                     "ONNX Runtime threads within an operator; 0 = one per core this JVM may use on the CPU (its CPU quota or affinity mask: ONNX Runtime's own default counts the machine's cores and ignores a container's CPU limit), 1 on a GPU (the kernels run on the device; more threads only spin beside the tokenizers).")
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
+            .define(INFERENCE_OP_SPINNING, Type.BOOLEAN, false, Importance.LOW,
+                    "Whether ONNX Runtime's pool threads spin while they wait for work (ONNX Runtime's default: true). Off: a spinning thread holds a core after each run that the stream threads, tokenizers and Kafka clients need (docs/benchmarks.md); on may suit a host that does nothing but score.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
                     "Most sequences in one model run. When none of inference.batch.max.rows, .max.tokens and .max.padding.ratio is set, a session that opens on CUDA uses 256 rows, 65536 tokens and padding 1.5 instead (docs/benchmarks.md, GPU defaults).")
             .define(INFERENCE_BATCH_MAX_TOKENS, Type.INT, 8_192, Range.atLeast(1), Importance.MEDIUM,
@@ -327,7 +330,8 @@ public final class RerankerConfig extends AbstractConfig {
                 // The device's defaults only when the user set none of the three: a partial setting is kept as a whole.
                 !originals.containsKey(INFERENCE_BATCH_MAX_ROWS) && !originals.containsKey(INFERENCE_BATCH_MAX_TOKENS)
                         && !originals.containsKey(INFERENCE_BATCH_MAX_PADDING_RATIO))
-                .withMaxQueuedRows(getInt(INFERENCE_QUEUE_MAX_ROWS));
+                .withMaxQueuedRows(getInt(INFERENCE_QUEUE_MAX_ROWS))
+                .withOpSpinning(getBoolean(INFERENCE_OP_SPINNING));
     }
 
     public GpuOptions gpuOptions() {

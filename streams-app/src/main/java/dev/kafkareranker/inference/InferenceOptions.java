@@ -24,6 +24,7 @@ import java.util.Optional;
  * @param maxQueuedRows     the engine queue's soft bound: rows admitted and not yet running at which the
  *                          engine says it has no room ({@link Scorer#hasRoom()}); 0 = two pools of full
  *                          batches (2 × 4 × maxBatchRows, the device's batch rows when they are its default)
+ * @param opSpinning        whether ONNX Runtime's pool threads spin while they wait for work ({@link SessionSetup#spinning})
  */
 public record InferenceOptions(
         Device device,
@@ -38,7 +39,8 @@ public record InferenceOptions(
         GpuOptions gpu,
         int tokenizerThreads,
         boolean batchFromDevice,
-        int maxQueuedRows) {
+        int maxQueuedRows,
+        boolean opSpinning) {
 
     /** CPU batching (tuned on this project's 2-core bench): 32 rows, 8,192 tokens, padding at most 1.1×. */
     public static final int CPU_MAX_ROWS = 32;
@@ -97,7 +99,7 @@ public record InferenceOptions(
                             int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio, Health health, GpuOptions gpu,
                             int tokenizerThreads, boolean batchFromDevice) {
         this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu,
-                tokenizerThreads, batchFromDevice, 0);
+                tokenizerThreads, batchFromDevice, 0, false);
     }
 
     /** Batching as given (not from the device), default GPU options, one tokenizer thread per core. */
@@ -118,7 +120,7 @@ public record InferenceOptions(
         boolean gpu = provider.startsWith("CUDA") || provider.startsWith("Tensorrt");
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, gpu ? CUDA_MAX_ROWS : CPU_MAX_ROWS,
                 gpu ? CUDA_MAX_TOKENS : CPU_MAX_TOKENS, maxQueueDelay, gpu ? CUDA_MAX_PADDING_RATIO : CPU_MAX_PADDING_RATIO, health, this.gpu,
-                tokenizerThreads, true, maxQueuedRows);
+                tokenizerThreads, true, maxQueuedRows, opSpinning);
     }
 
     /** Threads of the tokenizer pool: the setting, or one per core. */
@@ -150,47 +152,53 @@ public record InferenceOptions(
     }
 
     public InferenceOptions withDevice(Device newDevice) {
-        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
+        return new InferenceOptions(newDevice, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withBatch(int rows, int tokens) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, false, maxQueuedRows);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, rows, tokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, false, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withMaxQueueDelay(java.time.Duration delay) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, delay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withMaxPaddingRatio(double ratio) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health, gpu, tokenizerThreads, false, maxQueuedRows);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, ratio, health, gpu, tokenizerThreads, false, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withVariant(Variant newVariant) {
-        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
+        return new InferenceOptions(device, Optional.of(newVariant), intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withHealth(Health newHealth) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, newHealth, gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withGpu(GpuOptions newGpu) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                newGpu, tokenizerThreads, batchFromDevice, maxQueuedRows);
+                newGpu, tokenizerThreads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     public InferenceOptions withTokenizerThreads(int threads) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                gpu, threads, batchFromDevice, maxQueuedRows);
+                gpu, threads, batchFromDevice, maxQueuedRows, opSpinning);
     }
 
     /** The engine queue's soft bound in rows; 0 = two pools of full batches. */
     public InferenceOptions withMaxQueuedRows(int rows) {
-        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, rows);
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, rows, opSpinning);
+    }
+
+    /** Whether ONNX Runtime's pool threads spin while they wait for work; off unless set. */
+    public InferenceOptions withOpSpinning(boolean spinning) {
+        return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
+                gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, spinning);
     }
 
     /** Batching that {@link #forProvider} leaves alone (set by the user) or fills in (false/true). */
     public InferenceOptions withBatchFromDevice(boolean fromDevice) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
-                gpu, tokenizerThreads, fromDevice, maxQueuedRows);
+                gpu, tokenizerThreads, fromDevice, maxQueuedRows, opSpinning);
     }
 }

@@ -169,6 +169,13 @@ final class OnnxModel implements AutoCloseable {
         }
 
         @Override
+        public void setSpinning(boolean allow) throws OrtException {
+            // ONNX Runtime's session config keys (onnxruntime_session_options_config_keys.h); "1" is its default.
+            so.addConfigEntry("session.intra_op.allow_spinning", allow ? "1" : "0");
+            so.addConfigEntry("session.inter_op.allow_spinning", allow ? "1" : "0");
+        }
+
+        @Override
         public void addTensorRt(Map<String, String> values) throws OrtException {
             ai.onnxruntime.providers.OrtTensorRTProviderOptions trt =
                     new ai.onnxruntime.providers.OrtTensorRTProviderOptions(Integer.parseInt(values.get("device_id")));

@@ -16,6 +16,7 @@ final class FakeSessionOptions implements SessionSetup.Target {
     Map<String, String> tensorRt;
     Map<String, String> cuda;
     int intraOpThreads = -1;
+    Boolean spinning;
 
     @Override
     public void setIntraOpThreads(int threads) {
@@ -26,6 +27,11 @@ final class FakeSessionOptions implements SessionSetup.Target {
     @Override
     public void setInterOpThreads(int threads) {
         calls.add("inter " + threads);
+    }
+
+    @Override
+    public void setSpinning(boolean allow) {
+        spinning = allow;
     }
 
     @Override

@@ -16,4 +16,17 @@ class IntraOpThreadsTest {
         InferenceOptions three = new InferenceOptions(Device.parse("cpu"), Optional.empty(), 3, 0, 32, 8192, Duration.ofMillis(2), 1.3);
         assertEquals(3, OnnxModel.intraOpThreads(three), "a setting above 0 is taken as it is");
     }
+
+    @Test
+    void poolThreadsDoNotSpinUnlessSetWhereasOnnxRuntimeSpinsByDefault() throws Exception {
+        FakeSessionOptions unset = new FakeSessionOptions();
+        SessionSetup.cpu(unset, InferenceOptions.defaults());
+        assertEquals(Boolean.FALSE, unset.spinning, "off unless set: a spinning pool thread holds a core after each run");
+        FakeSessionOptions set = new FakeSessionOptions();
+        SessionSetup.cpu(set, InferenceOptions.defaults().withOpSpinning(true));
+        assertEquals(Boolean.TRUE, set.spinning);
+        FakeSessionOptions gpu = new FakeSessionOptions();
+        SessionSetup.cuda(gpu, InferenceOptions.defaults(), 0, Optional.empty());
+        assertEquals(Boolean.FALSE, gpu.spinning, "a GPU session's options get it too");
+    }
 }
