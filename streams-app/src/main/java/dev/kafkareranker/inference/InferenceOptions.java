@@ -24,7 +24,7 @@ import java.util.Optional;
  * @param maxQueuedRows     the engine queue's soft bound: rows admitted and not yet running at which the
  *                          engine says it has no room ({@link Scorer#hasRoom()}); 0 = two pools of full
  *                          batches (2 × 4 × maxBatchRows, the device's batch rows when they are its default)
- * @param opSpinning        whether ONNX Runtime's pool threads spin while they wait for work ({@link SessionSetup#spinning})
+ * @param opSpinning        when ONNX Runtime's pool threads spin waiting for work ({@link OpSpinning})
  */
 public record InferenceOptions(
         Device device,
@@ -40,7 +40,7 @@ public record InferenceOptions(
         int tokenizerThreads,
         boolean batchFromDevice,
         int maxQueuedRows,
-        boolean opSpinning) {
+        OpSpinning opSpinning) {
 
     /** CPU batching (tuned on this project's 2-core bench): 32 rows, 8,192 tokens, padding at most 1.1×. */
     public static final int CPU_MAX_ROWS = 32;
@@ -99,7 +99,7 @@ public record InferenceOptions(
                             int maxBatchTokens, java.time.Duration maxQueueDelay, double maxPaddingRatio, Health health, GpuOptions gpu,
                             int tokenizerThreads, boolean batchFromDevice) {
         this(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu,
-                tokenizerThreads, batchFromDevice, 0, false);
+                tokenizerThreads, batchFromDevice, 0, OpSpinning.WHILE_RUNNING);
     }
 
     /** Batching as given (not from the device), default GPU options, one tokenizer thread per core. */
@@ -143,6 +143,7 @@ public record InferenceOptions(
                     + tokenizerThreads + ", " + maxQueuedRows);
         }
         java.util.Objects.requireNonNull(gpu, "gpu");
+        java.util.Objects.requireNonNull(opSpinning, "opSpinning");
     }
 
     public static InferenceOptions defaults() {
@@ -190,8 +191,8 @@ public record InferenceOptions(
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health, gpu, tokenizerThreads, batchFromDevice, rows, opSpinning);
     }
 
-    /** Whether ONNX Runtime's pool threads spin while they wait for work; off unless set. */
-    public InferenceOptions withOpSpinning(boolean spinning) {
+    /** When ONNX Runtime's pool threads spin waiting for work; while a run is in progress unless set. */
+    public InferenceOptions withOpSpinning(OpSpinning spinning) {
         return new InferenceOptions(device, variant, intraOpThreads, interOpThreads, maxBatchRows, maxBatchTokens, maxQueueDelay, maxPaddingRatio, health,
                 gpu, tokenizerThreads, batchFromDevice, maxQueuedRows, spinning);
     }

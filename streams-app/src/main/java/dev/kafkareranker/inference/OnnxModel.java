@@ -169,10 +169,14 @@ final class OnnxModel implements AutoCloseable {
         }
 
         @Override
-        public void setSpinning(boolean allow) throws OrtException {
-            // ONNX Runtime's session config keys (onnxruntime_session_options_config_keys.h); "1" is its default.
-            so.addConfigEntry("session.intra_op.allow_spinning", allow ? "1" : "0");
-            so.addConfigEntry("session.inter_op.allow_spinning", allow ? "1" : "0");
+        public void setSpinning(OpSpinning spinning) throws OrtException {
+            // ONNX Runtime's session config keys (onnxruntime_session_options_config_keys.h): allow_spinning "1" and
+            // force_spinning_stop "0" are its defaults; force_spinning_stop stops the pools' spinning when the last
+            // concurrent run returns, and the next run starts it again.
+            String allow = spinning == OpSpinning.NEVER ? "0" : "1";
+            so.addConfigEntry("session.intra_op.allow_spinning", allow);
+            so.addConfigEntry("session.inter_op.allow_spinning", allow);
+            so.addConfigEntry("session.force_spinning_stop", spinning == OpSpinning.ALWAYS ? "0" : "1");
         }
 
         @Override

@@ -15,8 +15,8 @@ final class SessionSetup {
 
         void setInterOpThreads(int threads) throws Exception;
 
-        /** Whether the intra- and inter-op pools' threads spin while they wait for work. */
-        void setSpinning(boolean allow) throws Exception;
+        /** When the intra- and inter-op pools' threads spin while they wait for work. */
+        void setSpinning(OpSpinning spinning) throws Exception;
     }
 
     private SessionSetup() {
@@ -55,21 +55,8 @@ final class SessionSetup {
         return options.gpu().apply(target, deviceId, profile);
     }
 
-    /**
-     * Whether the pools' threads spin while they wait for work: the setting, off unless set. ONNX Runtime's
-     * default is on: a pool thread that runs out of work keeps polling for more, between a run's operators and
-     * after the run, so a short run leaves a core busy well after it returned. Beside a model run there are
-     * the stream threads, the tokenizers and the Kafka clients (the broker too, when it shares the host), and
-     * every one of them waits for a core the spinning thread holds. Measured here (bert fixture, 2 intra-op
-     * threads, 2 cores under load): 250-310 ms of CPU in 3 s of idle after runs with spinning, 0-10 ms
-     * without, and the runs themselves no slower without it. docs/benchmarks.md has the bench's figures.
-     */
-    static boolean spinning(InferenceOptions options) {
-        return options.opSpinning();
-    }
-
     private static void threads(Target target, InferenceOptions options, boolean gpu) throws Exception {
-        target.setSpinning(spinning(options));
+        target.setSpinning(options.opSpinning());
         target.setIntraOpThreads(intraOpThreads(options, gpu));
         if (options.interOpThreads() > 0) {
             target.setInterOpThreads(options.interOpThreads());

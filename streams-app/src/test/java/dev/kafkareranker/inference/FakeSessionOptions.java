@@ -16,7 +16,7 @@ final class FakeSessionOptions implements SessionSetup.Target {
     Map<String, String> tensorRt;
     Map<String, String> cuda;
     int intraOpThreads = -1;
-    Boolean spinning;
+    OpSpinning spinning;
 
     @Override
     public void setIntraOpThreads(int threads) {
@@ -30,8 +30,8 @@ final class FakeSessionOptions implements SessionSetup.Target {
     }
 
     @Override
-    public void setSpinning(boolean allow) {
-        spinning = allow;
+    public void setSpinning(OpSpinning value) {
+        spinning = value;
     }
 
     @Override

@@ -18,15 +18,24 @@ class IntraOpThreadsTest {
     }
 
     @Test
-    void poolThreadsDoNotSpinUnlessSetWhereasOnnxRuntimeSpinsByDefault() throws Exception {
+    void poolThreadsSpinOnlyWhileARunIsInProgressUnlessSetWhereasOnnxRuntimeAlsoSpinsBetweenRuns() throws Exception {
         FakeSessionOptions unset = new FakeSessionOptions();
         SessionSetup.cpu(unset, InferenceOptions.defaults());
-        assertEquals(Boolean.FALSE, unset.spinning, "off unless set: a spinning pool thread holds a core after each run");
+        assertEquals(OpSpinning.WHILE_RUNNING, unset.spinning, "a pool spinning after its run holds a core the result's commit needs");
         FakeSessionOptions set = new FakeSessionOptions();
-        SessionSetup.cpu(set, InferenceOptions.defaults().withOpSpinning(true));
-        assertEquals(Boolean.TRUE, set.spinning);
+        SessionSetup.cpu(set, InferenceOptions.defaults().withOpSpinning(OpSpinning.ALWAYS));
+        assertEquals(OpSpinning.ALWAYS, set.spinning);
         FakeSessionOptions gpu = new FakeSessionOptions();
         SessionSetup.cuda(gpu, InferenceOptions.defaults(), 0, Optional.empty());
-        assertEquals(Boolean.FALSE, gpu.spinning, "a GPU session's options get it too");
+        assertEquals(OpSpinning.WHILE_RUNNING, gpu.spinning, "a GPU session's options get it too");
+    }
+
+    @Test
+    void theConfigValuesNameEachMode() throws Exception {
+        for (OpSpinning mode : OpSpinning.values()) {
+            assertEquals(mode, OpSpinning.parse(mode.configValue()));
+        }
+        assertEquals(java.util.Set.of("while-running", "always", "never"),
+                java.util.Arrays.stream(OpSpinning.values()).map(OpSpinning::configValue).collect(java.util.stream.Collectors.toSet()));
     }
 }

@@ -1,0 +1,27 @@
+package dev.kafkareranker.inference;
+
+import java.util.Locale;
+
+/**
+ * When ONNX Runtime's pool threads spin (poll for work instead of sleeping). Spinning keeps a thread's
+ * next operator from paying a wake-up, so it speeds up a run of many small operators; after the run it
+ * only holds a core that the stream threads, tokenizers and Kafka clients need to forward and commit the
+ * result the run just produced.
+ */
+public enum OpSpinning {
+    /** Spin while a run is in progress and stop when it returns ({@code session.force_spinning_stop}). */
+    WHILE_RUNNING,
+    /** ONNX Runtime's default: spin also between runs. */
+    ALWAYS,
+    /** Never spin: every wait sleeps. */
+    NEVER;
+
+    /** The setting's value as written in a config file: {@code while-running}, {@code always}, {@code never}. */
+    public String configValue() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    public static OpSpinning parse(String value) {
+        return valueOf(value.strip().toUpperCase(Locale.ROOT).replace('-', '_'));
+    }
+}
