@@ -9,6 +9,7 @@ import dev.kafkareranker.app.RerankerConfig;
 import dev.kafkareranker.avro.RankedDocument;
 import dev.kafkareranker.avro.RankedResults;
 import dev.kafkareranker.avro.RetrievalCandidate;
+import dev.kafkareranker.it.Await;
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.serde.AvroDeserializer;
 import dev.kafkareranker.serde.AvroSerializer;
@@ -24,7 +25,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -119,7 +119,7 @@ class CascadeStageFaultTest {
 
             try (RerankerApp app = RerankerApp.create(new RerankerConfig(props), loader)) {
                 app.start();
-                await(() -> app.streams().state() == KafkaStreams.State.RUNNING, "the app running");
+                Await.until("the app running", PATIENCE, () -> app.streams().state() == KafkaStreams.State.RUNNING);
                 Set<String> sent = new HashSet<>();
                 List<RetrievalCandidate> candidates = new ArrayList<>();
                 for (int q = 0; q < CASCADE_QUERIES + 1; q++) {
@@ -134,7 +134,7 @@ class CascadeStageFaultTest {
                 }
                 produce(kafka.bootstrapServers(), registry, prefix + ".candidates", candidates);
                 // The first stage has failed, its probe too: its breaker opens and the queries wait in the store.
-                await(() -> failed.get() >= 2, "the first stage's calls failing");
+                Await.until("the first stage's calls failing", PATIENCE, () -> failed.get() >= 2);
                 failing.set(false);
 
                 Map<String, Integer> resultsPerQuery = new HashMap<>();
@@ -163,16 +163,6 @@ class CascadeStageFaultTest {
                 assertEquals((long) CASCADE_QUERIES * TOP_N, expensiveRows,
                         "the model ran each cascade query's top " + TOP_N + " once, and never after a failed first stage");
             }
-        }
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + PATIENCE + ": " + what);
-            }
-            Thread.sleep(50);
         }
     }
 

@@ -9,7 +9,7 @@ import java.util.function.Supplier;
  * machine is slow, so it is generous); when it passes, the failure says what was awaited and what was seen last.
  * Hand-written rather than Awaitility: the loop is a dozen lines, and the module needs nothing else of it.
  */
-final class Await {
+public final class Await {
 
     /** How often a condition is looked at: short beside any deadline here, long beside the look's own cost. */
     private static final long POLL_MS = 20;
@@ -23,7 +23,7 @@ final class Await {
      * @param what  what is awaited, for the failure's message
      * @param state what was seen, asked once when the deadline has passed
      */
-    static void until(String what, Duration deadline, BooleanSupplier condition, Supplier<String> state) throws InterruptedException {
+    public static void until(String what, Duration deadline, BooleanSupplier condition, Supplier<String> state) throws InterruptedException {
         long end = System.nanoTime() + deadline.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
@@ -33,7 +33,7 @@ final class Await {
         }
     }
 
-    static void until(String what, Duration deadline, BooleanSupplier condition) throws InterruptedException {
+    public static void until(String what, Duration deadline, BooleanSupplier condition) throws InterruptedException {
         until(what, deadline, condition, () -> "the condition never held");
     }
 }
