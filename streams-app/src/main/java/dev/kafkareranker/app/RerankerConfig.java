@@ -5,6 +5,7 @@ import dev.kafkareranker.gather.Topics;
 import dev.kafkareranker.inference.Device;
 import dev.kafkareranker.inference.GpuOptions;
 import dev.kafkareranker.inference.InferenceOptions;
+import dev.kafkareranker.inference.OpSpinning;
 import dev.kafkareranker.model.BundledModel;
 import dev.kafkareranker.model.ModelDirectory;
 import dev.kafkareranker.model.ModelOverrides;
@@ -160,7 +161,7 @@ public final class RerankerConfig extends AbstractConfig {
                     "ONNX Runtime threads within an operator; 0 = one per core this JVM may use on the CPU (its CPU quota or affinity mask: ONNX Runtime's own default counts the machine's cores and ignores a container's CPU limit), 1 on a GPU (the kernels run on the device; more threads only spin beside the tokenizers).")
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
-            .define(INFERENCE_OP_SPINNING, Type.STRING, "while-running", ValidString.in("while-running", "always", "never"), Importance.LOW,
+            .define(INFERENCE_OP_SPINNING, Type.STRING, OpSpinning.WHILE_RUNNING.configValue(), ValidString.in(OpSpinning.configValues()), Importance.LOW,
                     "When ONNX Runtime's pool threads spin (poll for work instead of sleeping): while-running = during a model run, stopping when it returns; always = also between runs (ONNX Runtime's default), which holds a core after each run that the stream threads, tokenizers and Kafka clients need to forward its result; never = always sleep (less CPU, slower runs). docs/benchmarks.md has the figures.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
                     "Most sequences in one model run. When none of inference.batch.max.rows, .max.tokens and .max.padding.ratio is set, a session that opens on CUDA uses 256 rows, 65536 tokens and padding 1.5 instead (docs/benchmarks.md, GPU defaults).")
@@ -331,7 +332,7 @@ public final class RerankerConfig extends AbstractConfig {
                 !originals.containsKey(INFERENCE_BATCH_MAX_ROWS) && !originals.containsKey(INFERENCE_BATCH_MAX_TOKENS)
                         && !originals.containsKey(INFERENCE_BATCH_MAX_PADDING_RATIO))
                 .withMaxQueuedRows(getInt(INFERENCE_QUEUE_MAX_ROWS))
-                .withOpSpinning(dev.kafkareranker.inference.OpSpinning.parse(getString(INFERENCE_OP_SPINNING)));
+                .withOpSpinning(OpSpinning.parse(getString(INFERENCE_OP_SPINNING)));
     }
 
     public GpuOptions gpuOptions() {

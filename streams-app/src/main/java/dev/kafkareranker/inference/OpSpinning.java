@@ -21,6 +21,11 @@ public enum OpSpinning {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
+    /** Every mode's config value, in declaration order: the key's valid values. */
+    public static String[] configValues() {
+        return java.util.Arrays.stream(values()).map(OpSpinning::configValue).toArray(String[]::new);
+    }
+
     public static OpSpinning parse(String value) {
         return valueOf(value.strip().toUpperCase(Locale.ROOT).replace('-', '_'));
     }
