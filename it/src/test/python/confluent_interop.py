@@ -10,11 +10,16 @@
   lookup   looks the .avsc given up under TOPIC-value, as Confluent's serializers do with
            auto.register.schemas=false, and prints the id the registry answers (or its error)
 
-Every command prints one JSON line on stdout; the Java test reads the last one.
+Every command prints one JSON line on stdout; the Java test reads the last one. No call may hang: the
+registry client gets a timeout (its default is none), the consumer's close is bounded, and a process still
+alive past its deadline prints every thread's stack and exits 1, so the test reports where it stood.
 """
 import argparse
+import faulthandler
 import json
+import os
 import sys
+import threading
 import time
 
 from confluent_kafka import Consumer, Producer
@@ -43,8 +48,27 @@ EVOLVED_FIELD = {"name": "tenant", "type": ["null", "string"], "default": None,
 INCOMPATIBLE_FIELD = {"name": "required_tenant", "type": "string"}
 
 
+# confluent-kafka's SchemaRegistryClient passes timeout=None to httpx by default: a request the registry
+# never answers would wait forever.
+REGISTRY_TIMEOUT_S = 30
+# librdkafka's consumer close can block indefinitely (confluent-kafka-python issue 1667); the summary is
+# complete before close, so a close that does not return in this time is reported and the process exits.
+CLOSE_TIMEOUT_S = 30
+
+
+def registry_client(args):
+    return SchemaRegistryClient({"url": args.registry, "timeout": REGISTRY_TIMEOUT_S})
+
+
+def close_bounded(consumer):
+    closing = threading.Thread(target=consumer.close, daemon=True)
+    closing.start()
+    closing.join(CLOSE_TIMEOUT_S)
+    return not closing.is_alive()
+
+
 def produce(args):
-    registry = SchemaRegistryClient({"url": args.registry})
+    registry = registry_client(args)
     schema = candidate_schema(args.schema, EVOLVED_FIELD if args.evolved else None)
     conf = {"auto.register.schemas": True}
     if args.header_ids:
@@ -91,7 +115,7 @@ def produce(args):
 
 
 def consume(args):
-    registry = SchemaRegistryClient({"url": args.registry})
+    registry = registry_client(args)
     deserializer = AvroDeserializer(registry)
     consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": f"confluent-python-{args.topic}",
                          "auto.offset.reset": "earliest", "isolation.level": "read_committed",
@@ -119,14 +143,21 @@ def consume(args):
         per_query[result["query_id"]] = per_query.get(result["query_id"], 0) + 1
         for doc in result["results"]:
             docs.add(doc["doc_id"])
-    consumer.close()
-    print(json.dumps({"queries": len(per_query), "results": sum(per_query.values()),
-                      "queries_with_more_than_one_result": sum(1 for c in per_query.values() if c > 1),
-                      "candidates_in_results": len(docs), "result_schema_ids": sorted(schema_ids), "errors": errors}))
+    summary = json.dumps({"queries": len(per_query), "results": sum(per_query.values()),
+                          "queries_with_more_than_one_result": sum(1 for c in per_query.values() if c > 1),
+                          "candidates_in_results": len(docs), "result_schema_ids": sorted(schema_ids), "errors": errors})
+    if close_bounded(consumer):
+        print(summary, flush=True)
+        return
+    # The read is over and its summary stands; only librdkafka's teardown is stuck. Interpreter exit would
+    # wait on the same native threads, so leave at once.
+    print(f"consumer.close() did not return within {CLOSE_TIMEOUT_S} s; exiting without it", file=sys.stderr, flush=True)
+    print(summary, flush=True)
+    os._exit(0)
 
 
 def refused(args):
-    registry = SchemaRegistryClient({"url": args.registry})
+    registry = registry_client(args)
     schema = candidate_schema(args.schema, INCOMPATIBLE_FIELD)
     try:
         schema_id = registry.register_schema(f"{args.topic}-value", Schema(schema, "AVRO"))
@@ -136,7 +167,7 @@ def refused(args):
 
 
 def lookup(args):
-    registry = SchemaRegistryClient({"url": args.registry})
+    registry = registry_client(args)
     with open(args.schema, encoding="utf-8") as f:
         schema = f.read()
     try:
@@ -162,7 +193,10 @@ def main():
     parser.add_argument("--expect", type=int, default=0, help="queries to wait for")
     parser.add_argument("--quiet", type=float, default=5.0, help="seconds without news before stopping")
     parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument("--deadline", type=float, default=280.0,
+                        help="seconds after which the process prints every thread's stack and exits 1")
     args = parser.parse_args()
+    faulthandler.dump_traceback_later(args.deadline, exit=True)
     {"produce": produce, "consume": consume, "refused": refused, "lookup": lookup}[args.command](args)
 
 
