@@ -162,7 +162,7 @@ public final class RerankerConfig extends AbstractConfig {
             .define(INFERENCE_INTER_OP_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW,
                     "ONNX Runtime threads across operators; 0 = ONNX Runtime's default.")
             .define(INFERENCE_OP_SPINNING, Type.STRING, OpSpinning.WHILE_RUNNING.configValue(), ValidString.in(OpSpinning.configValues()), Importance.LOW,
-                    "When ONNX Runtime's pool threads spin (poll for work instead of sleeping): while-running = during a model run, stopping when it returns; always = also between runs (ONNX Runtime's default), which holds a core after each run that the stream threads, tokenizers and Kafka clients need to forward its result; never = always sleep (less CPU, slower runs). docs/benchmarks.md has the figures.")
+                    "When ONNX Runtime's pool threads spin (poll for work instead of sleeping): while-running = during a model run, stopping when it returns; always = also between runs (ONNX Runtime's default), which burns CPU on an idle node after each burst of runs; never = always sleep, so each operator waits for its threads to wake. On the bench the three gave the same latency and throughput within run-to-run noise; docs/benchmarks.md has the figures.")
             .define(INFERENCE_BATCH_MAX_ROWS, Type.INT, 32, Range.atLeast(1), Importance.MEDIUM,
                     "Most sequences in one model run. When none of inference.batch.max.rows, .max.tokens and .max.padding.ratio is set, a session that opens on CUDA uses 256 rows, 65536 tokens and padding 1.5 instead (docs/benchmarks.md, GPU defaults).")
             .define(INFERENCE_BATCH_MAX_TOKENS, Type.INT, 8_192, Range.atLeast(1), Importance.MEDIUM,
